@@ -1,0 +1,306 @@
+//! The one error type of the client.
+//!
+//! Every failure a call can end in is an [`Error`]: the server said no ([`Error::Api`]), the
+//! network failed ([`Error::Transport`]), a deadline passed ([`Error::Timeout`]), an answer
+//! could not be read ([`Error::Decode`]), a stream broke off ([`Error::Stream`]), or the client
+//! was set up wrong ([`Error::Config`]). None of them ever carries the API key.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use crate::transport::TransportError;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client is not set up right (no API key, a bad base URL, cleartext to a remote host).
+    /// Raised before any request is sent.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// The server answered with an error: a non-2xx status, or an error object inside a stream.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The request did not get an answer: connecting, TLS or I/O failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// A deadline passed.
+    #[error("{0}")]
+    Timeout(TimeoutKind),
+    /// An answer arrived but could not be read as what was due.
+    #[error(transparent)]
+    Decode(Box<DecodeError>),
+    /// A stream broke its framing or ended without its terminator.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+}
+
+impl Error {
+    /// The HTTP status, for errors that came with one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) => e.status,
+            Error::Decode(e) => e.status,
+            _ => None,
+        }
+    }
+
+    /// The API error, when the server answered with one.
+    pub fn as_api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a timeout, of any kind.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+            || matches!(self, Error::Transport(e) if e.kind() == crate::transport::TransportErrorKind::Timeout)
+    }
+}
+
+/// Which deadline passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// The whole non-streaming request took longer than allowed.
+    Request(Duration),
+    /// A stream's response headers took longer than allowed.
+    Headers(Duration),
+    /// A stream went quiet for longer than allowed between two reads.
+    Idle(Duration),
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeoutKind::Request(d) => write!(f, "request timed out after {d:?}"),
+            TimeoutKind::Headers(d) => write!(f, "no response headers within {d:?}"),
+            TimeoutKind::Idle(d) => write!(f, "stream idle for more than {d:?}"),
+        }
+    }
+}
+
+/// Broad classes of API errors, by status, as the official client names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// 400.
+    BadRequest,
+    /// 401.
+    Authentication,
+    /// 403.
+    PermissionDenied,
+    /// 404.
+    NotFound,
+    /// 409.
+    Conflict,
+    /// 422.
+    UnprocessableEntity,
+    /// 429.
+    RateLimit,
+    /// 500 and above.
+    InternalServer,
+    /// An error object sent inside a successful stream.
+    InStream,
+    /// Any other status.
+    Other,
+}
+
+impl ApiErrorKind {
+    /// The class of `status`.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => Self::BadRequest,
+            401 => Self::Authentication,
+            403 => Self::PermissionDenied,
+            404 => Self::NotFound,
+            409 => Self::Conflict,
+            422 => Self::UnprocessableEntity,
+            429 => Self::RateLimit,
+            s if s >= 500 => Self::InternalServer,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// The server answered with an error.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The class of error.
+    pub kind: ApiErrorKind,
+    /// The HTTP status; `None` for an error sent inside a stream.
+    pub status: Option<StatusCode>,
+    /// The server's message, when its body had one.
+    pub message: Option<String>,
+    /// The response headers (request ids among them).
+    pub headers: HeaderMap,
+    /// The body exactly as it came (bounded by the client's body limit).
+    pub body: Bytes,
+}
+
+impl ApiError {
+    /// An API error from a status, headers and raw body; finds the message in the body.
+    pub fn from_response(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        Self {
+            kind: ApiErrorKind::from_status(status),
+            status: Some(status),
+            message: message_from_body(&body),
+            headers,
+            body,
+        }
+    }
+
+    /// An error object that arrived inside a stream, as the raw JSON of the event.
+    pub fn in_stream(body: Bytes) -> Self {
+        Self {
+            kind: ApiErrorKind::InStream,
+            status: None,
+            message: message_from_body(&body),
+            headers: HeaderMap::new(),
+            body,
+        }
+    }
+
+    /// The body as text, lossily, bounded to a readable snippet.
+    pub fn body_snippet(&self) -> String {
+        snippet(&self.body)
+    }
+
+    /// The `x-request-id` header, when the server sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers.get("x-request-id")?.to_str().ok()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "API error {status}")?,
+            None => f.write_str("API error in stream")?,
+        }
+        match &self.message {
+            Some(message) => write!(f, ": {message}"),
+            None if self.body.is_empty() => Ok(()),
+            None => write!(f, ": {}", self.body_snippet()),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+/// An answer could not be read as what was due.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// The HTTP status of the answer.
+    pub status: Option<StatusCode>,
+    /// What was expected, e.g. "chat completion JSON".
+    pub expected: &'static str,
+    /// The start of what came, lossily as text.
+    pub snippet: String,
+    /// The parser's complaint.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl DecodeError {
+    /// A decode error for `body`, which should have been `expected`.
+    pub fn new(
+        status: Option<StatusCode>,
+        expected: &'static str,
+        body: &[u8],
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            status,
+            expected,
+            snippet: snippet(body),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not read {}", self.expected)?;
+        if let Some(status) = self.status {
+            write!(f, " (status {status})")?;
+        }
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        write!(f, "; body starts: {:?}", self.snippet)
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(Box::new(e))
+    }
+}
+
+/// A stream failed in a way that is neither the network's nor the server's stated error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The body ended before the `[DONE]` event.
+    #[error("stream ended without [DONE] after {chunks} chunk(s)")]
+    Incomplete {
+        /// How many chunks arrived before the end.
+        chunks: u64,
+    },
+    /// One event grew past the configured limit.
+    #[error("server-sent event larger than the limit of {limit} bytes")]
+    EventTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A non-streaming body grew past the configured limit.
+    #[error("response body larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The event stream was not valid UTF-8.
+    #[error("server-sent events are not valid UTF-8")]
+    InvalidUtf8,
+}
+
+/// How many bytes of a body an error shows.
+pub const SNIPPET_LEN: usize = 512;
+
+/// The start of `body` as text, lossily, at most [`SNIPPET_LEN`] bytes.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let cut = body.len().min(SNIPPET_LEN);
+    let mut text = String::from_utf8_lossy(&body[..cut]).into_owned();
+    if body.len() > cut {
+        text.push_str("...");
+    }
+    text
+}
+
+fn message_from_body(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<cygnet_types::ErrorBody>(body)
+        .ok()?
+        .message()
+}

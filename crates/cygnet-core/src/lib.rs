@@ -1,0 +1,16 @@
+//! The transport-agnostic client for Gray Swan's Cygnet API.
+//!
+//! This crate builds requests, retries them, times them out, decodes server-sent events and
+//! turns them into typed chat streams. It names no async runtime and no HTTP library: those
+//! come from a [`Transport`], such as `cygnet-hyper` for real traffic or `cygnet-mock` for
+//! tests.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod sse;
+pub mod transport;
+
+pub use cygnet_types as types;
+pub use error::{ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutKind};
+pub use transport::{Body, Transport, TransportError, TransportErrorKind};

@@ -1,0 +1,1 @@
+//! Incremental server-sent-events decoder (placeholder; being written).

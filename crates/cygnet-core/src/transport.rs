@@ -1,0 +1,249 @@
+//! The seam between the client and an HTTP stack.
+//!
+//! Core builds requests, decides on retries and decodes answers; it never opens a socket
+//! and never names an async runtime. A [`Transport`] does both: it sends one
+//! `http::Request` and hands back the response with its body as a stream of byte chunks,
+//! and it supplies the timer ([`Transport::sleep`]) that core uses for backoff and timeouts.
+//! `cygnet-hyper` implements it over hyper and tokio; `cygnet-mock` in process, with a clock
+//! the test controls; any other stack can implement it in a few lines.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub use async_trait::async_trait;
+use bytes::Bytes;
+use futures_core::Stream;
+
+/// A boxed, sendable future, as transports return them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A timer future from [`Transport::sleep`].
+pub type Sleep = BoxFuture<'static, ()>;
+
+/// Sends HTTP requests and supplies a timer.
+///
+/// Implementations must be cheap to share (`Send + Sync`); the client keeps one behind an
+/// `Arc` and calls it from any task.
+///
+/// The request carries a [`ConnectTimeout`] extension: a transport that opens connections
+/// should give up connecting after that long and report [`TransportErrorKind::Connect`] or
+/// [`TransportErrorKind::Timeout`]. Whole-request and idle timeouts are enforced by core.
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
+///
+/// /// A transport that answers every request with the same JSON.
+/// struct Canned;
+///
+/// #[async_trait]
+/// impl Transport for Canned {
+///     async fn send(&self, _request: http::Request<Bytes>)
+///         -> Result<http::Response<Body>, TransportError>
+///     {
+///         Ok(http::Response::new(Body::from(r#"{"choices":[]}"#)))
+///     }
+///
+///     fn sleep(&self, _duration: Duration) -> Sleep {
+///         Box::pin(std::future::pending()) // this transport never times out
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Transport: Send + Sync + 'static {
+    /// Sends one request and resolves once the response head has arrived.
+    ///
+    /// The body is read later through [`Body`]; dropping the body (or this future) must
+    /// release the connection.
+    async fn send(&self, request: http::Request<Bytes>)
+        -> Result<http::Response<Body>, TransportError>;
+
+    /// A future that completes after `duration`, on this transport's clock.
+    fn sleep(&self, duration: Duration) -> Sleep;
+}
+
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        (**self).send(request).await
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        (**self).sleep(duration)
+    }
+}
+
+/// How long a transport may spend opening a connection; set on every request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectTimeout(pub Duration);
+
+type BoxStream = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send + 'static>>;
+
+/// A response body: a stream of byte chunks as they arrive.
+///
+/// Dropping it closes the stream and, for network transports, releases the connection.
+pub struct Body {
+    inner: BodyInner,
+}
+
+enum BodyInner {
+    Full(Option<Bytes>),
+    Stream(BoxStream),
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Self {
+        Self {
+            inner: BodyInner::Full(None),
+        }
+    }
+
+    /// A body from a stream of chunks.
+    pub fn from_stream<S>(stream: S) -> Self
+    where
+        S: Stream<Item = Result<Bytes, TransportError>> + Send + 'static,
+    {
+        Self {
+            inner: BodyInner::Stream(Box::pin(stream)),
+        }
+    }
+
+    /// The next chunk, `None` at the end of the body.
+    pub fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, TransportError>>> {
+        match &mut self.inner {
+            BodyInner::Full(bytes) => Poll::Ready(bytes.take().filter(|b| !b.is_empty()).map(Ok)),
+            BodyInner::Stream(stream) => stream.as_mut().poll_next(cx),
+        }
+    }
+
+    /// Waits for the next chunk, `None` at the end of the body.
+    pub async fn chunk(&mut self) -> Option<Result<Bytes, TransportError>> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+}
+
+impl Stream for Body {
+    type Item = Result<Bytes, TransportError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Self {
+            inner: BodyInner::Full(Some(bytes)),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Bytes::from(bytes).into()
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Bytes::from(text).into()
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Self {
+        Bytes::from_static(text.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            BodyInner::Full(bytes) => f
+                .debug_struct("Body")
+                .field("len", &bytes.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            BodyInner::Stream(_) => f.debug_struct("Body").field("streaming", &true).finish(),
+        }
+    }
+}
+
+/// What kind of failure a transport reports; it decides whether core retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// No connection could be made (refused, DNS, TLS handshake). Retried.
+    Connect,
+    /// The transport's own timeout fired. Retried.
+    Timeout,
+    /// The connection broke while sending or receiving. Retried before any event reached
+    /// the caller.
+    Io,
+    /// The request could not be sent as given (bad URI, refused scheme). Not retried.
+    Request,
+    /// Anything else. Not retried.
+    Other,
+}
+
+/// A failure below HTTP: connecting, TLS, I/O.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl TransportError {
+    /// A transport error of `kind` caused by `source`.
+    pub fn new(
+        kind: TransportErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            kind,
+            source: source.into(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// Whether core may retry the request after this failure.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
+        )
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TransportErrorKind::Connect => "connection failed",
+            TransportErrorKind::Timeout => "transport timed out",
+            TransportErrorKind::Io => "connection broke",
+            TransportErrorKind::Request => "request could not be sent",
+            TransportErrorKind::Other => "transport failed",
+        };
+        write!(f, "{what}: {}", self.source)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}

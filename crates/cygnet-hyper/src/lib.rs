@@ -1,0 +1,1 @@
+//! cygnet-hyper

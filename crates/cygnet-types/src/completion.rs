@@ -1,0 +1,144 @@
+//! The non-streaming chat completion.
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::Role;
+use crate::open_enum::open_enum;
+use crate::tool::ToolCall;
+
+/// The answer to a non-streaming chat completion request.
+///
+/// ```
+/// let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet",
+///   "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],
+///   "future_field":true}"#;
+/// let completion: cygnet_types::ChatCompletion = serde_json::from_str(body).unwrap();
+/// assert_eq!(completion.content(), Some("Hi"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ChatCompletion {
+    /// The completion's id.
+    #[serde(default)]
+    pub id: String,
+    /// Always `chat.completion`.
+    #[serde(default)]
+    pub object: String,
+    /// Unix time in seconds.
+    #[serde(default)]
+    pub created: i64,
+    /// The model that answered.
+    #[serde(default)]
+    pub model: String,
+    /// One entry per generated choice.
+    #[serde(default)]
+    pub choices: Vec<Choice>,
+    /// The backend configuration that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    /// Token counts, when the server sends them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+impl ChatCompletion {
+    /// The content of the first choice, the common case of `n` = 1.
+    pub fn content(&self) -> Option<&str> {
+        self.choices.first()?.message.content.as_deref()
+    }
+
+    /// The tool calls of the first choice (empty when there are none).
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        self.choices
+            .first()
+            .and_then(|c| c.message.tool_calls.as_deref())
+            .unwrap_or(&[])
+    }
+}
+
+/// One generated answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Choice {
+    /// Which choice this is, from 0.
+    #[serde(default)]
+    pub index: u32,
+    /// The generated message.
+    #[serde(default)]
+    pub message: ResponseMessage,
+    /// Why generation stopped.
+    #[serde(default)]
+    pub finish_reason: Option<FinishReason>,
+    /// Log probabilities, when asked for; kept as the server sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<serde_json::Value>,
+}
+
+/// The message the model generated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ResponseMessage {
+    /// Normally `assistant`.
+    #[serde(default = "assistant")]
+    pub role: Role,
+    /// The text, absent when the model only called tools.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// The calls the model made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+}
+
+fn assistant() -> Role {
+    Role::Assistant
+}
+
+impl Default for ResponseMessage {
+    fn default() -> Self {
+        Self {
+            role: Role::Assistant,
+            content: None,
+            tool_calls: None,
+        }
+    }
+}
+
+open_enum! {
+    /// Why the model stopped generating.
+    pub enum FinishReason {
+        /// A natural end or a stop sequence.
+        Stop => "stop",
+        /// `max_tokens` was reached.
+        Length => "length",
+        /// Content was withheld by a filter.
+        ContentFilter => "content_filter",
+        /// The model called tools.
+        ToolCalls => "tool_calls",
+    }
+}
+
+/// Token counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Tokens in the prompt.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    #[serde(default)]
+    pub completion_tokens: u64,
+    /// Both together.
+    #[serde(default)]
+    pub total_tokens: u64,
+}
+
+impl Usage {
+    /// Usage from its three counts.
+    pub fn new(prompt_tokens: u64, completion_tokens: u64, total_tokens: u64) -> Self {
+        Self {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens,
+        }
+    }
+}
