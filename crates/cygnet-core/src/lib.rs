@@ -7,10 +7,19 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod config;
 pub mod error;
+pub mod options;
+pub mod retry;
 pub mod sse;
+pub mod stream;
 pub mod transport;
 
+pub use client::{ApiResponse, Client, RawResponse};
+pub use config::{ApiKey, ClientBuilder, Limits};
 pub use cygnet_types as types;
 pub use error::{ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutKind};
+pub use options::RequestOptions;
+pub use stream::{ChatStream, SseStream};
 pub use transport::{Body, Transport, TransportError, TransportErrorKind};

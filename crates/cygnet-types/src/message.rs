@@ -13,10 +13,12 @@ open_enum! {
     /// assert_eq!(Role::from("data"), Role::Data);
     /// assert_eq!(Role::from("critic"), Role::Other("critic".into()));
     /// ```
+    #[derive(Default)]
     pub enum Role {
         /// Instructions that frame the conversation.
         System => "system",
-        /// The person using the application.
+        /// The person using the application (the default).
+        #[default]
         User => "user",
         /// The model.
         Assistant => "assistant",
@@ -52,12 +54,6 @@ pub struct Message {
     /// The id of the tool call this message answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
-}
-
-impl Default for Role {
-    fn default() -> Self {
-        Role::User
-    }
 }
 
 impl Message {

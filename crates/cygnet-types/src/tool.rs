@@ -10,15 +10,11 @@ use crate::open_enum::open_enum;
 
 open_enum! {
     /// The kind of a tool; `function` is the only one the API defines.
+    #[derive(Default)]
     pub enum ToolType {
         /// A function the caller runs.
+        #[default]
         Function => "function",
-    }
-}
-
-impl Default for ToolType {
-    fn default() -> Self {
-        ToolType::Function
     }
 }
 

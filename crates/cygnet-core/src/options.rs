@@ -1,0 +1,139 @@
+//! Options for one call, or for every call of a derived client.
+
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue};
+use http::HeaderMap;
+
+/// Per-call settings: timeouts, retries, extra headers, query parameters and body fields.
+///
+/// Unset fields fall back to the client's own. Apply them with
+/// [`Client::with_options`](crate::Client::with_options), which derives a client that shares
+/// the transport (and its connection pool) with the original:
+///
+/// ```
+/// use std::time::Duration;
+/// use cygnet_core::RequestOptions;
+///
+/// let options = RequestOptions::new()
+///     .timeout(Duration::from_secs(5))
+///     .max_retries(0)
+///     .header("x-trace", "abc")
+///     .query("beta", "true")
+///     .extra_body("seed", serde_json::json!(7));
+/// assert_eq!(options.max_retries, Some(0));
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RequestOptions {
+    /// Time allowed for one attempt of a non-streaming request.
+    pub timeout: Option<Duration>,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Option<Duration>,
+    /// Time allowed for a stream's response headers.
+    pub stream_headers_timeout: Option<Duration>,
+    /// Time a stream may stay silent between two reads.
+    pub stream_idle_timeout: Option<Duration>,
+    /// Retries after the first attempt.
+    pub max_retries: Option<u32>,
+    /// Headers added to the request; they replace headers of the same name.
+    pub headers: HeaderMap,
+    /// Query parameters appended to the URL.
+    pub query: Vec<(String, String)>,
+    /// Fields merged into the JSON body; on a clash the extra value wins.
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RequestOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the timeout for one attempt.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the connect timeout.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the time allowed for a stream's response headers.
+    #[must_use]
+    pub fn stream_headers_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_headers_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the time a stream may stay silent between reads.
+    #[must_use]
+    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the number of retries after the first attempt (0 disables).
+    #[must_use]
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = Some(retries);
+        self
+    }
+
+    /// Adds a header.
+    ///
+    /// # Panics
+    /// Panics if the name or value is not a valid header; use [`RequestOptions::try_header`]
+    /// for values that come from outside the program.
+    #[must_use]
+    pub fn header(self, name: &'static str, value: &str) -> Self {
+        self.try_header(name, value)
+            .expect("RequestOptions::header: invalid header name or value")
+    }
+
+    /// Adds a header, failing on an invalid name or value.
+    pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, http::Error> {
+        let name = HeaderName::try_from(name)?;
+        let value = HeaderValue::try_from(value)?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// Appends a query parameter.
+    #[must_use]
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Merges a field into the JSON body (the extra value wins over the typed one).
+    #[must_use]
+    pub fn extra_body(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.extra_body.insert(key.into(), value);
+        self
+    }
+
+    /// These options with `other`'s set fields laid over them.
+    pub fn merged_with(&self, other: &RequestOptions) -> RequestOptions {
+        let mut merged = self.clone();
+        merged.timeout = other.timeout.or(self.timeout);
+        merged.connect_timeout = other.connect_timeout.or(self.connect_timeout);
+        merged.stream_headers_timeout =
+            other.stream_headers_timeout.or(self.stream_headers_timeout);
+        merged.stream_idle_timeout = other.stream_idle_timeout.or(self.stream_idle_timeout);
+        merged.max_retries = other.max_retries.or(self.max_retries);
+        for (name, value) in &other.headers {
+            merged.headers.insert(name.clone(), value.clone());
+        }
+        merged.query.extend(other.query.iter().cloned());
+        for (key, value) in &other.extra_body {
+            merged.extra_body.insert(key.clone(), value.clone());
+        }
+        merged
+    }
+}

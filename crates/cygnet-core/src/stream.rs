@@ -1,0 +1,361 @@
+//! Streams of server-sent events and of typed chat chunks.
+//!
+//! [`SseStream`] reads the response body, feeds the [`SseDecoder`](crate::sse::SseDecoder)
+//! and enforces the idle timeout between reads. Until the first event has reached the caller
+//! it may also re-send the request after a retryable failure (a broken connection, a stall);
+//! after that it never does, so a caller never sees an answer start twice.
+//! [`ChatStream`] turns events into [`ChatCompletionChunk`]s, stops at `[DONE]`, and turns a
+//! body that ends early, or an error object sent in the stream, into an error.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http::{HeaderMap, StatusCode};
+
+use cygnet_types::ChatCompletionChunk;
+
+use crate::client::{Client, Resolved};
+use crate::error::{ApiError, DecodeError, Error, Result, StreamError, TimeoutKind};
+use crate::sse::{Event, OwnedEvent, SseDecoder};
+use crate::transport::{Body, BoxFuture, Sleep};
+
+/// The raw server-sent events of a streaming answer.
+///
+/// Yields [`OwnedEvent`]s; [`SseStream::poll_event_with`] lends each event to a closure
+/// instead, without copying it. Dropping the stream drops the body and so releases the
+/// connection.
+pub struct SseStream {
+    client: Client,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Body,
+    decoder: SseDecoder,
+    resolved: Resolved,
+    idle_timer: Option<Sleep>,
+    /// Present until the first event reaches the caller: what is needed to send again.
+    resend: Option<Resend>,
+    reconnecting: Option<BoxFuture<'static, Result<http::Response<Body>>>>,
+    done: bool,
+}
+
+struct Resend {
+    url: String,
+    body: Bytes,
+    retries_done: u32,
+}
+
+impl fmt::Debug for SseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseStream")
+            .field("status", &self.status)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SseStream {
+    pub(crate) fn new(
+        client: Client,
+        url: String,
+        body: Bytes,
+        resolved: Resolved,
+        response: http::Response<Body>,
+    ) -> Self {
+        let (parts, response_body) = response.into_parts();
+        let decoder = SseDecoder::with_max_event_size(client.limits().max_event_bytes);
+        Self {
+            client,
+            status: parts.status,
+            headers: parts.headers,
+            body: response_body,
+            decoder,
+            resolved,
+            idle_timer: None,
+            resend: Some(Resend {
+                url,
+                body,
+                retries_done: 0,
+            }),
+            reconnecting: None,
+            done: false,
+        }
+    }
+
+    /// The status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers of the response (request ids among them).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// Polls for the next event and hands it, borrowed from the read buffer, to `f`.
+    ///
+    /// `Ready(None)` at the end of the body. A body that ends inside an event is
+    /// [`StreamError::Incomplete`]; a silence longer than the idle timeout is
+    /// [`Error::Timeout`]. After an error the stream is finished.
+    pub fn poll_event_with<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(Event<'_>) -> R,
+    ) -> Poll<Option<Result<R>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            if let Some(reconnecting) = self.reconnecting.as_mut() {
+                match reconnecting.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => return self.fail(e),
+                    Poll::Ready(Ok(response)) => {
+                        self.reconnecting = None;
+                        let (parts, body) = response.into_parts();
+                        self.status = parts.status;
+                        self.headers = parts.headers;
+                        self.body = body;
+                        self.decoder =
+                            SseDecoder::with_max_event_size(self.client.limits().max_event_bytes);
+                    }
+                }
+            }
+            match self.decoder.next_event() {
+                Ok(Some(event)) => {
+                    let out = f(event);
+                    self.resend = None;
+                    return Poll::Ready(Some(Ok(out)));
+                }
+                Ok(None) => {}
+                Err(e) => return self.fail(e.into()),
+            }
+            match self.body.poll_chunk(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    self.idle_timer = None;
+                    self.decoder.push(bytes);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    let error = Error::Transport(e);
+                    if !self.try_resend(&error) {
+                        return self.fail(error);
+                    }
+                }
+                Poll::Ready(None) => {
+                    self.done = true;
+                    if self.decoder.finish() {
+                        return Poll::Ready(Some(
+                            Err(StreamError::Incomplete { chunks: 0 }.into()),
+                        ));
+                    }
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    let idle = self.resolved.idle_timeout;
+                    let transport = self.client.transport();
+                    let timer = self.idle_timer.get_or_insert_with(|| transport.sleep(idle));
+                    if timer.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    self.idle_timer = None;
+                    let error = Error::Timeout(TimeoutKind::Idle(idle));
+                    if !self.try_resend(&error) {
+                        return self.fail(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts sending the request again if no event has reached the caller yet and the
+    /// error and retry budget allow it.
+    fn try_resend(&mut self, error: &Error) -> bool {
+        let Some(resend) = self.resend.as_mut() else {
+            return false;
+        };
+        let Some(wait) =
+            self.client
+                .retry_wait(error, resend.retries_done, self.resolved.max_retries)
+        else {
+            return false;
+        };
+        resend.retries_done += 1;
+        tracing::debug!(retry = resend.retries_done, error = %error, wait_ms = wait.as_millis() as u64, "stream failed before its first event; sending again");
+        let client = self.client.clone();
+        let url = resend.url.clone();
+        let body = resend.body.clone();
+        let resolved = client.resolved();
+        self.reconnecting = Some(Box::pin(async move {
+            client.transport().sleep(wait).await;
+            let request = client.build_request(&url, body, &resolved)?;
+            client.attempt_stream(request, &resolved).await
+        }));
+        true
+    }
+
+    fn fail<T>(&mut self, error: Error) -> Poll<Option<Result<T>>> {
+        self.done = true;
+        self.reconnecting = None;
+        // Drop the body now: a failed stream must not hold its connection.
+        self.body = Body::empty();
+        Poll::Ready(Some(Err(error)))
+    }
+}
+
+impl Stream for SseStream {
+    type Item = Result<OwnedEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_event_with(cx, |event| event.to_owned())
+    }
+}
+
+/// A stream of [`ChatCompletionChunk`]s, ending at the server's `[DONE]`.
+///
+/// Use it with `futures::StreamExt::next`, or [`ChatStream::next_chunk`] without any
+/// extension trait.
+pub struct ChatStream {
+    events: SseStream,
+    chunks: u64,
+    finished: bool,
+}
+
+impl fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatStream")
+            .field("status", &self.events.status)
+            .field("chunks", &self.chunks)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+enum Parsed {
+    Chunk(ChatCompletionChunk),
+    Done,
+    Error(Error),
+}
+
+impl ChatStream {
+    pub(crate) fn new(events: SseStream) -> Self {
+        Self {
+            events,
+            chunks: 0,
+            finished: false,
+        }
+    }
+
+    /// The status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.events.status()
+    }
+
+    /// The headers of the response (request ids among them).
+    pub fn headers(&self) -> &HeaderMap {
+        self.events.headers()
+    }
+
+    /// How many chunks have arrived so far.
+    pub fn chunks_received(&self) -> u64 {
+        self.chunks
+    }
+
+    /// The raw events underneath, for callers who bring their own chunk types.
+    pub fn into_events(self) -> SseStream {
+        self.events
+    }
+
+    /// Waits for the next chunk; `None` after `[DONE]` or after an error.
+    pub async fn next_chunk(&mut self) -> Option<Result<ChatCompletionChunk>> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// Polls for the next chunk; see [`ChatStream::next_chunk`].
+    pub fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<ChatCompletionChunk>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let status = self.events.status();
+        let polled = self
+            .events
+            .poll_event_with(cx, |event| parse_event(status, &event));
+        let parsed = match polled {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Ok(parsed))) => parsed,
+            Poll::Ready(Some(Err(Error::Stream(StreamError::Incomplete { .. }))))
+            | Poll::Ready(None) => Parsed::Error(
+                StreamError::Incomplete {
+                    chunks: self.chunks,
+                }
+                .into(),
+            ),
+            Poll::Ready(Some(Err(e))) => Parsed::Error(e),
+        };
+        match parsed {
+            Parsed::Chunk(chunk) => {
+                self.chunks += 1;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Parsed::Done => {
+                self.finish();
+                Poll::Ready(None)
+            }
+            Parsed::Error(e) => {
+                self.finish();
+                Poll::Ready(Some(Err(e)))
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+        // Release the connection at once rather than when the caller drops the stream.
+        self.events.body = Body::empty();
+        self.events.done = true;
+    }
+}
+
+fn parse_event(status: StatusCode, event: &Event<'_>) -> Parsed {
+    let data = event.data;
+    if data == "[DONE]" {
+        return Parsed::Done;
+    }
+    if event.event == "error" {
+        return Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into());
+    }
+    match serde_json::from_str::<ChatCompletionChunk>(data) {
+        // A real chunk always has an id; an object without one may be an error object.
+        Ok(chunk) if chunk.id.is_empty() && chunk.choices.is_empty() && is_error_object(data) => {
+            Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into())
+        }
+        Ok(chunk) => Parsed::Chunk(chunk),
+        Err(e) => Parsed::Error(
+            DecodeError::new(
+                Some(status),
+                "chat completion chunk JSON",
+                data.as_bytes(),
+                Some(Box::new(e)),
+            )
+            .into(),
+        ),
+    }
+}
+
+fn is_error_object(data: &str) -> bool {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(data)
+        .map(|object| object.contains_key("error"))
+        .unwrap_or(false)
+}
+
+impl Stream for ChatStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
+    }
+}
