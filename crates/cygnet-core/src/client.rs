@@ -422,6 +422,7 @@ impl Client {
         let limit = self.shared.limits.max_body_bytes;
         let work = async {
             let response = self.shared.transport.send(request).await?;
+            tracing::debug!(status = response.status().as_u16(), "response head");
             let (parts, body) = response.into_parts();
             let bytes = read_body(body, &parts.headers, limit).await?;
             if !parts.status.is_success() {
@@ -450,6 +451,7 @@ impl Client {
         let limit = self.shared.limits.max_body_bytes;
         let work = async {
             let response = self.shared.transport.send(request).await?;
+            tracing::debug!(status = response.status().as_u16(), "response head");
             if response.status().is_success() {
                 return Ok(response);
             }

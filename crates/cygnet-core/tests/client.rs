@@ -1,0 +1,429 @@
+//! The client's request building, error mapping, retries and deadlines, over an in-test
+//! transport whose replies are canned and whose timer fires at once (so no test waits).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cygnet_core::transport::{async_trait, Sleep};
+use cygnet_core::{
+    ApiErrorKind, Body, Client, Error, RequestOptions, TimeoutKind, Transport, TransportError,
+    TransportErrorKind,
+};
+use cygnet_types::{ChatCompletionRequest, Message, ModerationRequest};
+use futures_executor::block_on;
+
+enum Reply {
+    Json(u16, &'static str, Vec<(&'static str, &'static str)>),
+    Fail(TransportErrorKind),
+    Hang,
+}
+
+#[derive(Clone, Default)]
+struct Canned {
+    replies: Arc<Mutex<VecDeque<Reply>>>,
+    requests: Arc<Mutex<Vec<http::Request<Bytes>>>>,
+    sleeps: Arc<Mutex<Vec<Duration>>>,
+}
+
+#[async_trait]
+impl Transport for Canned {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        self.requests.lock().unwrap().push(request);
+        let reply = self
+            .replies
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("no reply scripted");
+        match reply {
+            Reply::Json(status, body, headers) => {
+                let mut response = http::Response::builder().status(status);
+                for (name, value) in headers {
+                    response = response.header(name, value);
+                }
+                Ok(response.body(Body::from(body)).unwrap())
+            }
+            Reply::Fail(kind) => Err(TransportError::new(kind, "scripted failure")),
+            Reply::Hang => std::future::pending().await,
+        }
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        self.sleeps.lock().unwrap().push(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+const KEY: &str = "sk-test-fake-0123456789";
+const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet",
+  "choices":[{"index":0,"message":{"role":"assistant","content":"An LLM is..."},"finish_reason":"stop"}],
+  "usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
+
+fn setup(replies: Vec<Reply>) -> (Client, Canned) {
+    let transport = Canned::default();
+    transport.replies.lock().unwrap().extend(replies);
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url("https://api.example.test/")
+        .transport(transport.clone())
+        .build()
+        .unwrap();
+    (client, transport)
+}
+
+fn seed() -> ChatCompletionRequest {
+    ChatCompletionRequest::new(
+        "cygnet",
+        vec![
+            Message::system("You are a helpful assistant."),
+            Message::user("What is a large language model?"),
+        ],
+    )
+}
+
+#[test]
+fn sends_the_official_body_and_headers() {
+    let (client, transport) = setup(vec![Reply::Json(200, COMPLETION, vec![])]);
+    let completion = block_on(client.chat(&seed())).unwrap();
+    assert_eq!(completion.content(), Some("An LLM is..."));
+
+    let requests = transport.requests.lock().unwrap();
+    let request = &requests[0];
+    assert_eq!(request.method(), http::Method::POST);
+    assert_eq!(request.uri(), "https://api.example.test/chat/completion");
+    let h = request.headers();
+    assert_eq!(h["authorization"], format!("Bearer {KEY}").as_str());
+    assert!(h["authorization"].is_sensitive());
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["accept"], "application/json");
+    assert!(h["user-agent"]
+        .to_str()
+        .unwrap()
+        .starts_with("cygnet-rust/"));
+    let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+    let official: serde_json::Value = serde_json::from_str(
+        r#"{"messages": [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "What is a large language model?"}], "model": "cygnet"}"#,
+    )
+    .unwrap();
+    assert_eq!(body, official);
+}
+
+#[test]
+fn missing_key_is_a_config_error_before_sending() {
+    let transport = Canned::default();
+    let err = Client::builder()
+        .transport(transport.clone())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Config(m) if m.contains("GRAYSWAN_API_KEY")),
+        "{err}"
+    );
+    assert!(transport.requests.lock().unwrap().is_empty());
+}
+
+#[test]
+fn cleartext_to_a_remote_host_needs_opt_in() {
+    let build = |url: &str, allow: bool| {
+        Client::builder()
+            .api_key(KEY)
+            .base_url(url)
+            .allow_insecure_http(allow)
+            .transport(Canned::default())
+            .build()
+    };
+    let err = build("http://api.example.test", false).unwrap_err();
+    assert!(err.to_string().contains("cleartext"), "{err}");
+    assert!(!err.to_string().contains(KEY));
+    assert!(build("http://api.example.test", true).is_ok());
+    assert!(build("http://127.0.0.1:9", false).is_ok());
+    assert!(build("http://localhost:9", false).is_ok());
+    assert!(build("http://[::1]:9", false).is_ok());
+}
+
+#[test]
+fn the_key_never_shows_in_debug_or_errors() {
+    let (client, _) = setup(vec![Reply::Json(
+        401,
+        r#"{"error":{"message":"bad key"}}"#,
+        vec![],
+    )]);
+    assert!(!format!("{client:?}").contains(KEY));
+    let err = block_on(
+        client
+            .with_options(RequestOptions::new().max_retries(0))
+            .chat(&seed()),
+    )
+    .unwrap_err();
+    assert!(!format!("{err:?}").contains(KEY));
+    assert!(!err.to_string().contains(KEY));
+}
+
+#[test]
+fn error_statuses_map_to_kinds_with_message_and_body() {
+    for (status, kind) in [
+        (400, ApiErrorKind::BadRequest),
+        (401, ApiErrorKind::Authentication),
+        (403, ApiErrorKind::PermissionDenied),
+        (404, ApiErrorKind::NotFound),
+        (409, ApiErrorKind::Conflict),
+        (422, ApiErrorKind::UnprocessableEntity),
+        (429, ApiErrorKind::RateLimit),
+        (500, ApiErrorKind::InternalServer),
+        (503, ApiErrorKind::InternalServer),
+        (418, ApiErrorKind::Other),
+    ] {
+        let body = r#"{"error":{"message":"nope","type":"x"}}"#;
+        let (client, _) = setup(vec![Reply::Json(
+            status,
+            body,
+            vec![("x-request-id", "req-1")],
+        )]);
+        let client = client.with_options(RequestOptions::new().max_retries(0));
+        let err = block_on(client.chat(&seed())).unwrap_err();
+        let api = err.as_api().unwrap_or_else(|| panic!("{status}: {err:?}"));
+        assert_eq!(api.kind, kind);
+        assert_eq!(api.status.unwrap().as_u16(), status);
+        assert_eq!(api.message.as_deref(), Some("nope"));
+        assert_eq!(api.body, body.as_bytes());
+        assert_eq!(api.request_id(), Some("req-1"));
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+}
+
+#[test]
+fn non_json_bodies_give_a_decode_error_with_status_and_snippet() {
+    let html = "<html><body>502 Bad Gateway</body></html>";
+    let (client, _) = setup(vec![
+        Reply::Json(200, "<html>oops</html>", vec![]),
+        Reply::Json(502, html, vec![]),
+    ]);
+    let err = block_on(client.chat(&seed())).unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("200") && err.to_string().contains("<html>oops"),
+        "{err}"
+    );
+
+    let err = block_on(
+        client
+            .with_options(RequestOptions::new().max_retries(0))
+            .chat(&seed()),
+    )
+    .unwrap_err();
+    let api = err.as_api().unwrap();
+    assert_eq!(api.message, None);
+    assert!(
+        err.to_string().contains("502") && err.to_string().contains("Bad Gateway"),
+        "{err}"
+    );
+}
+
+#[test]
+fn retries_honour_retry_after_and_then_succeed() {
+    let (client, transport) = setup(vec![
+        Reply::Json(429, "{}", vec![("retry-after", "2")]),
+        Reply::Json(503, "{}", vec![("retry-after-ms", "250")]),
+        Reply::Json(200, COMPLETION, vec![]),
+    ]);
+    block_on(client.chat(&seed())).unwrap();
+    assert_eq!(transport.requests.lock().unwrap().len(), 3);
+    let sleeps = transport.sleeps.lock().unwrap();
+    // Each attempt arms its deadline timer; the waits between attempts are what the server said.
+    let waits: Vec<_> = sleeps
+        .iter()
+        .filter(|d| **d != Duration::from_secs(60))
+        .collect();
+    assert_eq!(
+        waits,
+        vec![&Duration::from_secs(2), &Duration::from_millis(250)]
+    );
+}
+
+#[test]
+fn retries_stop_after_max_and_report_the_last_error() {
+    let (client, transport) = setup(vec![
+        Reply::Fail(TransportErrorKind::Connect),
+        Reply::Json(500, r#"{"error":{"message":"boom"}}"#, vec![]),
+        Reply::Json(500, r#"{"error":{"message":"boom again"}}"#, vec![]),
+    ]);
+    let err = block_on(client.chat(&seed())).unwrap_err();
+    assert_eq!(err.as_api().unwrap().message.as_deref(), Some("boom again"));
+    assert_eq!(transport.requests.lock().unwrap().len(), 3);
+    // Backoff without retry-after: 1 s then 2 s, each shortened by at most 25 % jitter.
+    let sleeps = transport.sleeps.lock().unwrap();
+    let waits: Vec<_> = sleeps
+        .iter()
+        .filter(|d| **d != Duration::from_secs(60))
+        .copied()
+        .collect();
+    assert_eq!(waits.len(), 2);
+    assert!(waits[0] >= Duration::from_millis(750) && waits[0] <= Duration::from_secs(1));
+    assert!(waits[1] >= Duration::from_millis(1500) && waits[1] <= Duration::from_secs(2));
+}
+
+#[test]
+fn x_should_retry_overrides_the_status() {
+    let (client, transport) = setup(vec![
+        Reply::Json(400, "{}", vec![("x-should-retry", "true")]),
+        Reply::Json(200, COMPLETION, vec![]),
+    ]);
+    block_on(client.chat(&seed())).unwrap();
+    assert_eq!(transport.requests.lock().unwrap().len(), 2);
+
+    let (client, transport) = setup(vec![Reply::Json(
+        503,
+        "{}",
+        vec![("x-should-retry", "false")],
+    )]);
+    assert!(block_on(client.chat(&seed())).is_err());
+    assert_eq!(transport.requests.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn non_retryable_failures_are_not_retried() {
+    let (client, transport) = setup(vec![
+        Reply::Fail(TransportErrorKind::Request),
+        Reply::Json(400, "{}", vec![]),
+    ]);
+    let err = block_on(client.chat(&seed())).unwrap_err();
+    assert!(matches!(&err, Error::Transport(e) if e.kind() == TransportErrorKind::Request));
+    assert_eq!(transport.requests.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn zero_retries_per_request_disables_retrying() {
+    let (client, transport) = setup(vec![Reply::Json(429, "{}", vec![])]);
+    let err = block_on(
+        client
+            .with_options(RequestOptions::new().max_retries(0))
+            .chat(&seed()),
+    )
+    .unwrap_err();
+    assert_eq!(err.status().unwrap().as_u16(), 429);
+    assert_eq!(transport.requests.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_hanging_request_times_out_and_is_retried() {
+    let (client, transport) = setup(vec![Reply::Hang, Reply::Json(200, COMPLETION, vec![])]);
+    let client = client.with_options(RequestOptions::new().timeout(Duration::from_secs(3)));
+    block_on(client.chat(&seed())).unwrap();
+    assert_eq!(transport.requests.lock().unwrap().len(), 2);
+
+    let (client, _) = client_hanging();
+    let err = block_on(client.chat(&seed())).unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout(TimeoutKind::Request(d)) if d == Duration::from_secs(3)),
+        "{err:?}"
+    );
+    assert!(err.is_timeout());
+}
+
+fn client_hanging() -> (Client, Canned) {
+    let (client, transport) = setup(vec![Reply::Hang]);
+    (
+        client.with_options(
+            RequestOptions::new()
+                .timeout(Duration::from_secs(3))
+                .max_retries(0),
+        ),
+        transport,
+    )
+}
+
+#[test]
+fn per_request_options_add_headers_query_and_body_fields() {
+    let (client, transport) = setup(vec![Reply::Json(200, COMPLETION, vec![])]);
+    let options = RequestOptions::new()
+        .header("x-trace", "t-1")
+        .query("beta", "on")
+        .extra_body("model", serde_json::json!("cygnet-v0.2"))
+        .extra_body("seed", serde_json::json!(7));
+    block_on(client.with_options(options).chat(&seed())).unwrap();
+    let requests = transport.requests.lock().unwrap();
+    let request = &requests[0];
+    assert_eq!(
+        request.uri(),
+        "https://api.example.test/chat/completion?beta=on"
+    );
+    assert_eq!(request.headers()["x-trace"], "t-1");
+    let body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
+    assert_eq!(body["model"], "cygnet-v0.2", "the extra value wins");
+    assert_eq!(body["seed"], 7);
+    assert_eq!(
+        body["messages"][1]["content"],
+        "What is a large language model?"
+    );
+}
+
+#[test]
+fn derived_clients_share_the_transport_and_keep_their_own_options() {
+    let (client, transport) = setup(vec![
+        Reply::Json(200, COMPLETION, vec![]),
+        Reply::Json(200, COMPLETION, vec![]),
+    ]);
+    let tagged = client.with_options(RequestOptions::new().header("x-tag", "a"));
+    block_on(tagged.chat(&seed())).unwrap();
+    block_on(client.chat(&seed())).unwrap();
+    let requests = transport.requests.lock().unwrap();
+    assert_eq!(requests[0].headers()["x-tag"], "a");
+    assert!(requests[1].headers().get("x-tag").is_none());
+}
+
+#[test]
+fn raw_responses_keep_status_and_headers() {
+    let (client, _) = setup(vec![
+        Reply::Json(200, COMPLETION, vec![("x-request-id", "req-9")]),
+        Reply::Json(200, r#"{"anything":1}"#, vec![]),
+    ]);
+    let response = block_on(client.chat_response(&seed())).unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.request_id(), Some("req-9"));
+    let raw = block_on(client.post_raw("/chat/completion", &serde_json::json!({"x": 1}))).unwrap();
+    assert_eq!(raw.body, r#"{"anything":1}"#.as_bytes());
+    let value: serde_json::Value = raw.json().unwrap();
+    assert_eq!(value["anything"], 1);
+}
+
+#[test]
+fn moderation_posts_to_its_path() {
+    let (client, transport) = setup(vec![Reply::Json(
+        200,
+        r#"{"id":"m1","created":1,"detected":0.9,"flagged":true,"model":"cygnet","passed":0.1}"#,
+        vec![],
+    )]);
+    let verdict = block_on(client.moderate(&ModerationRequest::new("some text"))).unwrap();
+    assert!(verdict.flagged);
+    assert_eq!(verdict.detected, 0.9);
+    let requests = transport.requests.lock().unwrap();
+    assert_eq!(requests[0].uri().path(), "/moderation");
+    assert_eq!(requests[0].body().as_ref(), br#"{"input":"some text"}"#);
+}
+
+#[test]
+fn oversized_bodies_are_refused() {
+    let transport = Canned::default();
+    transport
+        .replies
+        .lock()
+        .unwrap()
+        .push_back(Reply::Json(200, COMPLETION, vec![]));
+    let client = Client::builder()
+        .api_key(KEY)
+        .transport(transport)
+        .max_body_bytes(16)
+        .build()
+        .unwrap();
+    let err = block_on(client.chat(&seed())).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("larger than the limit of 16 bytes"),
+        "{err}"
+    );
+}
