@@ -1,1 +1,159 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>` (the alias is in `.cargo/config.toml`).
+//!
+//! Tasks:
+//! - `ci`: what continuous integration runs, in order, stopping at the first failure:
+//!   format check, clippy with warnings denied, every test (doctests included), and the
+//!   documentation build with rustdoc warnings denied.
+//! - `test`: every test of the workspace, doctests included.
+//!
+//! Plain `std` on purpose: the task runner must build in seconds on a fresh clone and must
+//! not pull dependencies into the lock file for what is a handful of `cargo` invocations.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// One command of a task.
+struct Step {
+    /// What the step checks, for the progress lines.
+    name: &'static str,
+    /// Arguments to `cargo`.
+    args: &'static [&'static str],
+    /// Extra environment variables.
+    env: &'static [(&'static str, &'static str)],
+}
+
+const FMT: Step = Step {
+    name: "format",
+    args: &["fmt", "--all", "--check"],
+    env: &[],
+};
+
+const CLIPPY: Step = Step {
+    name: "clippy",
+    args: &[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ],
+    env: &[],
+};
+
+const TEST: Step = Step {
+    name: "tests",
+    // `cargo test --workspace` also builds the examples, which the example tests in
+    // `tests/` run as subprocesses (they rebuild them if needed, see tests/src/lib.rs).
+    args: &["test", "--workspace"],
+    env: &[],
+};
+
+const DOC: Step = Step {
+    name: "docs",
+    args: &["doc", "--workspace", "--no-deps"],
+    env: &[("RUSTDOCFLAGS", "-Dwarnings")],
+};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let steps: &[Step] = match args.first().map(String::as_str) {
+        Some("ci") => &[FMT, CLIPPY, TEST, DOC],
+        Some("test") => &[TEST],
+        Some("-h" | "--help" | "help") | None => {
+            print_usage();
+            return if args.is_empty() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+        Some(other) => {
+            eprintln!("xtask: unknown task {other:?}");
+            print_usage();
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.len() > 1 {
+        eprintln!(
+            "xtask: unexpected arguments after the task: {:?}",
+            &args[1..]
+        );
+        return ExitCode::FAILURE;
+    }
+    run_steps(steps)
+}
+
+fn print_usage() {
+    eprintln!(
+        "usage: cargo xtask <task>\n\
+         \n\
+         tasks:\n  \
+           ci     format check, clippy (-D warnings), all tests, docs (-D warnings)\n  \
+           test   all tests of the workspace, doctests included"
+    );
+}
+
+fn run_steps(steps: &[Step]) -> ExitCode {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let root = workspace_root();
+    let started = Instant::now();
+    for (i, step) in steps.iter().enumerate() {
+        let shown: Vec<String> = step
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(std::iter::once("cargo".to_string()))
+            .chain(step.args.iter().map(|a| a.to_string()))
+            .collect();
+        eprintln!(
+            "==> [{}/{}] {}: {}",
+            i + 1,
+            steps.len(),
+            step.name,
+            shown.join(" ")
+        );
+        let step_started = Instant::now();
+        let status = Command::new(&cargo)
+            .args(step.args)
+            .envs(step.env.iter().copied())
+            .current_dir(&root)
+            .status();
+        match status {
+            Ok(status) if status.success() => {
+                eprintln!(
+                    "==> {} passed in {:.1}s",
+                    step.name,
+                    step_started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(status) => {
+                eprintln!("==> {} FAILED ({status}); stopping", step.name);
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("==> {}: could not run cargo: {e}", step.name);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    eprintln!(
+        "==> all {} step(s) passed in {:.1}s",
+        steps.len(),
+        started.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
+}
+
+/// The workspace root: the parent of this crate's directory, so the tasks run on the whole
+/// workspace wherever `cargo xtask` was started from.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}
