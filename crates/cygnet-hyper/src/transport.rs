@@ -1,0 +1,631 @@
+//! [`HyperTransport`]: core's [`Transport`] over hyper, rustls and tokio.
+//!
+//! # What it is made of
+//! - hyper-util's pooled "legacy" client, so connections are kept alive and reused across
+//!   requests (HTTP/1.1), or multiplexed (HTTP/2, negotiated with ALPN when the `http2`
+//!   feature is on, which it is by default).
+//! - hyper-rustls's connector with a rustls configuration on the `ring` provider. Certificates
+//!   are verified by default against the roots the cargo features choose: the bundled Mozilla
+//!   roots (`webpki-roots`, default) and/or the platform's store (`native-roots`, opt-in; both
+//!   together trust the union). [`HyperTransportBuilder::root_certificates`] and
+//!   [`HyperTransportBuilder::tls_config`] replace them, e.g. for a private CA.
+//! - Plain `http://` is allowed here: whether cleartext is acceptable for a given host is core's
+//!   policy, decided before a request reaches the transport.
+//!
+//! # Connect timeout
+//! Core puts a [`ConnectTimeout`] on every request. hyper-util opens connections through one
+//! connector per client, and a connector sees only the URI, never the request, so it cannot
+//! read a per-request value. The transport therefore keeps one pooled client per distinct
+//! connect timeout it is asked for, each with a connector that wraps the whole connection
+//! setup (DNS, TCP *and* the TLS handshake, which hyper's own `HttpConnector` timeout does not
+//! cover) in a tokio timeout and fails with [`TransportErrorKind::Timeout`]. In practice core
+//! sends the client's configured value on every request, so there is one pool; a per-request
+//! override opens a second. At most [`MAX_POOLS`] such pools are kept; past that, requests
+//! with yet another value use the builder's default timeout rather than growing without bound.
+//! A request without the extension uses [`HyperTransportBuilder::connect_timeout`].
+//!
+//! # Errors
+//! Failures map onto [`TransportErrorKind`] so core can decide on retries: refused
+//! connections, DNS failures and TLS handshake failures (including an untrusted certificate)
+//! are [`Connect`](TransportErrorKind::Connect); an expired connect timeout is
+//! [`Timeout`](TransportErrorKind::Timeout); a connection reset or closed in the middle of a
+//! message is [`Io`](TransportErrorKind::Io); a URI without a host or with a scheme other
+//! than `http`/`https` is [`Request`](TransportErrorKind::Request) and never reaches the
+//! network; a response hyper cannot parse is [`Other`](TransportErrorKind::Other).
+//!
+//! # Bodies
+//! The response body is hyper's `Incoming`, adapted without copying: each data frame's
+//! `Bytes` is handed on as it arrives and trailers are skipped. Dropping the [`Body`] drops
+//! the `Incoming`, which makes hyper close the connection instead of returning it to the pool
+//! (it cannot be reused with an unread body), so the server sees the stream end.
+//!
+//! # Redirects
+//! hyper does not follow redirects and neither does this transport: a 3xx answer is handed to
+//! core as it is. The `Authorization` header therefore never travels to another origin.
+//!
+//! # Runtime
+//! The transport must be used from within a tokio runtime with the time and I/O drivers
+//! enabled (the pool's connection tasks are spawned on it). The blocking client in
+//! [`crate::blocking`] brings its own.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cygnet_core::transport::{async_trait, ConnectTimeout, Sleep};
+use cygnet_core::{Body, Transport, TransportError, TransportErrorKind};
+use futures_core::Stream;
+use http_body::Body as _;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::Uri;
+use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::{ClientConfig, RootCertStore};
+
+/// How many pools, one per distinct connect timeout, a transport keeps at most.
+pub const MAX_POOLS: usize = 4;
+
+/// The connect timeout used for requests that carry no [`ConnectTimeout`]; the contract's 5 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an idle pooled connection is kept by default.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+type HyperClient = Client<TimeoutConnector, Full<Bytes>>;
+
+/// Core's [`Transport`] over hyper's pooled client, rustls and tokio.
+///
+/// Cheap to clone: clones share one set of connection pools. See the [module
+/// docs](crate::transport) for how it connects, times out and reports errors.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use cygnet_core::Transport;
+/// use cygnet_hyper::HyperTransport;
+///
+/// let transport = HyperTransport::new();
+/// let request = http::Request::get("https://api.grayswan.ai/").body(bytes::Bytes::new())?;
+/// let response = transport.send(request).await?;
+/// println!("{}", response.status());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct HyperTransport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Configured once; cloned into each pool's client.
+    client_builder: hyper_util::client::legacy::Builder,
+    connector: HttpsConnector<HttpConnector>,
+    default_connect_timeout: Duration,
+    http2: bool,
+    /// Set when no root certificates could be found: why, for every `https` request.
+    missing_roots: Option<String>,
+    /// One client per connect timeout; the first entry is the default timeout's.
+    pools: Mutex<Vec<(Duration, HyperClient)>>,
+}
+
+impl HyperTransport {
+    /// A transport with the default settings: verified HTTPS against the roots the crate's
+    /// features choose, HTTP/2 when the `http2` feature is on, a 5 s connect timeout for
+    /// requests that do not set one.
+    ///
+    /// This never fails or panics. With the default `webpki-roots` feature there are always
+    /// roots; in a build without it, on a machine whose certificate store cannot be read,
+    /// every `https` request fails with a [`TransportErrorKind::Other`] error saying so (plain
+    /// `http` still works). [`HyperTransportBuilder::build`] reports that problem up front
+    /// instead.
+    pub fn new() -> Self {
+        Self::builder().build_lenient()
+    }
+
+    /// A builder for a transport with custom TLS or pool settings.
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder::new()
+    }
+}
+
+impl Inner {
+    /// The client for `connect_timeout`, created on first use.
+    fn client_for(&self, connect_timeout: Duration) -> HyperClient {
+        // A poisoned lock only means another thread panicked while holding it; the vector
+        // is still valid, so keep going rather than propagate the panic.
+        let mut pools = self
+            .pools
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, client)) = pools.iter().find(|(t, _)| *t == connect_timeout) {
+            return client.clone();
+        }
+        if pools.len() >= MAX_POOLS {
+            return pools[0].1.clone();
+        }
+        let client = self.make_client(connect_timeout);
+        pools.push((connect_timeout, client.clone()));
+        client
+    }
+
+    fn make_client(&self, connect_timeout: Duration) -> HyperClient {
+        self.client_builder.build(TimeoutConnector {
+            inner: self.connector.clone(),
+            timeout: connect_timeout,
+        })
+    }
+}
+
+impl Default for HyperTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        let pools = inner.pools.lock().map(|p| p.len()).unwrap_or_default();
+        f.debug_struct("HyperTransport")
+            .field("default_connect_timeout", &inner.default_connect_timeout)
+            .field("http2", &inner.http2)
+            .field("pools", &pools)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Transport for HyperTransport {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        let inner = &self.inner;
+        check_uri(request.uri())?;
+        if let Some(message) = &inner.missing_roots {
+            if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+                return Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    message.clone(),
+                ));
+            }
+        }
+        let connect_timeout = request
+            .extensions()
+            .get::<ConnectTimeout>()
+            .map_or(inner.default_connect_timeout, |t| t.0);
+        let client = inner.client_for(connect_timeout);
+        let (parts, body) = request.into_parts();
+        let request = http::Request::from_parts(parts, Full::new(body));
+        let response = client.request(request).await.map_err(map_client_error)?;
+        Ok(response.map(|incoming| Body::from_stream(IncomingStream { incoming })))
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Builds a [`HyperTransport`].
+///
+/// ```
+/// use std::time::Duration;
+/// use cygnet_hyper::HyperTransport;
+/// # if cfg!(not(any(feature = "webpki-roots", feature = "native-roots"))) { return Ok(()); }
+///
+/// let transport = HyperTransport::builder()
+///     .connect_timeout(Duration::from_secs(3))
+///     .pool_idle_timeout(Some(Duration::from_secs(30)))
+///     .build()?;
+/// # Ok::<(), cygnet_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct HyperTransportBuilder {
+    tls: TlsChoice,
+    connect_timeout: Duration,
+    pool_idle_timeout: Option<Duration>,
+    pool_max_idle_per_host: usize,
+    http2: bool,
+}
+
+#[derive(Clone, Debug)]
+enum TlsChoice {
+    /// The roots the cargo features select.
+    FeatureRoots,
+    Roots(RootCertStore),
+    Config(Box<ClientConfig>),
+}
+
+impl Default for HyperTransportBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HyperTransportBuilder {
+    /// A builder with the defaults of [`HyperTransport::new`].
+    pub fn new() -> Self {
+        Self {
+            tls: TlsChoice::FeatureRoots,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
+            pool_max_idle_per_host: usize::MAX,
+            http2: cfg!(feature = "http2"),
+        }
+    }
+
+    /// Trusts exactly these root certificates instead of the ones the features choose
+    /// (for a private or test CA). Uses rustls's `ring` provider and safe defaults.
+    pub fn root_certificates(mut self, roots: RootCertStore) -> Self {
+        self.tls = TlsChoice::Roots(roots);
+        self
+    }
+
+    /// Uses this rustls configuration as it is, for full control (client certificates, a
+    /// custom verifier, another crypto provider). Its ALPN protocols are replaced by the ones
+    /// this transport speaks (`h2` and `http/1.1`, or `http/1.1` alone).
+    pub fn tls_config(mut self, config: ClientConfig) -> Self {
+        self.tls = TlsChoice::Config(Box::new(config));
+        self
+    }
+
+    /// How long opening a connection (DNS, TCP and TLS) may take for requests that carry no
+    /// [`ConnectTimeout`] extension. Core always sets one; default 5 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long an idle connection stays in the pool; `None` keeps it until the server closes
+    /// it. Default 90 s.
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// How many idle connections per host the pool keeps; 0 disables reuse. Default: no limit.
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// Whether to offer HTTP/2 over TLS (by ALPN); HTTP/1.1 is always offered. Default on.
+    #[cfg(feature = "http2")]
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+
+    /// Builds the transport.
+    ///
+    /// Fails with [`cygnet_core::Error::Config`] when no root certificates are available:
+    /// neither the `webpki-roots` nor the `native-roots` feature supplied any and none were
+    /// given.
+    pub fn build(self) -> Result<HyperTransport, cygnet_core::Error> {
+        if let TlsChoice::FeatureRoots = self.tls {
+            let roots = feature_roots()?;
+            return Ok(self.root_certificates(roots).build_lenient());
+        }
+        Ok(self.build_lenient())
+    }
+
+    /// Builds the transport; a lack of roots is reported on each `https` request instead.
+    fn build_lenient(self) -> HyperTransport {
+        let (mut config, missing_roots) = match self.tls {
+            TlsChoice::Config(config) => (*config, None),
+            TlsChoice::Roots(roots) => (config_with_roots(roots), None),
+            TlsChoice::FeatureRoots => match feature_roots() {
+                Ok(roots) => (config_with_roots(roots), None),
+                Err(e) => (
+                    config_with_roots(RootCertStore::empty()),
+                    Some(e.to_string()),
+                ),
+            },
+        };
+        // hyper-rustls asserts that ALPN is unset and then sets it itself.
+        config.alpn_protocols.clear();
+
+        let mut http = HttpConnector::new();
+        // The scheme is checked by the TLS layer and by `check_uri`; `https` URIs must reach it.
+        http.enforce_http(false);
+        // Server-sent events are many small writes; do not let Nagle's algorithm batch them.
+        http.set_nodelay(true);
+
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http();
+        #[cfg(feature = "http2")]
+        let connector = if self.http2 {
+            https.enable_all_versions().wrap_connector(http)
+        } else {
+            https.enable_http1().wrap_connector(http)
+        };
+        #[cfg(not(feature = "http2"))]
+        let connector = https.enable_http1().wrap_connector(http);
+
+        let mut client_builder = Client::builder(TokioExecutor::new());
+        client_builder
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new());
+
+        let inner = Inner {
+            client_builder,
+            connector,
+            default_connect_timeout: self.connect_timeout,
+            http2: self.http2,
+            missing_roots,
+            pools: Mutex::new(Vec::new()),
+        };
+        let default_client = inner.make_client(self.connect_timeout);
+        inner
+            .pools
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((self.connect_timeout, default_client));
+        HyperTransport {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
+/// A rustls configuration on the `ring` provider that trusts `roots`.
+///
+/// The provider is named explicitly: rustls's process-wide default is ambiguous (and
+/// `ClientConfig::builder` panics) when another crate in the tree also enables aws-lc-rs.
+fn config_with_roots(roots: RootCertStore) -> ClientConfig {
+    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        // Independent of any input: ring implements every version rustls enables by default,
+        // and rustls's own tests pin that.
+        .expect("the ring provider supports rustls's default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// The roots chosen by the cargo features: the bundled ones, the platform's, or both.
+fn feature_roots() -> Result<RootCertStore, cygnet_core::Error> {
+    #[allow(unused_mut)]
+    let mut roots = RootCertStore::empty();
+    #[allow(unused_mut)]
+    let mut problems: Vec<String> = Vec::new();
+    #[cfg(feature = "webpki-roots")]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    #[cfg(feature = "native-roots")]
+    {
+        let found = rustls_native_certs::load_native_certs();
+        problems.extend(found.errors.iter().map(|e| e.to_string()));
+        roots.add_parsable_certificates(found.certs);
+    }
+    if roots.is_empty() {
+        let mut message = String::from(
+            "no TLS root certificates: enable the `webpki-roots` or `native-roots` feature of \
+             cygnet-hyper, or give roots with HyperTransportBuilder::root_certificates",
+        );
+        if !problems.is_empty() {
+            message.push_str(" (loading the platform's roots failed: ");
+            message.push_str(&problems.join("; "));
+            message.push(')');
+        }
+        return Err(cygnet_core::Error::Config(message));
+    }
+    Ok(roots)
+}
+
+/// Rejects URIs the transport cannot send, before they reach the network.
+fn check_uri(uri: &Uri) -> Result<(), TransportError> {
+    let scheme_ok = uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+    if !scheme_ok {
+        return Err(TransportError::new(
+            TransportErrorKind::Request,
+            format!("unsupported URI scheme in {uri:?}: only http and https are sent"),
+        ));
+    }
+    if uri.host().map_or(true, str::is_empty) {
+        return Err(TransportError::new(
+            TransportErrorKind::Request,
+            format!("URI {uri:?} has no host"),
+        ));
+    }
+    Ok(())
+}
+
+/// The connector of one pool: hyper-rustls's, bounded by a timeout for the whole setup.
+#[derive(Clone)]
+struct TimeoutConnector {
+    inner: HttpsConnector<HttpConnector>,
+    timeout: Duration,
+}
+
+/// The connection setup took longer than its connect timeout.
+#[derive(Debug)]
+struct ConnectTimedOut(Duration);
+
+impl fmt::Display for ConnectTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connecting took longer than {:?}", self.0)
+    }
+}
+
+impl StdError for ConnectTimedOut {}
+
+impl tower_service::Service<Uri> for TimeoutConnector {
+    type Response = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result,
+                Err(_) => Err(Box::new(ConnectTimedOut(timeout)) as BoxError),
+            }
+        })
+    }
+}
+
+/// hyper's response body as a stream of data chunks.
+struct IncomingStream {
+    incoming: Incoming,
+}
+
+impl Stream for IncomingStream {
+    type Item = Result<Bytes, TransportError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let frame = match Pin::new(&mut self.incoming).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(map_body_error(e)))),
+                Poll::Ready(Some(Ok(frame))) => frame,
+            };
+            // Trailers carry nothing core reads; empty data frames carry nothing at all.
+            if let Ok(data) = frame.into_data() {
+                if !data.is_empty() {
+                    return Poll::Ready(Some(Ok(data)));
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+}
+
+/// An error read from a response body: the connection broke, or hyper's own timer fired.
+fn map_body_error(error: hyper::Error) -> TransportError {
+    let kind = if error.is_timeout() {
+        TransportErrorKind::Timeout
+    } else {
+        TransportErrorKind::Io
+    };
+    TransportError::new(kind, Described::new(error))
+}
+
+/// Sorts a failure of hyper-util's client into core's kinds (see the module docs).
+fn map_client_error(error: hyper_util::client::legacy::Error) -> TransportError {
+    let kind = classify(&error);
+    TransportError::new(kind, Described::new(error))
+}
+
+fn classify(error: &hyper_util::client::legacy::Error) -> TransportErrorKind {
+    let chain = || std::iter::successors(error.source(), |e| (*e).source());
+    let io_kind = chain().find_map(|e| e.downcast_ref::<std::io::Error>().map(|e| e.kind()));
+    if chain().any(|e| e.is::<ConnectTimedOut>()) || io_kind == Some(std::io::ErrorKind::TimedOut) {
+        return TransportErrorKind::Timeout;
+    }
+    if error.is_connect() {
+        return TransportErrorKind::Connect;
+    }
+    if let Some(hyper_error) = chain().find_map(|e| e.downcast_ref::<hyper::Error>()) {
+        return if hyper_error.is_timeout() {
+            TransportErrorKind::Timeout
+        } else if hyper_error.is_user() {
+            TransportErrorKind::Request
+        } else if hyper_error.is_parse() || hyper_error.is_parse_status() {
+            TransportErrorKind::Other
+        } else {
+            // Closed, canceled, incomplete message, reset: the connection broke.
+            TransportErrorKind::Io
+        };
+    }
+    if io_kind.is_some() {
+        return TransportErrorKind::Io;
+    }
+    TransportErrorKind::Other
+}
+
+/// An error whose message is its whole cause chain, for readable one-line reports.
+///
+/// hyper-util's own message is only "client error (Connect)"; the useful part ("Connection
+/// refused", "invalid peer certificate: UnknownIssuer") sits further down the chain, which
+/// many reporters never print. The original error stays reachable through `source()`.
+struct Described {
+    message: String,
+    source: BoxError,
+}
+
+impl Described {
+    fn new(error: impl StdError + Send + Sync + 'static) -> Self {
+        let mut parts: Vec<String> = Vec::new();
+        let mut next: Option<&(dyn StdError + 'static)> = Some(&error);
+        while let Some(e) = next {
+            let text = e.to_string();
+            // Skip hyper-util's generic wrapper text and repeats of the same message.
+            if !text.starts_with("client error (") && parts.last() != Some(&text) {
+                parts.push(text);
+            }
+            next = e.source();
+        }
+        if parts.is_empty() {
+            parts.push(error.to_string());
+        }
+        Self {
+            message: parts.join(": "),
+            source: Box::new(error),
+        }
+    }
+}
+
+impl fmt::Debug for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.source, f)
+    }
+}
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Described {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_without_http_scheme_or_host_are_request_errors() {
+        for uri in ["ftp://example.com/", "/relative/path", "localhost:8080"] {
+            let uri: Uri = uri.parse().unwrap();
+            let error = check_uri(&uri).unwrap_err();
+            assert_eq!(error.kind(), TransportErrorKind::Request, "{uri}");
+        }
+        check_uri(&"https://api.grayswan.ai/chat/completion".parse().unwrap()).unwrap();
+        check_uri(&"HTTP://127.0.0.1:8080/".parse().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn debug_names_settings() {
+        let transport = HyperTransport::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .root_certificates(RootCertStore::empty())
+            .build()
+            .unwrap();
+        let debug = format!("{transport:?}");
+        assert!(debug.contains("2s"), "{debug}");
+    }
+}

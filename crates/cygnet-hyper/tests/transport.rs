@@ -1,0 +1,474 @@
+//! `HyperTransport` over real loopback sockets.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::*;
+use cygnet_core::transport::ConnectTimeout;
+use cygnet_core::{Body, Transport, TransportErrorKind};
+use cygnet_hyper::HyperTransport;
+use tokio::sync::oneshot;
+
+async fn collect(body: &mut Body) -> Result<Vec<u8>, cygnet_core::TransportError> {
+    let mut all = Vec::new();
+    while let Some(chunk) = body.chunk().await {
+        all.extend_from_slice(&chunk?);
+    }
+    Ok(all)
+}
+
+#[tokio::test]
+async fn request_arrives_intact_and_response_comes_back() {
+    bounded(async {
+        let (listener, addr) = listener().await;
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let mut stream = accept(&listener).await;
+            let received = read_request(&mut stream).await;
+            write_response(&mut stream, 201, "application/json", br#"{"ok":true}"#).await;
+            tx.send(received).unwrap();
+        });
+
+        let body = r#"{"messages":[],"model":"cygnet"}"#;
+        let request = http::Request::post(format!("http://{addr}/chat/completion?x=1"))
+            .header("authorization", "Bearer sk-test-fake")
+            .header("content-type", "application/json")
+            .header("x-custom", "kept")
+            .body(Bytes::from(body))
+            .unwrap();
+        let transport = HyperTransport::new();
+        let response = transport.send(request).await.unwrap();
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let mut response_body = response.into_body();
+        assert_eq!(
+            collect(&mut response_body).await.unwrap(),
+            br#"{"ok":true}"#
+        );
+
+        let received = rx.await.unwrap();
+        assert_eq!(received.request_line, "POST /chat/completion?x=1 HTTP/1.1");
+        assert_eq!(
+            received.header("authorization"),
+            Some("Bearer sk-test-fake")
+        );
+        assert_eq!(received.header("content-type"), Some("application/json"));
+        assert_eq!(received.header("x-custom"), Some("kept"));
+        assert_eq!(received.header("host"), Some(addr.as_str()));
+        assert_eq!(received.body, body.as_bytes());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connections_are_reused_from_the_pool() {
+    bounded(async {
+        let (listener, addr) = listener().await;
+        tokio::spawn(async move {
+            // One connection serves both requests; a second connection is never accepted.
+            let mut stream = accept(&listener).await;
+            for _ in 0..2 {
+                read_request(&mut stream).await;
+                write_response(&mut stream, 200, "text/plain", b"hi").await;
+            }
+        });
+        let transport = HyperTransport::new();
+        for _ in 0..2 {
+            let request = http::Request::get(format!("http://{addr}/"))
+                .body(Bytes::new())
+                .unwrap();
+            let mut body = transport.send(request).await.unwrap().into_body();
+            assert_eq!(collect(&mut body).await.unwrap(), b"hi");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn streamed_body_arrives_chunk_by_chunk() {
+    bounded(async {
+        let (listener, addr) = listener().await;
+        let (go_tx, go_rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            write_chunk(&mut stream, b"data: one\n\n").await;
+            // The second chunk goes out only once the client has seen the first.
+            go_rx.await.unwrap();
+            write_chunk(&mut stream, b"data: two\n\n").await;
+            write_last_chunk(&mut stream).await;
+        });
+
+        let request = http::Request::get(format!("http://{addr}/stream"))
+            .body(Bytes::new())
+            .unwrap();
+        let response = HyperTransport::new().send(request).await.unwrap();
+        let mut body = response.into_body();
+        let first = body.chunk().await.unwrap().unwrap();
+        assert_eq!(first, "data: one\n\n");
+        go_tx.send(()).unwrap();
+        let second = body.chunk().await.unwrap().unwrap();
+        assert_eq!(second, "data: two\n\n");
+        assert!(body.chunk().await.is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_the_body_mid_stream_closes_the_connection() {
+    bounded(async {
+        let (listener, addr) = listener().await;
+        let (closed_tx, closed_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            write_chunk(&mut stream, b"data: one\n\n").await;
+            // Never finishes the body; the client must hang up.
+            let closed = closed_within(&mut stream, Duration::from_secs(3)).await;
+            closed_tx.send(closed).unwrap();
+        });
+
+        let request = http::Request::get(format!("http://{addr}/stream"))
+            .body(Bytes::new())
+            .unwrap();
+        let response = HyperTransport::new().send(request).await.unwrap();
+        let mut body = response.into_body();
+        assert_eq!(body.chunk().await.unwrap().unwrap(), "data: one\n\n");
+        drop(body);
+        assert!(
+            closed_rx.await.unwrap(),
+            "server did not see the connection closed after the body was dropped"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn body_cut_short_is_an_io_error() {
+    bounded(async {
+        let (listener, addr) = listener().await;
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten..")
+                .await
+                .unwrap();
+            // Dropping the stream closes the connection 90 bytes early.
+        });
+
+        let request = http::Request::get(format!("http://{addr}/"))
+            .body(Bytes::new())
+            .unwrap();
+        let response = HyperTransport::new().send(request).await.unwrap();
+        let mut body = response.into_body();
+        let error = collect(&mut body).await.unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Io, "{error}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connection_closed_before_the_response_is_an_io_error() {
+    bounded(async {
+        let (listener, addr) = listener().await;
+        tokio::spawn(async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            // Hang up without answering.
+        });
+        let request = http::Request::get(format!("http://{addr}/"))
+            .body(Bytes::new())
+            .unwrap();
+        let error = HyperTransport::new().send(request).await.unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Io, "{error}");
+        assert!(error.is_retryable());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refused_connection_is_a_connect_error() {
+    bounded(async {
+        // Take a free port, then free it again so nothing listens there.
+        let (listener, addr) = listener().await;
+        drop(listener);
+        let request = http::Request::get(format!("http://{addr}/"))
+            .body(Bytes::new())
+            .unwrap();
+        let error = HyperTransport::new().send(request).await.unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
+        // The message names the cause, not just "client error (Connect)".
+        assert!(
+            error.to_string().to_lowercase().contains("refused"),
+            "{error}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unsupported_scheme_is_a_request_error() {
+    bounded(async {
+        let request = http::Request::get("ftp://127.0.0.1/file")
+            .body(Bytes::new())
+            .unwrap();
+        let error = HyperTransport::new().send(request).await.unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Request, "{error}");
+        assert!(!error.is_retryable());
+    })
+    .await;
+}
+
+/// A server that accepts TCP connections and never says a word: a TLS handshake with it
+/// never completes. (A listener that never accepts would not do: the kernel completes the
+/// TCP handshake into the backlog, so only the TLS part would hang.)
+async fn silent_server() -> String {
+    let (listener, addr) = listener().await;
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn connect_timeout_extension_bounds_the_tls_handshake() {
+    bounded(async {
+        let addr = silent_server().await;
+        let mut request = http::Request::get(format!("https://{addr}/"))
+            .body(Bytes::new())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectTimeout(Duration::from_millis(200)));
+        // A long default proves the extension, not the builder's value, applies.
+        let transport = HyperTransport::builder()
+            .root_certificates(rustls::RootCertStore::empty())
+            .connect_timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let error = transport.send(request).await.unwrap_err();
+        let elapsed = started.elapsed();
+        assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+        assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn builder_connect_timeout_applies_without_the_extension() {
+    bounded(async {
+        let addr = silent_server().await;
+        let request = http::Request::get(format!("https://{addr}/"))
+            .body(Bytes::new())
+            .unwrap();
+        let transport = HyperTransport::builder()
+            .root_certificates(rustls::RootCertStore::empty())
+            .connect_timeout(Duration::from_millis(150))
+            .build()
+            .unwrap();
+        let error = transport.send(request).await.unwrap_err();
+        assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn many_distinct_connect_timeouts_do_not_grow_pools_without_bound() {
+    bounded(async {
+        let addr = silent_server().await;
+        let transport = HyperTransport::builder()
+            .root_certificates(rustls::RootCertStore::empty())
+            .connect_timeout(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        for ms in 1..=10u64 {
+            let mut request = http::Request::get(format!("https://{addr}/"))
+                .body(Bytes::new())
+                .unwrap();
+            request
+                .extensions_mut()
+                .insert(ConnectTimeout(Duration::from_millis(ms * 10)));
+            let error = transport.send(request).await.unwrap_err();
+            assert_eq!(error.kind(), TransportErrorKind::Timeout, "{error}");
+        }
+        let debug = format!("{transport:?}");
+        assert!(
+            debug.contains(&format!("pools: {}", cygnet_hyper::transport::MAX_POOLS)),
+            "{debug}"
+        );
+    })
+    .await;
+}
+
+mod tls {
+    use super::*;
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType,
+    };
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use rustls::RootCertStore;
+    use tokio_rustls::TlsAcceptor;
+
+    /// A CA and a server certificate for 127.0.0.1 signed by it, generated fresh.
+    struct TestPki {
+        ca: CertificateDer<'static>,
+        server_cert: CertificateDer<'static>,
+        server_key: PrivateKeyDer<'static>,
+    }
+
+    fn generate_pki() -> TestPki {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "cygnet test CA");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+
+        let server_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let server_cert = params.signed_by(&server_key, &ca_cert, &ca_key).unwrap();
+
+        TestPki {
+            ca: ca_cert.der().clone(),
+            server_cert: server_cert.der().clone(),
+            server_key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+        }
+    }
+
+    /// Serves HTTPS on 127.0.0.1, answering each request with "secure"; reports each
+    /// handshake's outcome.
+    async fn tls_server(pki: &TestPki) -> (String, tokio::sync::mpsc::UnboundedReceiver<bool>) {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![pki.server_cert.clone()], pki.server_key.clone_key())
+            .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let (listener, addr) = listener().await;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    match acceptor.accept(stream).await {
+                        Ok(mut tls) => {
+                            let _ = tx.send(true);
+                            read_request(&mut tls).await;
+                            write_response(&mut tls, 200, "text/plain", b"secure").await;
+                        }
+                        Err(_) => {
+                            let _ = tx.send(false);
+                        }
+                    }
+                });
+            }
+        });
+        (addr, rx)
+    }
+
+    #[tokio::test]
+    async fn https_succeeds_with_the_test_root_configured() {
+        bounded(async {
+            let pki = generate_pki();
+            let (addr, mut handshakes) = tls_server(&pki).await;
+            let mut roots = RootCertStore::empty();
+            roots.add(pki.ca.clone()).unwrap();
+            let transport = HyperTransport::builder()
+                .root_certificates(roots)
+                .build()
+                .unwrap();
+            let request = http::Request::get(format!("https://{addr}/"))
+                .body(Bytes::new())
+                .unwrap();
+            let response = transport.send(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let mut body = response.into_body();
+            assert_eq!(collect(&mut body).await.unwrap(), b"secure");
+            assert_eq!(handshakes.recv().await, Some(true));
+        })
+        .await;
+    }
+
+    #[cfg(any(feature = "webpki-roots", feature = "native-roots"))]
+    #[tokio::test]
+    async fn https_with_an_unknown_ca_is_rejected_by_the_default_roots() {
+        bounded(async {
+            let pki = generate_pki();
+            let (addr, mut handshakes) = tls_server(&pki).await;
+            let request = http::Request::get(format!("https://{addr}/"))
+                .body(Bytes::new())
+                .unwrap();
+            let error = HyperTransport::new().send(request).await.unwrap_err();
+            assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
+            assert!(
+                error.to_string().contains("certificate"),
+                "message should name the certificate problem: {error}"
+            );
+            assert_eq!(handshakes.recv().await, Some(false));
+        })
+        .await;
+    }
+
+    #[cfg(not(any(feature = "webpki-roots", feature = "native-roots")))]
+    #[tokio::test]
+    async fn without_root_features_build_fails_and_new_refuses_https() {
+        bounded(async {
+            let error = HyperTransport::builder().build().unwrap_err();
+            assert!(matches!(error, cygnet_core::Error::Config(_)), "{error}");
+            let request = http::Request::get("https://127.0.0.1:9/")
+                .body(Bytes::new())
+                .unwrap();
+            let error = HyperTransport::new().send(request).await.unwrap_err();
+            assert_eq!(error.kind(), TransportErrorKind::Other, "{error}");
+            assert!(error.to_string().contains("root certificates"), "{error}");
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_custom_client_config_with_preset_alpn_does_not_panic() {
+        bounded(async {
+            let pki = generate_pki();
+            let (addr, _handshakes) = tls_server(&pki).await;
+            let mut roots = RootCertStore::empty();
+            roots.add(pki.ca.clone()).unwrap();
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"spdy/3".to_vec()];
+            let transport = HyperTransport::builder()
+                .tls_config(config)
+                .build()
+                .unwrap();
+            let request = http::Request::get(format!("https://{addr}/"))
+                .body(Bytes::new())
+                .unwrap();
+            let response = transport.send(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+        })
+        .await;
+    }
+}
