@@ -45,6 +45,45 @@ impl ChatCompletionChunk {
     pub fn content(&self) -> Option<&str> {
         self.choices.first()?.delta.content.as_deref()
     }
+
+    /// The part of this chunk that adds to the choice numbered `index`, if any.
+    ///
+    /// With several choices (`n` > 1) a chunk may carry any subset of them in any order,
+    /// so look a choice up by its `index` rather than by its position.
+    pub fn choice(&self, index: u32) -> Option<&ChunkChoice> {
+        self.choices.iter().find(|choice| choice.index == index)
+    }
+
+    /// The text this chunk adds to choice 0, when it adds any.
+    ///
+    /// Empty deltas (a role-only first chunk, a tool-call fragment, a usage-only last chunk)
+    /// give `None`, so a caller that prints text can print every `Some` as it comes. Other
+    /// choices are ignored; use [`ChatCompletionChunk::choice`] for them.
+    ///
+    /// ```
+    /// let data = r#"{"id":"c1","choices":[{"index":1,"delta":{"content":"B"}},
+    ///   {"index":0,"delta":{"content":"A"}}]}"#;
+    /// let chunk: cygnet_types::ChatCompletionChunk = serde_json::from_str(data).unwrap();
+    /// assert_eq!(chunk.text_delta(), Some("A"));
+    /// ```
+    pub fn text_delta(&self) -> Option<&str> {
+        self.choice(0)?
+            .delta
+            .content
+            .as_deref()
+            .filter(|text| !text.is_empty())
+    }
+
+    /// Like [`ChatCompletionChunk::text_delta`], but takes the text out of the chunk
+    /// without copying it.
+    pub fn into_text_delta(self) -> Option<String> {
+        self.choices
+            .into_iter()
+            .find(|choice| choice.index == 0)?
+            .delta
+            .content
+            .filter(|text| !text.is_empty())
+    }
 }
 
 /// What one chunk adds to one choice.

@@ -54,6 +54,26 @@ impl ChatCompletion {
             .and_then(|c| c.message.tool_calls.as_deref())
             .unwrap_or(&[])
     }
+
+    /// Why the first choice stopped, the common case of `n` = 1.
+    ///
+    /// ```
+    /// use cygnet_types::{ChatCompletion, FinishReason};
+    /// let body = r#"{"choices":[{"index":0,"message":{"content":null,"tool_calls":[
+    ///   {"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+    ///   "finish_reason":"tool_calls"}]}"#;
+    /// let completion: ChatCompletion = serde_json::from_str(body).unwrap();
+    /// assert_eq!(completion.finish_reason(), Some(&FinishReason::ToolCalls));
+    /// assert_eq!(completion.tool_calls()[0].function.name, "f");
+    /// ```
+    pub fn finish_reason(&self) -> Option<&FinishReason> {
+        self.choices.first()?.finish_reason.as_ref()
+    }
+
+    /// The choice numbered `index`, if the completion has it.
+    pub fn choice(&self, index: u32) -> Option<&Choice> {
+        self.choices.iter().find(|choice| choice.index == index)
+    }
 }
 
 /// One generated answer.

@@ -59,6 +59,30 @@ impl Tool {
             },
         }
     }
+
+    /// A function tool from a [`FunctionDefinition`], for functions without a description
+    /// or without parameters.
+    ///
+    /// ```
+    /// use cygnet_types::{FunctionDefinition, Tool};
+    /// let tool = Tool::new(FunctionDefinition::new("get_time"));
+    /// assert_eq!(
+    ///     serde_json::to_string(&tool).unwrap(),
+    ///     r#"{"type":"function","function":{"name":"get_time"}}"#
+    /// );
+    /// ```
+    pub fn new(function: FunctionDefinition) -> Self {
+        Self {
+            kind: ToolType::Function,
+            function,
+        }
+    }
+}
+
+impl From<FunctionDefinition> for Tool {
+    fn from(function: FunctionDefinition) -> Self {
+        Tool::new(function)
+    }
 }
 
 /// A function's name, description and parameters.
@@ -73,6 +97,39 @@ pub struct FunctionDefinition {
     /// A JSON Schema object describing the arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Value>,
+}
+
+impl FunctionDefinition {
+    /// A function with only a name; add the rest with the setters.
+    ///
+    /// ```
+    /// use cygnet_types::FunctionDefinition;
+    /// let function = FunctionDefinition::new("get_weather")
+    ///     .description("Current weather for a location")
+    ///     .parameters(serde_json::json!({"type": "object", "properties": {}}));
+    /// assert_eq!(function.description.as_deref(), Some("Current weather for a location"));
+    /// ```
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: None,
+            parameters: None,
+        }
+    }
+
+    /// Sets what the function does, for the model.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the JSON Schema object describing the arguments.
+    #[must_use]
+    pub fn parameters(mut self, parameters: serde_json::Value) -> Self {
+        self.parameters = Some(parameters);
+        self
+    }
 }
 
 /// Whether the model must, may or must not call a tool.
