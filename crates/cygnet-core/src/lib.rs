@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod accumulate;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -14,12 +15,15 @@ pub mod options;
 pub mod retry;
 pub mod sse;
 pub mod stream;
+pub mod text;
 pub mod transport;
 
+pub use accumulate::{AccumulatingStream, Accumulator};
 pub use client::{ApiResponse, Client, RawResponse};
 pub use config::{ApiKey, ClientBuilder, Limits};
 pub use cygnet_types as types;
 pub use error::{ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutKind};
 pub use options::RequestOptions;
 pub use stream::{ChatStream, SseStream};
+pub use text::TextStream;
 pub use transport::{Body, Transport, TransportError, TransportErrorKind};

@@ -1,0 +1,104 @@
+//! Just the text of a streamed answer, for the common case of printing it as it comes.
+//!
+//! [`TextStream`] yields the non-empty content deltas of choice 0, as
+//! [`ChatCompletionChunk::into_text_delta`] picks them: chunks that carry only a role, a
+//! tool-call fragment or usage yield nothing, and other choices (`n` > 1) are ignored. Use
+//! [`ChatStream::accumulate`](crate::ChatStream::accumulate) when you need those too.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use cygnet_types::ChatCompletionChunk;
+
+use crate::error::Result;
+use crate::stream::ChatStream;
+
+pin_project_lite::pin_project! {
+    /// A stream of the text pieces of choice 0, made by [`ChatStream::text`].
+    ///
+    /// Errors pass through unchanged and end the stream, as they end a [`ChatStream`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let mut text = client.chat_stream(&request).await?.text();
+    /// while let Some(piece) = text.next_text().await {
+    ///     print!("{}", piece?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[derive(Debug)]
+    pub struct TextStream<S = ChatStream> {
+        #[pin]
+        inner: S,
+    }
+}
+
+impl<S> TextStream<S> {
+    /// Wraps any stream of chunks.
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+
+    /// The stream underneath (for [`ChatStream::status`] and [`ChatStream::headers`]).
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The stream underneath, to read the rest of it chunk by chunk.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> TextStream<S>
+where
+    S: Stream<Item = Result<ChatCompletionChunk>> + Unpin,
+{
+    /// Waits for the next piece of text; `None` at the end.
+    pub async fn next_text(&mut self) -> Option<Result<String>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// Reads the stream to its end and returns all of choice 0's text; the first error
+    /// ends it.
+    pub async fn collect_text(mut self) -> Result<String> {
+        let mut text = String::new();
+        while let Some(piece) = self.next_text().await {
+            text.push_str(&piece?);
+        }
+        Ok(text)
+    }
+}
+
+impl<S> Stream for TextStream<S>
+where
+    S: Stream<Item = Result<ChatCompletionChunk>>,
+{
+    type Item = Result<String>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut inner = self.project().inner;
+        // Loop past chunks without text rather than waking ourselves: they are already here.
+        loop {
+            match inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    if let Some(text) = chunk.into_text_delta() {
+                        return Poll::Ready(Some(Ok(text)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // Any chunk may carry no text, so nothing is known below.
+        (0, self.inner.size_hint().1)
+    }
+}
