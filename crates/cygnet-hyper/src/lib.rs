@@ -1,16 +1,61 @@
-//! The hyper + rustls + tokio transport for the cygnet client.
+//! The hyper + rustls + tokio transport for the cygnet client, and a blocking client.
 //!
-//! [`HyperTransport`] implements [`cygnet_core::Transport`] over hyper-util's pooled client
-//! with verified HTTPS (rustls), HTTP/1.1 and HTTP/2.
+//! - [`HyperTransport`] implements [`cygnet_core::Transport`] over hyper-util's pooled client
+//!   with verified HTTPS (rustls), HTTP/1.1 and HTTP/2; see [`transport`].
+//! - [`from_env`] and [`builder`] give an async [`cygnet_core::Client`] over it in one call.
+//! - [`blocking::Client`] is the same client for code that is not async; it needs no runtime
+//!   from its caller.
+//!
+//! ```no_run
+//! use cygnet_core::types::{ChatCompletionRequest, Message};
+//!
+//! # async fn run() -> Result<(), cygnet_core::Error> {
+//! let client = cygnet_hyper::from_env()?; // GRAYSWAN_API_KEY, optional GRAY_SWAN_BASE_URL
+//! let request = ChatCompletionRequest::new(
+//!     "cygnet",
+//!     vec![
+//!         Message::system("You are a helpful assistant."),
+//!         Message::user("What is a large language model?"),
+//!     ],
+//! );
+//! let completion = client.chat(&request).await?;
+//! println!("{}", completion.content().unwrap_or_default());
+//! # Ok(()) }
+//! ```
 //!
 //! # Features
 //! - `webpki-roots` (default): trust the Mozilla roots bundled with the crate.
 //! - `native-roots`: also trust the platform's certificate store.
 //! - `http2` (default): offer HTTP/2 by ALPN.
-//! - `blocking` (default): the blocking client, which runs its own tokio runtime.
+//! - `blocking` (default): the [`blocking`] client, which runs its own tokio runtime.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod transport;
 
 pub use transport::{HyperTransport, HyperTransportBuilder};
+
+/// An async client configured from the environment (`GRAYSWAN_API_KEY`, and
+/// `GRAY_SWAN_BASE_URL` defaulting to `https://api.grayswan.ai`) over [`HyperTransport`].
+///
+/// Fails with [`cygnet_core::Error::Config`] when the key is missing, before anything is sent.
+/// Use it from within a tokio runtime; see [`blocking::Client::from_env`] otherwise.
+pub fn from_env() -> Result<cygnet_core::Client, cygnet_core::Error> {
+    builder().build()
+}
+
+/// A client builder preset from the environment with [`HyperTransport::new`]; override what
+/// you need before [`build`](cygnet_core::ClientBuilder::build).
+///
+/// ```
+/// let client = cygnet_hyper::builder()
+///     .api_key("sk-test-fake")
+///     .max_retries(5)
+///     .build()?;
+/// # Ok::<(), cygnet_core::Error>(())
+/// ```
+pub fn builder() -> cygnet_core::ClientBuilder {
+    cygnet_core::ClientBuilder::from_env().transport(HyperTransport::new())
+}

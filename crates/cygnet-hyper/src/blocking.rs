@@ -1,0 +1,430 @@
+//! A blocking client, for code that is not async (feature `blocking`, on by default).
+//!
+//! [`Client`] wraps the async [`cygnet_core::Client`] together with a tokio runtime of its own
+//! (one worker thread, shared by all clones), so its caller needs no runtime at all, the way
+//! `reqwest::blocking` works. Each call hands its future to that runtime and waits for the
+//! answer on a channel; a stream is an [`Iterator`] whose every `next()` waits for one chunk.
+//! The hyper pool's connection tasks run on the same worker, so connections are reused across
+//! calls and clones.
+//!
+//! # From async code
+//! Do not call it from async code: each call blocks the calling thread until the answer
+//! arrives, and blocking an async executor's thread stalls every other task on it. Use the
+//! async client there. Because calls run on the client's own runtime rather than on the
+//! caller's thread, doing it anyway does not deadlock or panic (unlike `Runtime::block_on`
+//! inside a runtime), and calling it from `tokio::task::spawn_blocking` or a plain thread is
+//! fine. Dropping the client (or a stream) never blocks either: its runtime is shut down in
+//! the background.
+//!
+//! ```no_run
+//! use cygnet_core::types::{ChatCompletionRequest, Message};
+//!
+//! # fn main() -> Result<(), cygnet_core::Error> {
+//! let client = cygnet_hyper::blocking::Client::from_env()?;
+//! let request = ChatCompletionRequest::new(
+//!     "cygnet",
+//!     vec![Message::user("What is a large language model?")],
+//! );
+//! for chunk in client.chat_stream(&request)? {
+//!     print!("{}", chunk?.content().unwrap_or_default());
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cygnet_core::types::{
+    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ModerationRequest,
+    ModerationResponse,
+};
+use cygnet_core::{
+    ApiResponse, Error, RawResponse, RequestOptions, Result, Transport, TransportError,
+    TransportErrorKind,
+};
+use http::{HeaderMap, StatusCode};
+
+/// A blocking client for the Cygnet API; see the [module docs](self).
+///
+/// Cheap to clone (reference counts); clones share the connection pool and the runtime.
+/// `Send + Sync`, and its `Debug` output never shows the API key.
+#[derive(Clone)]
+pub struct Client {
+    inner: cygnet_core::Client,
+    runtime: Arc<Runtime>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::Client")
+            .field("client", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with the key from `GRAYSWAN_API_KEY` and the base URL from
+    /// `GRAY_SWAN_BASE_URL` (default `https://api.grayswan.ai`), over [`HyperTransport`].
+    ///
+    /// Fails with [`Error::Config`] when the key is missing, before anything is sent.
+    ///
+    /// [`HyperTransport`]: crate::HyperTransport
+    pub fn from_env() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// A builder preset like [`Client::from_env`], to override what you need.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// Wraps an async client; starts the runtime its calls will run on.
+    ///
+    /// The async client's transport must be one that runs on tokio, such as
+    /// [`HyperTransport`](crate::HyperTransport) or an in-process one like `cygnet-mock`'s.
+    /// Fails with [`Error::Config`] only if the operating system refuses to start the
+    /// runtime's thread.
+    pub fn new(client: cygnet_core::Client) -> Result<Self> {
+        Ok(Self {
+            inner: client,
+            runtime: Arc::new(Runtime::start()?),
+        })
+    }
+
+    /// The async client underneath, to use from async code.
+    pub fn as_async(&self) -> &cygnet_core::Client {
+        &self.inner
+    }
+
+    /// A client sharing this one's pool and runtime, with `options` laid over its own (see
+    /// [`cygnet_core::Client::with_options`]).
+    pub fn with_options(&self, options: RequestOptions) -> Client {
+        Client {
+            inner: self.inner.with_options(options),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+
+    /// The options every call of this client uses.
+    pub fn options(&self) -> &RequestOptions {
+        self.inner.options()
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url()
+    }
+
+    /// Sends a chat completion request and waits for the whole answer; see
+    /// [`cygnet_core::Client::chat`].
+    pub fn chat(&self, request: &ChatCompletionRequest) -> Result<ChatCompletion> {
+        let client = self.inner.clone();
+        let request = request.clone();
+        self.runtime
+            .run(async move { client.chat(&request).await })?
+    }
+
+    /// Like [`Client::chat`], with the status and headers of the answer.
+    pub fn chat_response(
+        &self,
+        request: &ChatCompletionRequest,
+    ) -> Result<ApiResponse<ChatCompletion>> {
+        let client = self.inner.clone();
+        let request = request.clone();
+        self.runtime
+            .run(async move { client.chat_response(&request).await })?
+    }
+
+    /// Sends a streaming chat completion request and returns, once the response headers have
+    /// arrived, an iterator over the chunks; see [`cygnet_core::Client::chat_stream`].
+    ///
+    /// Each `next()` blocks until the next chunk arrives. Dropping the iterator before the
+    /// end closes the connection.
+    pub fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
+        let client = self.inner.clone();
+        let request = request.clone();
+        let stream = self
+            .runtime
+            .run(async move { client.chat_stream(&request).await })??;
+        Ok(ChatStream {
+            stream: Some(stream),
+            runtime: Arc::clone(&self.runtime),
+        })
+    }
+
+    /// Sends a moderation request; see [`cygnet_core::Client::moderate`].
+    pub fn moderate(&self, request: &ModerationRequest) -> Result<ModerationResponse> {
+        let client = self.inner.clone();
+        let request = request.clone();
+        self.runtime
+            .run(async move { client.moderate(&request).await })?
+    }
+
+    /// Like [`Client::moderate`], with the status and headers of the answer.
+    pub fn moderate_response(
+        &self,
+        request: &ModerationRequest,
+    ) -> Result<ApiResponse<ModerationResponse>> {
+        let client = self.inner.clone();
+        let request = request.clone();
+        self.runtime
+            .run(async move { client.moderate_response(&request).await })?
+    }
+
+    /// POSTs any JSON body to `path` and returns the successful answer unparsed; see
+    /// [`cygnet_core::Client::post_raw`].
+    pub fn post_raw(
+        &self,
+        path: &str,
+        body: &(impl serde::Serialize + ?Sized),
+    ) -> Result<RawResponse> {
+        // The call runs on another thread, so it needs an owned body: JSON is what would be
+        // sent anyway.
+        let body = serde_json::to_value(body)
+            .map_err(|e| Error::Config(format!("the request body cannot be serialized: {e}")))?;
+        let client = self.inner.clone();
+        let path = path.to_owned();
+        self.runtime
+            .run(async move { client.post_raw(&path, &body).await })?
+    }
+}
+
+impl TryFrom<cygnet_core::Client> for Client {
+    type Error = Error;
+
+    fn try_from(client: cygnet_core::Client) -> Result<Self> {
+        Self::new(client)
+    }
+}
+
+/// The chunks of a streaming chat completion, one blocking `next()` at a time.
+///
+/// Ends after the server's `[DONE]`; a stream cut short yields the chunks that came and then
+/// an error. Dropping it drops the async stream and closes the connection.
+pub struct ChatStream {
+    /// `None` only if the runtime lost the stream (it stopped while a chunk was awaited).
+    stream: Option<cygnet_core::ChatStream>,
+    runtime: Arc<Runtime>,
+}
+
+impl ChatStream {
+    /// The status of the response.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.stream.as_ref().map(cygnet_core::ChatStream::status)
+    }
+
+    /// The headers of the response (request ids among them).
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.stream.as_ref().map(cygnet_core::ChatStream::headers)
+    }
+
+    /// How many chunks have arrived so far.
+    pub fn chunks_received(&self) -> u64 {
+        self.stream
+            .as_ref()
+            .map_or(0, cygnet_core::ChatStream::chunks_received)
+    }
+}
+
+impl Iterator for ChatStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut stream = self.stream.take()?;
+        // The stream travels to the runtime for one chunk and comes back with it.
+        let outcome = self.runtime.run(async move {
+            let item = stream.next_chunk().await;
+            (stream, item)
+        });
+        match outcome {
+            Ok((stream, item)) => {
+                self.stream = Some(stream);
+                item
+            }
+            Err(error) => Some(Err(error)),
+        }
+    }
+}
+
+impl Drop for ChatStream {
+    fn drop(&mut self) {
+        // Timers and connection handles deregister from their runtime as they drop; enter it
+        // so that works from any thread.
+        if let Some(runtime) = self.runtime.handle() {
+            let _guard = runtime.enter();
+            self.stream.take();
+        }
+    }
+}
+
+impl fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::ChatStream")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a blocking [`Client`]: the async [`cygnet_core::ClientBuilder`], preset from the
+/// environment with [`HyperTransport`](crate::HyperTransport).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let client = cygnet_hyper::blocking::Client::builder()
+///     .api_key("sk-test-fake")
+///     .base_url("http://127.0.0.1:8080")
+///     .max_retries(0)
+///     .timeout(Duration::from_secs(10))
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("sk-test-fake"));
+/// # Ok::<(), cygnet_core::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    inner: cygnet_core::ClientBuilder,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl From<cygnet_core::ClientBuilder> for ClientBuilder {
+    fn from(inner: cygnet_core::ClientBuilder) -> Self {
+        Self { inner }
+    }
+}
+
+/// Forwards builder methods to the async builder.
+macro_rules! forward {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty);)*) => {$(
+        $(#[$doc])*
+        pub fn $name(self, $arg: $ty) -> Self {
+            Self { inner: self.inner.$name($arg) }
+        }
+    )*};
+}
+
+impl ClientBuilder {
+    /// A builder preset from the environment with the hyper transport.
+    pub fn new() -> Self {
+        Self {
+            inner: crate::builder(),
+        }
+    }
+
+    forward! {
+        /// Sets the API key; see [`cygnet_core::ClientBuilder::api_key`].
+        api_key(key: impl Into<String>);
+        /// Sets the base URL; see [`cygnet_core::ClientBuilder::base_url`].
+        base_url(url: impl Into<String>);
+        /// Sets the transport (it must run on tokio); see
+        /// [`cygnet_core::ClientBuilder::transport`].
+        transport(transport: impl Transport);
+        /// Retries after the first attempt; see [`cygnet_core::ClientBuilder::max_retries`].
+        max_retries(retries: u32);
+        /// Time allowed for one attempt; see [`cygnet_core::ClientBuilder::timeout`].
+        timeout(timeout: Duration);
+        /// Time allowed to connect; see [`cygnet_core::ClientBuilder::connect_timeout`].
+        connect_timeout(timeout: Duration);
+        /// Time allowed for a stream's headers; see
+        /// [`cygnet_core::ClientBuilder::stream_headers_timeout`].
+        stream_headers_timeout(timeout: Duration);
+        /// Time a stream may stay silent; see
+        /// [`cygnet_core::ClientBuilder::stream_idle_timeout`].
+        stream_idle_timeout(timeout: Duration);
+        /// Options for every request; see [`cygnet_core::ClientBuilder::default_options`].
+        default_options(options: RequestOptions);
+        /// The largest body read; see [`cygnet_core::ClientBuilder::max_body_bytes`].
+        max_body_bytes(limit: usize);
+        /// The largest single event; see [`cygnet_core::ClientBuilder::max_event_bytes`].
+        max_event_bytes(limit: usize);
+        /// Allows cleartext to remote hosts; see
+        /// [`cygnet_core::ClientBuilder::allow_insecure_http`].
+        allow_insecure_http(allow: bool);
+    }
+
+    /// Changes the underlying async builder with `f`, for settings not forwarded here.
+    pub fn map_async(
+        self,
+        f: impl FnOnce(cygnet_core::ClientBuilder) -> cygnet_core::ClientBuilder,
+    ) -> Self {
+        Self {
+            inner: f(self.inner),
+        }
+    }
+
+    /// Checks the configuration and builds the client; see
+    /// [`cygnet_core::ClientBuilder::build`].
+    pub fn build(self) -> Result<Client> {
+        Client::new(self.inner.build()?)
+    }
+}
+
+/// The client's own tokio runtime. Shut down in the background on drop, so dropping the last
+/// client never blocks and never panics, even inside another runtime.
+struct Runtime {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Runtime {
+    fn start() -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("cygnet-blocking")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| {
+                Error::Config(format!(
+                    "could not start the blocking client's runtime: {e}"
+                ))
+            })?;
+        Ok(Self {
+            runtime: Some(runtime),
+        })
+    }
+
+    fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.runtime.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+
+    /// Runs `future` on the runtime and blocks this thread until it is done.
+    ///
+    /// Spawning and waiting on a channel (rather than `Runtime::block_on`) is what makes this
+    /// safe to call from any thread, including one that is inside another runtime.
+    fn run<F>(&self, future: F) -> Result<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = self.handle().ok_or_else(runtime_gone)?;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        handle.spawn(async move {
+            // The receiver only goes away if the caller's thread died; nothing to report to.
+            let _ = sender.send(future.await);
+        });
+        // The sender is dropped without sending only if the task was dropped: the future
+        // panicked or the runtime is shutting down.
+        receiver.recv().map_err(|_| runtime_gone())
+    }
+}
+
+fn runtime_gone() -> Error {
+    Error::Transport(TransportError::new(
+        TransportErrorKind::Other,
+        "the blocking client's runtime stopped before the call finished",
+    ))
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

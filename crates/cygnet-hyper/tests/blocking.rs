@@ -1,0 +1,259 @@
+//! The blocking client over real loopback sockets. The tests themselves run on plain threads
+//! with no runtime, as a blocking caller would; the fake server runs on a runtime of its own.
+#![cfg(feature = "blocking")]
+
+mod common;
+
+use std::future::Future;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+use cygnet_core::types::{ChatCompletionRequest, Message, ModerationRequest};
+use cygnet_core::{ApiErrorKind, Error};
+use cygnet_hyper::blocking;
+
+const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet","choices":[{"index":0,"message":{"role":"assistant","content":"A model of language."},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
+
+fn chunk_event(content: &str) -> String {
+    format!(
+        "data: {{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"cygnet\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"finish_reason\":null}}]}}\n\n"
+    )
+}
+
+fn seed_request() -> ChatCompletionRequest {
+    ChatCompletionRequest::new(
+        "cygnet",
+        vec![
+            Message::system("You are a helpful assistant."),
+            Message::user("What is a large language model?"),
+        ],
+    )
+}
+
+/// Runs `test` on its own thread under [`TEST_TIMEOUT`], re-raising its panic.
+fn bounded_thread(test: impl FnOnce() + Send + 'static) {
+    let (done_tx, done_rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        test();
+        let _ = done_tx.send(());
+    });
+    match done_rx.recv_timeout(TEST_TIMEOUT) {
+        Ok(()) => thread.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(thread.join().unwrap_err())
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test took longer than its time bound"),
+    }
+}
+
+/// A runtime on other threads for the fake server, and its listener's address.
+struct Server {
+    runtime: tokio::runtime::Runtime,
+    addr: String,
+}
+
+impl Server {
+    fn start<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        // Bound with std so this works from inside another runtime too (no `block_on`).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).unwrap()
+        };
+        runtime.spawn(serve(listener));
+        Server { runtime, addr }
+    }
+
+    fn client(&self) -> blocking::Client {
+        blocking::Client::builder()
+            .api_key("sk-test-fake")
+            .base_url(format!("http://{}/", self.addr))
+            .max_retries(0)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    }
+}
+
+#[test]
+fn chat_sends_the_request_and_parses_the_answer() {
+    bounded_thread(|| {
+        let (received_tx, received_rx) = mpsc::channel();
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            let received = read_request(&mut stream).await;
+            write_response(&mut stream, 200, "application/json", COMPLETION.as_bytes()).await;
+            received_tx.send(received).unwrap();
+        });
+        let client = server.client();
+        assert!(!format!("{client:?}").contains("sk-test-fake"));
+
+        let completion = client.chat(&seed_request()).unwrap();
+        assert_eq!(completion.content(), Some("A model of language."));
+
+        let received = received_rx.recv().unwrap();
+        assert_eq!(received.request_line, "POST /chat/completion HTTP/1.1");
+        assert_eq!(
+            received.header("authorization"),
+            Some("Bearer sk-test-fake")
+        );
+        assert_eq!(received.header("content-type"), Some("application/json"));
+        let body: serde_json::Value = serde_json::from_slice(&received.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "messages": [
+                    {"role": "system", "content": "You are a helpful assistant."},
+                    {"role": "user", "content": "What is a large language model?"}
+                ],
+                "model": "cygnet"
+            })
+        );
+    });
+}
+
+#[test]
+fn chat_stream_yields_the_first_chunk_before_the_server_sends_the_rest() {
+    bounded_thread(|| {
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let (received_tx, received_rx) = mpsc::channel();
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            received_tx.send(read_request(&mut stream).await).unwrap();
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            write_chunk(&mut stream, chunk_event("A model").as_bytes()).await;
+            // The rest goes out only after the client has shown the first chunk.
+            go_rx.await.unwrap();
+            write_chunk(&mut stream, chunk_event(" of language.").as_bytes()).await;
+            write_chunk(&mut stream, b"data: [DONE]\n\n").await;
+            write_last_chunk(&mut stream).await;
+        });
+        let client = server.client();
+
+        let mut stream = client.chat_stream(&seed_request()).unwrap();
+        assert_eq!(stream.status().map(|s| s.as_u16()), Some(200));
+        let first = stream.next().unwrap().unwrap();
+        assert_eq!(first.content(), Some("A model"));
+        go_tx.send(()).unwrap();
+        let rest: Vec<String> = stream
+            .by_ref()
+            .map(|chunk| chunk.unwrap().content().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(rest, [" of language."]);
+        assert_eq!(stream.chunks_received(), 2);
+        assert!(stream.next().is_none());
+
+        let received = received_rx.recv().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&received.body).unwrap();
+        assert_eq!(body["stream"], true);
+    });
+}
+
+#[test]
+fn dropping_the_stream_closes_the_connection() {
+    bounded_thread(|| {
+        let (closed_tx, closed_rx) = mpsc::channel();
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            write_chunk(&mut stream, chunk_event("A model").as_bytes()).await;
+            let closed = closed_within(&mut stream, Duration::from_secs(3)).await;
+            closed_tx.send(closed).unwrap();
+        });
+        let client = server.client();
+        let mut stream = client.chat_stream(&seed_request()).unwrap();
+        stream.next().unwrap().unwrap();
+        drop(stream);
+        assert!(
+            closed_rx.recv().unwrap(),
+            "server did not see the connection closed after the stream was dropped"
+        );
+    });
+}
+
+#[test]
+fn an_error_status_is_a_typed_api_error() {
+    bounded_thread(|| {
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_response(
+                &mut stream,
+                401,
+                "application/json",
+                br#"{"error":{"message":"bad key"}}"#,
+            )
+            .await;
+        });
+        let error = server.client().chat(&seed_request()).unwrap_err();
+        let api = error.as_api().expect("an API error");
+        assert_eq!(api.kind, ApiErrorKind::Authentication);
+        assert_eq!(api.status.map(|s| s.as_u16()), Some(401));
+        assert_eq!(api.message.as_deref(), Some("bad key"));
+        assert!(!error.to_string().contains("sk-test-fake"));
+    });
+}
+
+#[test]
+fn moderate_posts_to_the_moderation_path() {
+    bounded_thread(|| {
+        let (received_tx, received_rx) = mpsc::channel();
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            received_tx.send(read_request(&mut stream).await).unwrap();
+            write_response(
+                &mut stream,
+                200,
+                "application/json",
+                br#"{"id":"m1","created":1,"detected":0.1,"flagged":false,"model":"cygnet","passed":0.9}"#,
+            )
+            .await;
+        });
+        let response = server
+            .client()
+            .moderate(&ModerationRequest::new("hello"))
+            .unwrap();
+        assert!(!response.flagged);
+        let received = received_rx.recv().unwrap();
+        assert_eq!(received.request_line, "POST /moderation HTTP/1.1");
+    });
+}
+
+#[test]
+fn a_missing_key_is_a_config_error() {
+    let error = blocking::Client::builder()
+        .map_async(|b| b.api_key("   "))
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error}");
+}
+
+/// Wrong but survivable: called from async code it blocks that thread, and neither the call
+/// nor dropping the client panics.
+#[tokio::test(flavor = "current_thread")]
+async fn called_from_inside_a_runtime_it_still_answers_and_drops_cleanly() {
+    let server = Server::start(|listener| async move {
+        let mut stream = accept(&listener).await;
+        read_request(&mut stream).await;
+        write_response(&mut stream, 200, "application/json", COMPLETION.as_bytes()).await;
+    });
+    let client = server.client();
+    let completion = client.chat(&seed_request()).unwrap();
+    assert_eq!(completion.content(), Some("A model of language."));
+    drop(client);
+    // The server's runtime is dropped in a blocking-safe way too.
+    server.runtime.shutdown_background();
+}
