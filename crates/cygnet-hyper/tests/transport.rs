@@ -409,6 +409,85 @@ mod tls {
         .await;
     }
 
+    /// Serves HTTP/2 only (ALPN `h2`) with hyper, answering with the request's version.
+    #[cfg(feature = "http2")]
+    async fn h2_server(pki: &TestPki) -> String {
+        use http_body_util::Full;
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![pki.server_cert.clone()], pki.server_key.clone_key())
+            .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let (listener, addr) = listener().await;
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(
+                        |request: http::Request<hyper::body::Incoming>| async move {
+                            let version = format!("{:?}", request.version());
+                            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                                Bytes::from(version),
+                            )))
+                        },
+                    );
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        addr
+    }
+
+    #[cfg(feature = "http2")]
+    #[tokio::test]
+    async fn http2_is_negotiated_by_alpn() {
+        bounded(async {
+            let pki = generate_pki();
+            let addr = h2_server(&pki).await;
+            let mut roots = RootCertStore::empty();
+            roots.add(pki.ca.clone()).unwrap();
+            let transport = HyperTransport::builder()
+                .root_certificates(roots)
+                .build()
+                .unwrap();
+            let request = http::Request::get(format!("https://{addr}/"))
+                .body(Bytes::new())
+                .unwrap();
+            let response = transport.send(request).await.unwrap();
+            assert_eq!(response.version(), http::Version::HTTP_2);
+            let mut body = response.into_body();
+            assert_eq!(collect(&mut body).await.unwrap(), b"HTTP/2.0");
+
+            // With HTTP/2 switched off no ALPN is offered and the client speaks HTTP/1.1; the
+            // server's HTTP/2 preface then does not parse as an HTTP/1.1 answer.
+            let mut roots = RootCertStore::empty();
+            roots.add(pki.ca.clone()).unwrap();
+            let http1_only = HyperTransport::builder()
+                .root_certificates(roots)
+                .http2(false)
+                .build()
+                .unwrap();
+            let request = http::Request::get(format!("https://{addr}/"))
+                .body(Bytes::new())
+                .unwrap();
+            let error = http1_only.send(request).await.unwrap_err();
+            assert_eq!(error.kind(), TransportErrorKind::Other, "{error}");
+            assert!(error.to_string().contains("HTTP version"), "{error}");
+        })
+        .await;
+    }
+
     #[cfg(any(feature = "webpki-roots", feature = "native-roots"))]
     #[tokio::test]
     async fn https_with_an_unknown_ca_is_rejected_by_the_default_roots() {
