@@ -55,6 +55,18 @@ pub fn client(offline: impl FnOnce() -> Vec<MockReply>) -> cygnet::Result<Client
     }
 }
 
+/// The blocking client for the example, chosen like [`client`].
+pub fn blocking_client(
+    offline: impl FnOnce() -> Vec<MockReply>,
+) -> cygnet::Result<cygnet::blocking::Client> {
+    if online() {
+        cygnet::blocking::Client::from_env()
+    } else {
+        // The mock needs no network; the blocking client only lends it its runtime.
+        cygnet::blocking::Client::new(offline_builder(offline).build()?)
+    }
+}
+
 /// The builder of the offline client (prints the notice); the blocking examples build their
 /// client from it too.
 pub fn offline_builder(offline: impl FnOnce() -> Vec<MockReply>) -> ClientBuilder {

@@ -130,6 +130,25 @@ pub async fn bounded<F: std::future::Future>(what: &str, future: F) -> F::Output
     }
 }
 
+/// Runs blocking `work` on its own thread, failing the test if it takes longer than
+/// [`TEST_TIMEOUT`] (the thread is left behind; the test process ends soon after).
+pub fn bounded_blocking<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    match rx.recv_timeout(TEST_TIMEOUT) {
+        Ok(out) => out,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("timed out after {TEST_TIMEOUT:?}: {what}")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+    }
+}
+
 /// A request as [`LoopbackServer`] received it.
 #[derive(Clone, Debug)]
 pub struct Recorded {

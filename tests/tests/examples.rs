@@ -22,24 +22,24 @@ async fn chat_sends_the_official_body_and_prints_the_answer() {
     assert_eq!(request.json(), official_body(false));
 }
 
-/// The server sends the first deltas, then waits until the example has printed them.
-#[tokio::test]
-async fn chat_stream_prints_deltas_while_the_server_holds_the_rest() {
+/// Runs streaming example `name` against a server that sends the first two deltas, then holds
+/// the rest back until the example has printed them; returns everything it printed.
+async fn run_held_stream(name: &str, rest_tail: &str) -> String {
     let first = delta_events(&["A large ", "language "], true);
-    let rest = delta_events(&["model is ", "a neural network."], false) + &stream_end();
+    let rest = delta_events(&["model is ", "a neural network."], false) + rest_tail;
     let mut server = LoopbackServer::start(Reply::sse_held(first, rest)).await;
-    let mut child = ExampleCommand::against("chat_stream", &server.base_url()).spawn();
+    let mut child = ExampleCommand::against(name, &server.base_url()).spawn();
     let mut stdout = child.stdout.take().expect("piped stdout");
 
     let mut seen = String::new();
     read_until(&mut stdout, &mut seen, "A large language ").await;
     assert!(
         !seen.contains("model"),
-        "printed more than was sent: {seen:?}"
+        "{name}: printed more than was sent: {seen:?}"
     );
     server.release();
 
-    let output = bounded("chat_stream to finish", async {
+    let (status, rest) = bounded(&format!("{name} to finish"), async {
         let mut rest = String::new();
         tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
             .await
@@ -47,13 +47,126 @@ async fn chat_stream_prints_deltas_while_the_server_holds_the_rest() {
         (child.wait().await.expect("wait"), rest)
     })
     .await;
-    seen.push_str(&output.1);
-    assert!(output.0.success(), "exit status {:?}", output.0);
-    assert_eq!(seen, "A large language model is a neural network.\n");
+    seen.push_str(&rest);
+    assert!(status.success(), "{name}: exit status {status:?}");
 
     let request = server.next_request().await;
     request.assert_cygnet_request("/chat/completion");
-    assert_eq!(request.json(), official_body(true));
+    assert_eq!(request.json(), official_body(true), "{name}");
+    seen
+}
+
+#[tokio::test]
+async fn chat_stream_prints_deltas_while_the_server_holds_the_rest() {
+    let out = run_held_stream("chat_stream", &stream_end()).await;
+    assert_eq!(out, "A large language model is a neural network.\n");
+}
+
+#[tokio::test]
+async fn blocking_chat_stream_prints_deltas_while_the_server_holds_the_rest() {
+    let out = run_held_stream("blocking_chat_stream", &stream_end()).await;
+    assert_eq!(out, "A large language model is a neural network.\n");
+}
+
+#[tokio::test]
+async fn accumulate_prints_deltas_then_finish_reason_and_usage() {
+    let usage = format!(
+        "data: {}\n\ndata: [DONE]\n\n",
+        json!({
+            "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}
+        })
+    );
+    let out = run_held_stream("accumulate", &usage).await;
+    assert_eq!(
+        out,
+        "A large language model is a neural network.\n\
+         finish reason: stop\n\
+         usage: 20 prompt + 9 completion = 29 tokens\n"
+    );
+}
+
+#[tokio::test]
+async fn blocking_chat_sends_the_official_body_and_prints_the_answer() {
+    let mut server = LoopbackServer::start(Reply::json(200, &completion_json(ANSWER))).await;
+    let out = ExampleCommand::against("blocking_chat", &server.base_url())
+        .run()
+        .await;
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, format!("{ANSWER}\n"));
+    let request = server.next_request().await;
+    request.assert_cygnet_request("/chat/completion");
+    assert_eq!(request.json(), official_body(false));
+}
+
+#[tokio::test]
+async fn data_role_puts_the_fetched_page_in_a_data_message() {
+    let answer = "Sunny in Columbus.";
+    let mut server = LoopbackServer::start(Reply::json(200, &completion_json(answer))).await;
+    let out = ExampleCommand::against("data_role", &server.base_url())
+        .run()
+        .await;
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, format!("{answer}\n"));
+    let request = server.next_request().await;
+    request.assert_cygnet_request("/chat/completion");
+    let body = request.json();
+    assert_eq!(body["model"], "cygnet");
+    let messages = body["messages"].as_array().expect("messages");
+    let roles: Vec<_> = messages.iter().map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, [Some("system"), Some("user"), Some("data")]);
+    assert!(messages[1]["content"].as_str().unwrap().contains("Ohio"));
+    let page = messages[2]["content"].as_str().unwrap();
+    assert!(page.contains("Ignore all previous instructions"), "{page}");
+}
+
+#[tokio::test]
+async fn tools_sends_get_weather_and_prints_the_parsed_call() {
+    let reply = json!({
+        "id": "chatcmpl-test", "object": "chat.completion", "created": 1, "model": "cygnet",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": null, "tool_calls": [{
+                "id": "call_7", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"location\": \"Dayton, Ohio\"}"}
+            }]},
+            "finish_reason": "tool_calls"
+        }]
+    });
+    let mut server = LoopbackServer::start(Reply::json(200, &reply)).await;
+    let out = ExampleCommand::against("tools", &server.base_url())
+        .run()
+        .await;
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert!(out.stdout.contains("get_weather"), "{}", out.stdout);
+    assert!(out.stdout.contains("\"Dayton, Ohio\""), "{}", out.stdout);
+    let request = server.next_request().await;
+    request.assert_cygnet_request("/chat/completion");
+    let body = request.json();
+    assert_eq!(body["tools"][0]["type"], "function");
+    assert_eq!(body["tools"][0]["function"]["name"], "get_weather");
+    assert_eq!(
+        body["tools"][0]["function"]["parameters"]["required"],
+        json!(["location"])
+    );
+    assert_eq!(body["tool_choice"], "auto");
+}
+
+#[tokio::test]
+async fn moderation_posts_the_input_and_prints_the_verdict() {
+    let reply = json!({"id": "m", "created": 1, "model": "x", "flagged": false, "detected": 0.25, "passed": 0.75});
+    let mut server = LoopbackServer::start(Reply::json(200, &reply)).await;
+    let out = ExampleCommand::against("moderation", &server.base_url())
+        .run()
+        .await;
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert!(out.stdout.contains("flagged:  false"), "{}", out.stdout);
+    assert!(out.stdout.contains("detected: 0.250"), "{}", out.stdout);
+    assert!(out.stdout.contains("passed:   0.750"), "{}", out.stdout);
+    let request = server.next_request().await;
+    request.assert_cygnet_request("/moderation");
+    assert!(request.json()["input"].is_string());
 }
 
 #[tokio::test]
@@ -61,6 +174,9 @@ async fn examples_run_offline_without_a_key() {
     for (name, expected) in [
         ("chat", "large language model"),
         ("chat_stream", "large language model"),
+        ("blocking_chat", "large language model"),
+        ("blocking_chat_stream", "large language model"),
+        ("accumulate", "finish reason: stop"),
         ("data_role", "Columbus"),
         ("tools", "get_weather"),
         ("moderation", "flagged:"),
@@ -82,7 +198,12 @@ async fn examples_run_offline_without_a_key() {
 
 #[tokio::test]
 async fn an_error_status_exits_1_with_status_and_message_on_stderr() {
-    for name in ["chat", "chat_stream"] {
+    for name in [
+        "chat",
+        "chat_stream",
+        "blocking_chat",
+        "blocking_chat_stream",
+    ] {
         let body = json!({"error": {"message": "Invalid API key provided"}});
         let server = LoopbackServer::start(Reply::json(401, &body)).await;
         let out = ExampleCommand::against(name, &server.base_url())

@@ -263,3 +263,93 @@ async fn moderation_goes_to_its_path() {
     assert!((verdict.passed - 0.9).abs() < 1e-9);
     mock.assert_async().await;
 }
+
+fn blocking_client(server: &ServerGuard) -> cygnet::blocking::Client {
+    cygnet::blocking::Client::builder()
+        .api_key(FAKE_KEY)
+        .base_url(server.url())
+        .build()
+        .expect("blocking client")
+}
+
+#[test]
+fn blocking_chat_sends_the_official_request() {
+    let mut server = Server::new();
+    let mock = chat_mock(&mut server, false)
+        .with_header("content-type", "application/json")
+        .with_body(completion_json(ANSWER).to_string())
+        .create();
+    let client = blocking_client(&server);
+    let completion = tests::bounded_blocking("blocking chat", move || client.chat(&seed_request()))
+        .expect("completion");
+    assert_eq!(completion.content(), Some(ANSWER));
+    mock.assert();
+}
+
+#[test]
+fn blocking_stream_sends_the_official_request_and_iterates_every_delta() {
+    let mut server = Server::new();
+    let mock = chat_mock(&mut server, true)
+        .with_header("content-type", "text/event-stream")
+        .with_body(sse_body(&["A large ", "language ", "model."]))
+        .create();
+    let client = blocking_client(&server);
+    let text = tests::bounded_blocking("blocking stream", move || {
+        client
+            .chat_stream(&seed_request())?
+            .map(|chunk| chunk.map(|c| c.content().unwrap_or_default().to_string()))
+            .collect::<Result<String, Error>>()
+    })
+    .expect("stream");
+    assert_eq!(text, "A large language model.");
+    mock.assert();
+}
+
+#[test]
+fn blocking_errors_carry_status_message_and_body() {
+    for stream in [false, true] {
+        let mut server = Server::new();
+        let body = r#"{"error": {"message": "Invalid API key"}}"#;
+        let _mock = server
+            .mock("POST", "/chat/completion")
+            .with_status(401)
+            .with_body(body)
+            .create();
+        let client = blocking_client(&server);
+        let error = tests::bounded_blocking("blocking error", move || {
+            if stream {
+                client.chat_stream(&seed_request()).map(|_| ())
+            } else {
+                client.chat(&seed_request()).map(|_| ())
+            }
+        })
+        .expect_err("401");
+        let api = error.as_api().expect("API error");
+        assert_eq!(api.status.map(|s| s.as_u16()), Some(401));
+        assert_eq!(api.message.as_deref(), Some("Invalid API key"));
+        assert_eq!(api.body.as_ref(), body.as_bytes());
+    }
+}
+
+#[test]
+fn a_blocking_stream_without_done_ends_in_an_error() {
+    let mut server = Server::new();
+    let _mock = server
+        .mock("POST", "/chat/completion")
+        .with_header("content-type", "text/event-stream")
+        .with_body(delta_events(&["A large "], true))
+        .create();
+    let client = blocking_client(&server);
+    let items: Vec<_> = tests::bounded_blocking("cut-off blocking stream", move || {
+        client
+            .chat_stream(&seed_request())
+            .map(|stream| stream.collect::<Vec<_>>())
+    })
+    .expect("the stream opens");
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0].as_ref().unwrap().content(), Some("A large "));
+    assert!(matches!(
+        items[1],
+        Err(Error::Stream(StreamError::Incomplete { chunks: 1 }))
+    ));
+}

@@ -39,6 +39,10 @@ pub use cygnet_types::{
 #[cfg(feature = "hyper")]
 pub use cygnet_hyper::{HyperTransport, HyperTransportBuilder};
 
+/// The blocking client: the same calls for code that is not async; streams are iterators.
+#[cfg(feature = "hyper")]
+pub use cygnet_hyper::blocking;
+
 /// The in-process mock transport, for testing code that uses the client (feature `mock`).
 #[cfg(feature = "mock")]
 pub use cygnet_mock as mock;
