@@ -6,6 +6,8 @@
 //! after that it never does, so a caller never sees an answer start twice.
 //! [`ChatStream`] turns events into [`ChatCompletionChunk`]s, stops at `[DONE]`, and turns a
 //! body that ends early, or an error object sent in the stream, into an error.
+//! [`ChatStream::next_chunk_with`] lends each chunk as a [`ChatCompletionChunkRef`] whose
+//! strings borrow from the read buffer instead, for callers that do not keep chunks.
 
 use std::fmt;
 use std::pin::Pin;
@@ -15,7 +17,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode};
 
-use cygnet_types::ChatCompletionChunk;
+use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 
 use crate::client::{Client, Resolved};
 use crate::error::{ApiError, DecodeError, Error, Result, StreamError, TimeoutKind};
@@ -232,8 +234,9 @@ impl fmt::Debug for ChatStream {
     }
 }
 
-enum Parsed {
-    Chunk(ChatCompletionChunk),
+/// What one event turned into, with the chunk in whatever form the caller asked for.
+enum Parsed<T> {
+    Chunk(T),
     Done,
     Error(Error),
 }
@@ -284,6 +287,66 @@ impl ChatStream {
         let polled = self
             .events
             .poll_event_with(cx, |event| parse_event(status, &event));
+        self.settle(polled)
+    }
+
+    /// Waits for the next chunk and lends it to `f`, borrowed from the read buffer; returns
+    /// what `f` returns. `None` after `[DONE]` or after an error.
+    ///
+    /// The fast path for callers that look at each chunk and move on (print the text, count
+    /// tokens): the chunk's strings point into the bytes just read instead of being copied
+    /// into new `String`s, so a steady stream makes no allocation per chunk for its text.
+    /// Apart from that it gives exactly what [`ChatStream::next_chunk`] gives
+    /// ([`ChatCompletionChunkRef::into_owned`] is the owned chunk), with the same errors.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// use std::io::Write;
+    ///
+    /// let mut stream = client.chat_stream(&request).await?;
+    /// let mut out = std::io::stdout().lock();
+    /// while let Some(written) = stream
+    ///     .next_chunk_with(|chunk| out.write_all(chunk.text_delta().unwrap_or("").as_bytes()))
+    ///     .await
+    /// {
+    ///     written?.expect("stdout is writable");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn next_chunk_with<R>(
+        &mut self,
+        mut f: impl FnMut(ChatCompletionChunkRef<'_>) -> R,
+    ) -> Option<Result<R>> {
+        std::future::poll_fn(|cx| self.poll_chunk_with(cx, &mut f)).await
+    }
+
+    /// Polls for the next chunk and lends it to `f`; see [`ChatStream::next_chunk_with`].
+    ///
+    /// `f` is called at most once per call, only when a chunk is ready.
+    pub fn poll_chunk_with<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(ChatCompletionChunkRef<'_>) -> R,
+    ) -> Poll<Option<Result<R>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let status = self.events.status();
+        let polled = self.events.poll_event_with(cx, |event| {
+            match parse_event::<ChatCompletionChunkRef<'_>>(status, &event) {
+                Parsed::Chunk(chunk) => Parsed::Chunk(f(chunk)),
+                Parsed::Done => Parsed::Done,
+                Parsed::Error(e) => Parsed::Error(e),
+            }
+        });
+        self.settle(polled)
+    }
+
+    /// Turns what one event gave into the stream's answer, counting chunks and finishing the
+    /// stream at `[DONE]`, at an error, or at a body that ended early.
+    fn settle<T>(&mut self, polled: Poll<Option<Result<Parsed<T>>>>) -> Poll<Option<Result<T>>> {
         let parsed = match polled {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Some(Ok(parsed))) => parsed,
@@ -369,7 +432,25 @@ impl ChatStream {
     }
 }
 
-fn parse_event(status: StatusCode, event: &Event<'_>) -> Parsed {
+/// The chunk types an event's data parses into, owned or borrowed.
+trait ChunkData<'a>: serde::Deserialize<'a> {
+    /// No id and no choices: what an error object parses as, since every field defaults.
+    fn is_blank(&self) -> bool;
+}
+
+impl ChunkData<'_> for ChatCompletionChunk {
+    fn is_blank(&self) -> bool {
+        self.id.is_empty() && self.choices.is_empty()
+    }
+}
+
+impl<'a> ChunkData<'a> for ChatCompletionChunkRef<'a> {
+    fn is_blank(&self) -> bool {
+        self.id.is_empty() && self.choices.is_empty()
+    }
+}
+
+fn parse_event<'a, T: ChunkData<'a>>(status: StatusCode, event: &Event<'a>) -> Parsed<T> {
     let data = event.data;
     if data == "[DONE]" {
         return Parsed::Done;
@@ -377,9 +458,9 @@ fn parse_event(status: StatusCode, event: &Event<'_>) -> Parsed {
     if event.event == "error" {
         return Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into());
     }
-    match serde_json::from_str::<ChatCompletionChunk>(data) {
+    match serde_json::from_str::<T>(data) {
         // A real chunk always has an id; an object without one may be an error object.
-        Ok(chunk) if chunk.id.is_empty() && chunk.choices.is_empty() && is_error_object(data) => {
+        Ok(chunk) if chunk.is_blank() && is_error_object(data) => {
             Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into())
         }
         Ok(chunk) => Parsed::Chunk(chunk),

@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod chunk;
+mod chunk_ref;
 mod completion;
 mod error_body;
 mod message;
@@ -40,6 +41,9 @@ mod request;
 mod tool;
 
 pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
+pub use chunk_ref::{
+    ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
+};
 pub use completion::{ChatCompletion, Choice, FinishReason, ResponseMessage, Usage};
 pub use error_body::{ErrorBody, ErrorField, ErrorObject};
 pub use message::{Message, Role};
