@@ -1,1 +1,7 @@
-//! Examples; see examples/*.rs
+//! The runnable examples are the `[[example]]` targets of this crate (`examples/*.rs`, run them
+//! with `cargo run --example <name>`). This library only exists to compile and run the code
+//! blocks of the repository's README as doctests, so the README cannot drift from the API.
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
