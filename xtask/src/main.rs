@@ -5,6 +5,8 @@
 //!   format check, clippy with warnings denied, every test (doctests included), and the
 //!   documentation build with rustdoc warnings denied.
 //! - `test`: every test of the workspace, doctests included.
+//! - `bench`: the side-by-side performance comparison (see `bench.rs`).
+//! - `loadtest`: 1,000 concurrent streams over one client, over loopback (see `bench.rs`).
 //!
 //! Plain `std` on purpose: the task runner must build in seconds on a fresh clone and must
 //! not pull dependencies into the lock file for what is a handful of `cargo` invocations.
@@ -14,6 +16,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
+
+mod bench;
 
 /// One command of a task.
 struct Step {
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
     let steps: &[Step] = match args.first().map(String::as_str) {
         Some("ci") => &[FMT, CLIPPY, TEST, DOC],
         Some("test") => &[TEST],
+        Some("bench") => return bench::bench(&workspace_root()),
+        Some("loadtest") => return bench::loadtest(&workspace_root()),
         Some("-h" | "--help" | "help") | None => {
             print_usage();
             return if args.is_empty() {
@@ -93,7 +99,9 @@ fn print_usage() {
          \n\
          tasks:\n  \
            ci     format check, clippy (-D warnings), all tests, docs (-D warnings)\n  \
-           test   all tests of the workspace, doctests included"
+           test   all tests of the workspace, doctests included\n  \
+           bench  side-by-side benchmarks vs the peers (release; writes target/bench-report.md)\n  \
+           loadtest  1,000 concurrent streams over one client, over loopback"
     );
 }
 
