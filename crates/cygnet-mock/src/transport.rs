@@ -1,0 +1,528 @@
+//! [`MockTransport`]: scripted replies in, captured requests out.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cygnet_core::transport::{
+    async_trait, Body, ConnectTimeout, Sleep, Transport, TransportError, TransportErrorKind,
+};
+use http::{HeaderMap, Method, Uri};
+
+use crate::clock::MockClock;
+use crate::reply::{BodyGuard, MockReply};
+
+type Responder = Arc<dyn Fn(&CapturedRequest) -> MockReply + Send + Sync>;
+
+/// An in-process [`Transport`] for tests: answers each request with the next scripted
+/// [`MockReply`], records every request, and keeps time on a [`MockClock`].
+///
+/// Cheap to clone; clones share the script, the record and the clock, so a test can hand
+/// one clone to the client and keep another to script and assert.
+///
+/// ```
+/// use cygnet_mock::{MockReply, MockTransport};
+///
+/// let mock = MockTransport::new()
+///     .with_reply(MockReply::text("first"))
+///     .with_reply(MockReply::text("second"));
+/// assert_eq!(mock.remaining(), 2);
+/// ```
+#[derive(Clone)]
+pub struct MockTransport {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    clock: MockClock,
+}
+
+#[derive(Default)]
+struct State {
+    replies: VecDeque<MockReply>,
+    fallback: Option<Responder>,
+    requests: Vec<CapturedRequest>,
+    sleeps: Vec<SleepRecord>,
+    open_bodies: usize,
+}
+
+struct SleepRecord {
+    duration: Duration,
+    completed: bool,
+}
+
+impl Default for MockTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MockTransport {
+    /// A transport with nothing scripted and an auto-advancing clock.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// assert_eq!(mock.request_count(), 0);
+    /// ```
+    pub fn new() -> Self {
+        Self::with_clock(MockClock::new())
+    }
+
+    /// A transport on `clock`, e.g. a [`MockClock::manual`] one, or one shared with other
+    /// transports.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::with_clock(cygnet_mock::MockClock::manual());
+    /// assert!(mock.clock().is_manual());
+    /// ```
+    pub fn with_clock(clock: MockClock) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                clock,
+            }),
+        }
+    }
+
+    /// A transport that answers with `replies`, in order.
+    ///
+    /// ```
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// let mock = MockTransport::conversation([
+    ///     MockReply::json(429, serde_json::json!({})).header("retry-after", "1"),
+    ///     MockReply::text("ok"),
+    /// ]);
+    /// assert_eq!(mock.remaining(), 2);
+    /// ```
+    pub fn conversation(replies: impl IntoIterator<Item = MockReply>) -> Self {
+        let mock = Self::new();
+        mock.state().replies.extend(replies);
+        mock
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A test that panicked while holding the lock must not make every later call panic.
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Scripts `reply` as the answer to the next request not yet answered (after those
+    /// already scripted).
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// mock.push(cygnet_mock::MockReply::text("hi"));
+    /// assert_eq!(mock.remaining(), 1);
+    /// ```
+    pub fn push(&self, reply: MockReply) -> &Self {
+        self.state().replies.push_back(reply);
+        self
+    }
+
+    /// [`push`](Self::push), builder style.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new().with_reply(cygnet_mock::MockReply::text("hi"));
+    /// assert_eq!(mock.remaining(), 1);
+    /// ```
+    pub fn with_reply(self, reply: MockReply) -> Self {
+        self.push(reply);
+        self
+    }
+
+    /// Answers every request the script does not cover with a copy of `reply`.
+    ///
+    /// Without a fallback such a request fails with a transport error of kind `Other`
+    /// saying `no reply scripted for POST /chat/completion (request #3)`.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// mock.set_fallback(cygnet_mock::MockReply::text("always this"));
+    /// ```
+    pub fn set_fallback(&self, reply: MockReply) -> &Self {
+        self.state().fallback = Some(Arc::new(move |_| reply.clone()));
+        self
+    }
+
+    /// Answers every request the script does not cover with what `responder` makes of it.
+    ///
+    /// ```
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// let echo = MockTransport::new();
+    /// echo.set_fallback_fn(|request| {
+    ///     let question = request.json()["messages"][0]["content"].as_str().unwrap_or("").to_owned();
+    ///     MockReply::text(format!("you said: {question}"))
+    /// });
+    /// ```
+    pub fn set_fallback_fn(
+        &self,
+        responder: impl Fn(&CapturedRequest) -> MockReply + Send + Sync + 'static,
+    ) -> &Self {
+        self.state().fallback = Some(Arc::new(responder));
+        self
+    }
+
+    /// Removes the fallback: unscripted requests fail again.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// mock.set_fallback(cygnet_mock::MockReply::text("x")).clear_fallback();
+    /// ```
+    pub fn clear_fallback(&self) -> &Self {
+        self.state().fallback = None;
+        self
+    }
+
+    /// The clock this transport keeps time on (a handle to the same clock).
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// assert_eq!(mock.clock().elapsed(), std::time::Duration::ZERO);
+    /// ```
+    pub fn clock(&self) -> MockClock {
+        self.shared.clock.clone()
+    }
+
+    /// Every request sent so far, oldest first.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// assert!(mock.requests().is_empty());
+    /// ```
+    pub fn requests(&self) -> Vec<CapturedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// The most recent request, if any.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// assert!(mock.last_request().is_none());
+    /// ```
+    pub fn last_request(&self) -> Option<CapturedRequest> {
+        self.state().requests.last().cloned()
+    }
+
+    /// How many requests have been sent.
+    ///
+    /// ```
+    /// assert_eq!(cygnet_mock::MockTransport::new().request_count(), 0);
+    /// ```
+    pub fn request_count(&self) -> usize {
+        self.state().requests.len()
+    }
+
+    /// How many scripted replies are still waiting for a request.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::conversation([cygnet_mock::MockReply::text("x")]);
+    /// assert_eq!(mock.remaining(), 1);
+    /// ```
+    pub fn remaining(&self) -> usize {
+        self.state().replies.len()
+    }
+
+    /// Checks that every scripted reply was used.
+    ///
+    /// # Panics
+    ///
+    /// When replies are left, with how many and how many requests came; this is a test
+    /// assertion.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// mock.assert_all_consumed(); // nothing scripted, nothing left
+    /// ```
+    #[track_caller]
+    pub fn assert_all_consumed(&self) {
+        let state = self.state();
+        let left = state.replies.len();
+        if left > 0 {
+            let sent = state.requests.len();
+            drop(state);
+            panic!(
+                "cygnet-mock: {left} scripted repl{} never used ({sent} request{} sent)",
+                if left == 1 { "y was" } else { "ies were" },
+                if sent == 1 { " was" } else { "s were" },
+            );
+        }
+    }
+
+    /// Every sleep asked of this transport through [`Transport::sleep`] (backoff waits and
+    /// timeouts alike), in the order asked. Reply delays and stream pauses are not
+    /// included: they are the mock's doing, not the client's.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet_core::Transport;
+    ///
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// futures_executor::block_on(mock.sleep(Duration::from_secs(1)));
+    /// assert_eq!(mock.sleeps(), vec![Duration::from_secs(1)]);
+    /// ```
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.state().sleeps.iter().map(|s| s.duration).collect()
+    }
+
+    /// The sleeps of [`sleeps`](Self::sleeps) that ran to their end. A timeout that lost
+    /// its race is dropped unfinished and does not appear, so for a call that ended well
+    /// this is its backoff schedule.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet_core::Transport;
+    /// use futures_util::FutureExt;
+    ///
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mut timeout = mock.sleep(Duration::from_secs(60));
+    /// let _ = (&mut timeout).now_or_never(); // started, then abandoned
+    /// drop(timeout);
+    /// futures_executor::block_on(mock.sleep(Duration::from_secs(2)));
+    /// assert_eq!(mock.sleeps(), vec![Duration::from_secs(60), Duration::from_secs(2)]);
+    /// assert_eq!(mock.completed_sleeps(), vec![Duration::from_secs(2)]);
+    /// ```
+    pub fn completed_sleeps(&self) -> Vec<Duration> {
+        self.state()
+            .sleeps
+            .iter()
+            .filter(|s| s.completed)
+            .map(|s| s.duration)
+            .collect()
+    }
+
+    /// How many streamed response bodies are alive (handed out and not yet dropped): a
+    /// client that releases its connections brings this back to zero.
+    ///
+    /// ```
+    /// assert_eq!(cygnet_mock::MockTransport::new().open_bodies(), 0);
+    /// ```
+    pub fn open_bodies(&self) -> usize {
+        self.state().open_bodies
+    }
+
+    /// Forgets the recorded requests and sleeps; the script, fallback and clock stay.
+    ///
+    /// ```
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// mock.clear_history();
+    /// assert_eq!(mock.request_count(), 0);
+    /// ```
+    pub fn clear_history(&self) {
+        let mut state = self.state();
+        state.requests.clear();
+        state.sleeps.clear();
+    }
+
+    fn body_guard(&self) -> BodyGuard {
+        self.state().open_bodies += 1;
+        let shared = Arc::downgrade(&self.shared);
+        BodyGuard(Some(Box::new(move || {
+            if let Some(shared) = shared.upgrade() {
+                let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                state.open_bodies = state.open_bodies.saturating_sub(1);
+            }
+        })))
+    }
+}
+
+#[async_trait]
+impl Transport for MockTransport {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        let captured = CapturedRequest::from_request(request);
+        let reply = {
+            let mut state = self.state();
+            state.requests.push(captured.clone());
+            let number = state.requests.len();
+            match state.replies.pop_front() {
+                Some(reply) => Ok(reply),
+                None => match state.fallback.clone() {
+                    // Called without the lock: the responder may look at the mock.
+                    Some(responder) => Err(responder),
+                    None => {
+                        return Err(TransportError::new(
+                            TransportErrorKind::Other,
+                            format!(
+                                "cygnet-mock: no reply scripted for {} {} (request #{number})",
+                                captured.method, captured.path
+                            ),
+                        ))
+                    }
+                },
+            }
+        };
+        let reply = reply.unwrap_or_else(|responder| responder(&captured));
+        let delay = reply.head_delay();
+        if !delay.is_zero() {
+            self.shared.clock.sleep(delay).await;
+        }
+        match reply.into_outcome(&self.shared.clock, self.body_guard()) {
+            Some(outcome) => outcome,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        let index = {
+            let mut state = self.state();
+            state.sleeps.push(SleepRecord {
+                duration,
+                completed: false,
+            });
+            state.sleeps.len() - 1
+        };
+        let sleep = self.shared.clock.sleep(duration);
+        let shared = Arc::downgrade(&self.shared);
+        Box::pin(async move {
+            sleep.await;
+            if let Some(shared) = shared.upgrade() {
+                let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+                // `clear_history` may have emptied the record meanwhile.
+                if let Some(record) = state.sleeps.get_mut(index) {
+                    record.completed = true;
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Debug for MockTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("MockTransport")
+            .field("remaining", &state.replies.len())
+            .field("requests", &state.requests.len())
+            .field("fallback", &state.fallback.is_some())
+            .field("clock", &self.shared.clock)
+            .finish()
+    }
+}
+
+/// A request as the mock received it.
+///
+/// Its `Debug` output hides the `Authorization` header's value; [`header`](Self::header)
+/// still returns it, for tests that check it.
+///
+/// ```
+/// use cygnet_core::Transport;
+/// use cygnet_mock::{MockReply, MockTransport};
+///
+/// let mock = MockTransport::conversation([MockReply::text("hi")]);
+/// let request = http::Request::post("http://mock.invalid/chat/completion")
+///     .header("authorization", "Bearer sk-test-fake")
+///     .body(bytes::Bytes::from(r#"{"model":"cygnet","messages":[]}"#))
+///     .unwrap();
+/// futures_executor::block_on(mock.send(request)).unwrap();
+///
+/// let sent = mock.last_request().unwrap();
+/// assert_eq!(sent.method(), "POST");
+/// assert_eq!(sent.path(), "/chat/completion");
+/// assert_eq!(sent.json()["model"], "cygnet");
+/// assert_eq!(sent.header("authorization"), Some("Bearer sk-test-fake"));
+/// assert!(!format!("{sent:?}").contains("sk-test-fake"));
+/// ```
+#[derive(Clone)]
+pub struct CapturedRequest {
+    method: Method,
+    uri: Uri,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+    connect_timeout: Option<Duration>,
+}
+
+impl CapturedRequest {
+    fn from_request(request: http::Request<Bytes>) -> Self {
+        let (parts, body) = request.into_parts();
+        Self {
+            path: parts.uri.path().to_owned(),
+            connect_timeout: parts.extensions.get::<ConnectTimeout>().map(|c| c.0),
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// The method, e.g. `POST`.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The full URI, e.g. `http://mock.invalid/chat/completion`.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The URI's path, e.g. `/chat/completion`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// All request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first value of header `name` (case-insensitive), when present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
+    /// The body's bytes, exactly as sent.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text, lossily.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON; `Value::Null` when it is not JSON (see
+    /// [`try_json`](Self::try_json) to tell the two apart).
+    pub fn json(&self) -> serde_json::Value {
+        self.try_json().unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The body parsed as JSON, or why it could not be.
+    pub fn try_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The connect timeout core set on the request ([`ConnectTimeout`]), if any.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+}
+
+impl fmt::Debug for CapturedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Headers<'a>(&'a HeaderMap);
+        impl fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut map = f.debug_map();
+                for (name, value) in self.0 {
+                    if name == http::header::AUTHORIZATION
+                        || name == http::header::PROXY_AUTHORIZATION
+                    {
+                        map.entry(name, &"<redacted>");
+                    } else {
+                        map.entry(name, value);
+                    }
+                }
+                map.finish()
+            }
+        }
+        f.debug_struct("CapturedRequest")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("headers", &Headers(&self.headers))
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
+}
