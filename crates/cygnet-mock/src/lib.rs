@@ -99,4 +99,4 @@ mod transport;
 
 pub use clock::{MockClock, MockInstant, MockSleep};
 pub use reply::{MockReply, MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
-pub use transport::{CapturedRequest, MockTransport};
+pub use transport::{CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL};

@@ -9,10 +9,17 @@ use bytes::Bytes;
 use cygnet_core::transport::{
     async_trait, Body, ConnectTimeout, Sleep, Transport, TransportError, TransportErrorKind,
 };
+use cygnet_core::{Client, ClientBuilder};
 use http::{HeaderMap, Method, Uri};
 
 use crate::clock::MockClock;
 use crate::reply::{BodyGuard, MockReply};
+
+/// The fake API key of [`MockTransport::client`].
+pub const MOCK_API_KEY: &str = "sk-mock";
+/// The base URL of [`MockTransport::client`]: `.invalid` can never resolve, so nothing
+/// could reach a network even by mistake, and `https` needs no cleartext opt-in.
+pub const MOCK_BASE_URL: &str = "https://mock.invalid";
 
 type Responder = Arc<dyn Fn(&CapturedRequest) -> MockReply + Send + Sync>;
 
@@ -173,6 +180,47 @@ impl MockTransport {
     pub fn clear_fallback(&self) -> &Self {
         self.state().fallback = None;
         self
+    }
+
+    /// A client builder already set up with this transport (a clone of it), the key
+    /// [`MOCK_API_KEY`] and the base URL [`MOCK_BASE_URL`]; add options and build.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mock = cygnet_mock::MockTransport::new();
+    /// let client = mock.client_builder().max_retries(0).timeout(Duration::from_secs(5)).build()?;
+    /// # let _ = client;
+    /// # Ok::<(), cygnet_core::Error>(())
+    /// ```
+    pub fn client_builder(&self) -> ClientBuilder {
+        ClientBuilder::new()
+            .api_key(MOCK_API_KEY)
+            .base_url(MOCK_BASE_URL)
+            .transport(self.clone())
+    }
+
+    /// A client on this transport with the default options, the key [`MOCK_API_KEY`] and
+    /// the base URL [`MOCK_BASE_URL`].
+    ///
+    /// ```
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// use cygnet_types::{ChatCompletionRequest, Message};
+    ///
+    /// let mock = MockTransport::conversation([MockReply::text("Hello!")]);
+    /// let request = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
+    /// let completion = futures_executor::block_on(mock.client().chat(&request))?;
+    /// assert_eq!(completion.content(), Some("Hello!"));
+    /// assert_eq!(mock.last_request().unwrap().header("authorization"), Some("Bearer sk-mock"));
+    /// # Ok::<(), cygnet_core::Error>(())
+    /// ```
+    pub fn client(&self) -> Client {
+        match self.client_builder().build() {
+            Ok(client) => client,
+            // Unreachable: the key, URL and transport above are fixed and valid.
+            Err(e) => {
+                unreachable!("cygnet-mock: the mock client's fixed settings were refused: {e}")
+            }
+        }
     }
 
     /// The clock this transport keeps time on (a handle to the same clock).
