@@ -8,63 +8,75 @@
 //!
 //! # A scripted conversation
 //!
+//! A test scripts what the "server" answers, runs the code under test against
+//! [`MockTransport::client`], then checks what was sent and how long it took on the
+//! virtual clock. Any executor works; this one is `futures_executor`, no tokio.
+//!
 //! ```
 //! use std::time::Duration;
-//! use bytes::Bytes;
-//! use cygnet_core::{Transport, TransportErrorKind};
+//! use cygnet_core::{Error, TransportErrorKind};
 //! use cygnet_mock::{MockReply, MockTransport};
-//! use cygnet_types::ToolCall;
+//! use cygnet_types::{ChatCompletionRequest, Message, Tool, ToolCall};
 //! use serde_json::json;
 //!
 //! let mock = MockTransport::conversation([
-//!     // 1. Rate limited: the client should wait 2 s and retry.
+//!     // 1. Rate limited: the client waits what retry-after says, then retries.
 //!     MockReply::json(429, json!({"error": {"message": "slow down"}})).header("retry-after", "2"),
 //!     // 2. The model calls a tool.
 //!     MockReply::tool_calls(vec![ToolCall::function("call_1", "get_weather", r#"{"location":"Ohio"}"#)]),
-//!     // 3. After the tool's answer, it streams its reply in pieces, slowly.
+//!     // 3. Given the tool's answer, it streams its reply, 200 ms between events.
 //!     MockReply::stream_text(["It is ", "sunny ", "in Ohio."]).pause_between(Duration::from_millis(200)),
-//!     // 4. Then the network fails.
+//!     // 4. Then the network fails, on every attempt.
 //!     MockReply::error(TransportErrorKind::Connect, "connection refused"),
 //! ]);
+//! // Two clients on the same mock: one with the default retries (for step 1), one without
+//! // (so step 4's failure surfaces at once instead of being retried).
+//! let retrying = mock.client();
+//! let client = mock.client_builder().max_retries(0).build()?;
 //!
-//! // Normally a `cygnet_core::Client` sends these; here we drive the transport by hand.
-//! let post = |body: serde_json::Value| {
-//!     http::Request::post("http://mock.invalid/chat/completion")
-//!         .header("content-type", "application/json")
-//!         .body(Bytes::from(body.to_string()))
-//!         .unwrap()
-//! };
+//! let weather = Tool::function("get_weather", "Current weather", json!({"type": "object"}));
+//! let mut messages = vec![Message::user("Weather in Ohio?")];
 //! futures_executor::block_on(async {
-//!     let first = mock.send(post(json!({"model": "cygnet", "messages": []}))).await.unwrap();
-//!     assert_eq!(first.status(), 429);
-//!     assert_eq!(first.headers()["retry-after"], "2");
-//!     mock.sleep(Duration::from_secs(2)).await; // the client's backoff
+//!     let request = ChatCompletionRequest::new("cygnet", messages.clone()).tools(vec![weather]);
+//!     let first = retrying.chat(&request).await?; // 429, wait, then step 2
+//!     let call = &first.tool_calls()[0];
+//!     assert_eq!(call.function.name, "get_weather");
 //!
-//!     let second = mock.send(post(json!({"model": "cygnet", "messages": []}))).await.unwrap();
-//!     assert_eq!(second.status(), 200);
-//!
-//!     let third = mock.send(post(json!({"model": "cygnet", "stream": true, "messages": []}))).await.unwrap();
-//!     assert_eq!(third.headers()["content-type"], "text/event-stream");
-//!     let mut body = third.into_body();
-//!     let mut sse = Vec::new();
-//!     while let Some(chunk) = body.chunk().await {
-//!         sse.extend_from_slice(&chunk.unwrap());
+//!     messages.push(Message::assistant_tool_calls(first.tool_calls().to_vec()));
+//!     messages.push(Message::tool(&call.id, r#"{"sky":"sunny"}"#));
+//!     let request = ChatCompletionRequest::new("cygnet", messages.clone());
+//!     let mut stream = client.chat_stream(&request).await?;
+//!     let mut answer = String::new();
+//!     while let Some(chunk) = stream.next_chunk().await {
+//!         answer.push_str(chunk?.content().unwrap_or_default());
 //!     }
-//!     assert!(String::from_utf8(sse).unwrap().ends_with("data: [DONE]\n\n"));
+//!     assert_eq!(answer, "It is sunny in Ohio.");
 //!
-//!     let fourth = mock.send(post(json!({}))).await.unwrap_err();
-//!     assert_eq!(fourth.kind(), TransportErrorKind::Connect);
-//! });
+//!     let failed = client.chat(&request).await.unwrap_err();
+//!     assert!(matches!(failed, Error::Transport(ref e) if e.kind() == TransportErrorKind::Connect));
+//!     Ok::<_, Error>(())
+//! })?;
 //!
-//! // What was sent, and how long it took on the virtual clock.
+//! // What was sent...
 //! assert_eq!(mock.request_count(), 4);
-//! assert_eq!(mock.requests()[2].json()["stream"], true);
-//! assert_eq!(mock.sleeps(), vec![Duration::from_secs(2)]);
-//! // 2 s of backoff, and 200 ms before each of the four events after the first (two more
-//! // deltas, the chunk with the finish reason, and [DONE]).
+//! let requests = mock.requests();
+//! assert_eq!(requests[0].body(), requests[1].body()); // the retry resent the same body
+//! assert_eq!(requests[1].json()["tools"][0]["function"]["name"], "get_weather");
+//! assert_eq!(requests[2].json()["stream"], true);
+//! assert_eq!(requests[2].json()["messages"][2]["tool_call_id"], "call_1");
+//! // ...and when: a 2 s backoff, plus 200 ms before each of the four events after the
+//! // first (two more deltas, the chunk with the finish reason, and [DONE]).
+//! assert_eq!(mock.completed_sleeps(), vec![Duration::from_secs(2)]);
 //! assert_eq!(mock.clock().elapsed(), Duration::from_millis(2800));
 //! mock.assert_all_consumed();
+//! # Ok::<(), Error>(())
 //! ```
+//!
+//! Other faults to script: [`MockReply::raw`] for an HTML page from a proxy,
+//! [`MockReply::without_done`] for a cut-off stream, [`MockReply::error_after`] for an
+//! error event inside a stream, [`MockReply::fail_after`] for a connection reset
+//! mid-stream, [`MockReply::delay`], [`MockReply::hang`] and [`MockReply::stall_after`]
+//! for the timeouts, [`MockReply::read_sizes`] to split a body at every byte.
 //!
 //! # What the mock does with each request
 //!
