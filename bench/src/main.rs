@@ -496,37 +496,45 @@ fn mem(report: &mut Report) {
 // ---------- goals 6 and 7: end to end over loopback ----------
 
 /// Wall and CPU (user + sys of the child) of one run of `program`.
-fn run_child(program: &Path, base: &str, expected_len: usize) -> (Duration, Duration) {
+/// With `expected_len`, stdout is a pipe that is read and its length checked; without, it
+/// goes to /dev/null (the timed runs: the cost of the reader is then no one's).
+fn run_child(program: &Path, base: &str, expected_len: Option<usize>) -> (Duration, Duration) {
     let usage_before = children_cpu();
     let start = Instant::now();
     let mut child = Command::new(program)
         .env("GRAYSWAN_API_KEY", FAKE_KEY)
         .env("GRAY_SWAN_BASE_URL", base)
-        .stdout(Stdio::piped())
+        .stdout(if expected_len.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-    // Drain stdout as a pipe reader would, counting what was printed.
-    let mut stdout = child.stdout.take().expect("piped");
     let mut printed = 0usize;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        use std::io::Read;
-        match stdout.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => printed += n,
+    if let Some(mut stdout) = child.stdout.take() {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            use std::io::Read;
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => printed += n,
+            }
         }
     }
     let status = child.wait().expect("child waits");
     let wall = start.elapsed();
     let cpu = children_cpu() - usage_before;
     assert!(status.success(), "{} failed: {status}", program.display());
-    assert_eq!(
-        printed,
-        expected_len + 1,
-        "{} printed the wrong amount",
-        program.display()
-    );
+    if let Some(expected_len) = expected_len {
+        assert_eq!(
+            printed,
+            expected_len + 1,
+            "{} printed the wrong amount",
+            program.display()
+        );
+    }
     (wall, cpu)
 }
 
@@ -570,10 +578,15 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
         ),
     ];
     let mut results = vec![(Duration::MAX, Duration::MAX); programs.len()];
-    // Interleaved, best of 5: the machine is shared, so take each one's least disturbed run.
+    // First a checked run of each (stdout a pipe, every delta counted), then the timed runs
+    // with stdout on /dev/null, interleaved, best of 5: the machine is shared, so take each
+    // one's least disturbed run.
+    for (_, program) in &programs {
+        run_child(program, &base, Some(expected));
+    }
     for _ in 0..5 {
         for (i, (_, program)) in programs.iter().enumerate() {
-            let (wall, cpu) = run_child(program, &base, expected);
+            let (wall, cpu) = run_child(program, &base, None);
             results[i].0 = results[i].0.min(wall);
             results[i].1 = results[i].1.min(cpu);
         }
@@ -582,7 +595,7 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     report.row(
-        "e2e 100k chunks, printed: cygnet chat_stream example",
+        "e2e 100k chunks, printed to /dev/null: cygnet chat_stream example",
         format!("{:.0} ms wall, {:.0} ms CPU", ms(ours.0), ms(ours.1)),
         format!(
             "{:.2}x / {:.2}x async-openai",
@@ -596,7 +609,7 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
         ),
     );
     report.row(
-        "e2e 100k chunks, printed: cygnet vs bare hyper",
+        "e2e 100k chunks, printed to /dev/null: cygnet vs bare hyper",
         format!(
             "{:.2}x wall, {:.2}x CPU",
             r(ours.0, bare.0),
@@ -607,7 +620,7 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
     );
     for (i, name) in [(1, "async-openai"), (2, "bare hyper")] {
         report.row(
-            &format!("e2e 100k chunks, printed: {name}"),
+            &format!("e2e 100k chunks, printed to /dev/null: {name}"),
             format!(
                 "{:.0} ms wall, {:.0} ms CPU",
                 ms(results[i].0),
@@ -816,6 +829,33 @@ fn main() -> ExitCode {
                     .as_deref()
                     .unwrap_or(Path::new("target/release/examples")),
             );
+        }
+        "serve" => {
+            // The e2e server alone, for profiling a client against it: prints its base URL.
+            let addr = spawn_server(
+                ServerConfig {
+                    stream_body: Bytes::from(sse_body(100_000)),
+                    frame: 16 * 1024,
+                    completion: completion_json(),
+                },
+                1,
+            );
+            println!("http://{addr}");
+            std::thread::sleep(Duration::from_secs(300));
+            return ExitCode::SUCCESS;
+        }
+        "nonstream" => {
+            // Goal 7 alone (for profiling).
+            header();
+            let addr = spawn_server(
+                ServerConfig {
+                    stream_body: Bytes::from(sse_body(10)),
+                    frame: 16 * 1024,
+                    completion: completion_json(),
+                },
+                1,
+            );
+            nonstreaming(&mut report, &format!("http://{addr}"));
         }
         "loadtest" => {
             let streams = arg_value(&args, "--streams")
