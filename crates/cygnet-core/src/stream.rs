@@ -1,6 +1,6 @@
 //! Streams of server-sent events and of typed chat chunks.
 //!
-//! [`SseStream`] reads the response body, feeds the [`SseDecoder`](crate::sse::SseDecoder)
+//! [`SseStream`] reads the response body, feeds the [`SseDecoder`]
 //! and enforces the idle timeout between reads. Until the first event has reached the caller
 //! it may also re-send the request after a retryable failure (a broken connection, a stall);
 //! after that it never does, so a caller never sees an answer start twice.
