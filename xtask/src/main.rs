@@ -7,6 +7,8 @@
 //! - `test`: every test of the workspace, doctests included.
 //! - `bench`: the side-by-side performance comparison (see `bench.rs`).
 //! - `loadtest`: 1,000 concurrent streams over one client, over loopback (see `bench.rs`).
+//! - `fuzz [SECONDS] [TARGET]`: runs a cargo-fuzz target of `fuzz/` (default `sse`) for a
+//!   bounded time (default 60 s); needs a nightly toolchain and `cargo install cargo-fuzz`.
 //!
 //! Plain `std` on purpose: the task runner must build in seconds on a fresh clone and must
 //! not pull dependencies into the lock file for what is a handful of `cargo` invocations.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Some("test") => &[TEST],
         Some("bench") => return bench::bench(&workspace_root()),
         Some("loadtest") => return bench::loadtest(&workspace_root()),
+        Some("fuzz") => return fuzz(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print_usage();
             return if args.is_empty() {
@@ -101,8 +104,57 @@ fn print_usage() {
            ci     format check, clippy (-D warnings), all tests, docs (-D warnings)\n  \
            test   all tests of the workspace, doctests included\n  \
            bench  side-by-side benchmarks vs the peers (release; writes target/bench-report.md)\n  \
-           loadtest  1,000 concurrent streams over one client, over loopback"
+           loadtest  1,000 concurrent streams over one client, over loopback\n  \
+           fuzz [SECONDS] [TARGET]  run a cargo-fuzz target (default sse) for SECONDS (default 60)"
     );
+}
+
+/// Runs `cargo +nightly fuzz run <target> -- -max_total_time=<seconds>` in `fuzz/`.
+///
+/// Through rustup's `cargo` on the PATH (not `$CARGO`, which names the stable toolchain's
+/// binary and ignores `+nightly`); libFuzzer prints the executions and any crash itself.
+fn fuzz(args: &[String]) -> ExitCode {
+    let seconds = match args.first().map(|s| s.parse::<u64>()) {
+        None => 60,
+        Some(Ok(seconds)) if seconds > 0 => seconds,
+        Some(_) => {
+            eprintln!("xtask fuzz: SECONDS must be a positive whole number");
+            return ExitCode::FAILURE;
+        }
+    };
+    let target = args.get(1).map_or("sse", String::as_str);
+    if args.len() > 2 {
+        eprintln!("xtask fuzz: unexpected arguments {:?}", &args[2..]);
+        return ExitCode::FAILURE;
+    }
+    let has_cargo_fuzz = Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !has_cargo_fuzz {
+        eprintln!(
+            "xtask fuzz: needs a nightly toolchain and cargo-fuzz:\n  \
+             rustup toolchain install nightly && cargo install cargo-fuzz"
+        );
+        return ExitCode::FAILURE;
+    }
+    let max_time = format!("-max_total_time={seconds}");
+    eprintln!("==> cargo +nightly fuzz run {target} -- {max_time}");
+    let status = Command::new("cargo")
+        .args(["+nightly", "fuzz", "run", target, "--", &max_time])
+        .current_dir(workspace_root().join("fuzz"))
+        .status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("==> fuzzing FAILED ({status}); see the crash input above");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("==> could not run cargo: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_steps(steps: &[Step]) -> ExitCode {
