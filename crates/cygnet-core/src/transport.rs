@@ -59,8 +59,10 @@ pub trait Transport: Send + Sync + 'static {
     ///
     /// The body is read later through [`Body`]; dropping the body (or this future) must
     /// release the connection.
-    async fn send(&self, request: http::Request<Bytes>)
-        -> Result<http::Response<Body>, TransportError>;
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Body>, TransportError>;
 
     /// A future that completes after `duration`, on this transport's clock.
     fn sleep(&self, duration: Duration) -> Sleep;
