@@ -353,6 +353,7 @@ impl Client {
     where
         F: FnMut(http::Request<Bytes>) -> Fut,
         Fut: Future<Output = Result<T>>,
+        T: AttemptStatus,
     {
         let mut retries_done = 0;
         loop {
@@ -362,7 +363,12 @@ impl Client {
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
             let error = match outcome {
                 Ok(value) => {
-                    tracing::debug!(attempt = retries_done + 1, latency_ms, "attempt succeeded");
+                    tracing::debug!(
+                        attempt = retries_done + 1,
+                        latency_ms,
+                        status = value.status_code(),
+                        "attempt succeeded"
+                    );
                     return Ok(value);
                 }
                 Err(error) => error,
@@ -530,4 +536,22 @@ fn parse_json<T: DeserializeOwned>(
 ) -> Result<T> {
     serde_json::from_slice(body)
         .map_err(|e| DecodeError::new(Some(status), expected, body, Some(Box::new(e))).into())
+}
+
+/// The status an attempt's success reports in its trace event, so every attempt event carries
+/// one (failed attempts take it from the error).
+pub(crate) trait AttemptStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl AttemptStatus for RawResponse {
+    fn status_code(&self) -> u16 {
+        self.status.as_u16()
+    }
+}
+
+impl AttemptStatus for http::Response<Body> {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
 }

@@ -1,0 +1,216 @@
+//! The client's tracing: one `cygnet.request` span per call and one event per attempt, with
+//! method, path, attempt number, status and latency, and never the API key.
+//!
+//! A hand-written `tracing::Subscriber` records every span and event with its fields as text, so
+//! the test needs no subscriber crate; the transport is canned (a 429, then a 200) and its timer
+//! fires at once, so the retry costs no wall time.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cygnet_core::transport::{async_trait, Sleep};
+use cygnet_core::{Body, Client, Transport, TransportError};
+use cygnet_types::{ChatCompletionRequest, Message};
+use futures_executor::block_on;
+use futures_util::StreamExt;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+
+const KEY: &str = "sk-test-fake-SECRET";
+const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet",
+  "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+const STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\
+\"model\":\"cygnet\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n";
+
+/// A 429 with a small `retry-after-ms`, then a 200 with `body`, for every call.
+#[derive(Clone, Default)]
+struct Canned {
+    replies: Arc<Mutex<VecDeque<(u16, &'static str)>>>,
+}
+
+#[async_trait]
+impl Transport for Canned {
+    async fn send(
+        &self,
+        _request: http::Request<Bytes>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        let (status, body) = self
+            .replies
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("no reply scripted");
+        Ok(http::Response::builder()
+            .status(status)
+            .header("retry-after-ms", "5")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap())
+    }
+
+    fn sleep(&self, _duration: Duration) -> Sleep {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// One span or event as the subscriber saw it: its name (the message, for events) and fields.
+#[derive(Clone, Debug, Default)]
+struct Captured {
+    name: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Captured {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Visit for Captured {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.fields
+            .push((field.name().to_owned(), format!("{value:?}")));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.fields
+            .push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+#[derive(Clone, Default)]
+struct Recorder {
+    spans: Arc<Mutex<Vec<Captured>>>,
+    events: Arc<Mutex<Vec<Captured>>>,
+}
+
+impl Subscriber for Recorder {
+    fn enabled(&self, _metadata: &Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut captured = Captured {
+            name: span.metadata().name().to_owned(),
+            ..Captured::default()
+        };
+        span.record(&mut captured);
+        let mut spans = self.spans.lock().unwrap();
+        spans.push(captured);
+        // Ids are 1-based positions in `spans` (an id must not be 0).
+        Id::from_u64(spans.len() as u64)
+    }
+
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        let mut spans = self.spans.lock().unwrap();
+        if let Some(captured) = spans.get_mut(span.into_u64() as usize - 1) {
+            values.record(captured);
+        }
+    }
+
+    fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut captured = Captured::default();
+        event.record(&mut captured);
+        captured.name = captured.field("message").unwrap_or_default().to_owned();
+        self.events.lock().unwrap().push(captured);
+    }
+
+    fn enter(&self, _span: &Id) {}
+
+    fn exit(&self, _span: &Id) {}
+}
+
+fn client(replies: Vec<(u16, &'static str)>) -> Client {
+    let transport = Canned::default();
+    transport.replies.lock().unwrap().extend(replies);
+    Client::builder()
+        .api_key(KEY)
+        .base_url("https://api.example.test/")
+        .transport(transport)
+        .build()
+        .unwrap()
+}
+
+fn request() -> ChatCompletionRequest {
+    ChatCompletionRequest::new("cygnet", vec![Message::user("Hello")])
+}
+
+/// Runs `call` under a fresh recorder and returns what it captured.
+fn capture(call: impl FnOnce()) -> Recorder {
+    let recorder = Recorder::default();
+    tracing::subscriber::with_default(recorder.clone(), call);
+    recorder
+}
+
+fn assert_request_traced(recorder: &Recorder, stream: &str) {
+    let spans = recorder.spans.lock().unwrap();
+    let requests: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "cygnet.request")
+        .collect();
+    assert_eq!(requests.len(), 1, "one request span: {spans:?}");
+    let span = requests[0];
+    assert_eq!(span.field("method"), Some("POST"));
+    assert_eq!(span.field("path"), Some("/chat/completion"));
+    assert_eq!(span.field("stream"), Some(stream));
+
+    let events = recorder.events.lock().unwrap();
+    let attempts: Vec<_> = events
+        .iter()
+        .filter(|e| e.field("attempt").is_some())
+        .collect();
+    assert_eq!(attempts.len(), 2, "two attempt events: {events:?}");
+    assert_eq!(attempts[0].field("attempt"), Some("1"));
+    assert_eq!(attempts[0].field("status"), Some("429"));
+    assert_eq!(attempts[0].name, "attempt failed; retrying");
+    assert!(attempts[0].field("wait_ms").is_some());
+    assert_eq!(attempts[1].field("attempt"), Some("2"));
+    assert_eq!(attempts[1].field("status"), Some("200"));
+    assert_eq!(attempts[1].name, "attempt succeeded");
+    for attempt in &attempts {
+        let latency: f64 = attempt.field("latency_ms").unwrap().parse().unwrap();
+        assert!(latency >= 0.0);
+    }
+
+    let everything = spans.iter().chain(events.iter());
+    for captured in everything {
+        for (name, value) in &captured.fields {
+            assert!(
+                !value.contains("SECRET") && !value.contains(KEY),
+                "the key leaked into {}.{name}: {value}",
+                captured.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_retried_call_is_one_span_with_an_event_per_attempt() {
+    let client = client(vec![(429, r#"{"error":"slow down"}"#), (200, COMPLETION)]);
+    let recorder = capture(|| {
+        let completion = block_on(client.chat(&request())).unwrap();
+        assert_eq!(completion.content(), Some("Hi"));
+    });
+    assert_request_traced(&recorder, "false");
+}
+
+#[test]
+fn a_retried_stream_is_one_span_with_an_event_per_attempt() {
+    let client = client(vec![(429, r#"{"error":"slow down"}"#), (200, STREAM)]);
+    let recorder = capture(|| {
+        let stream = block_on(client.chat_stream(&request())).unwrap();
+        let chunks: Vec<_> = block_on(stream.collect::<Vec<_>>());
+        assert_eq!(chunks.len(), 1);
+        assert!(chunks[0].is_ok());
+    });
+    assert_request_traced(&recorder, "true");
+}
