@@ -24,11 +24,14 @@ async fn run() -> Result<(), Failure> {
         ))]
     })?;
     let mut stream = client.chat_stream(&common::seed_request()).await?;
-    // `next_chunk` needs no extension trait; `futures::StreamExt::next` works as well.
-    while let Some(chunk) = stream.next_chunk().await {
-        if let Some(delta) = chunk?.content() {
-            common::print_now(delta)?;
-        }
+    // `next_chunk_with` lends each chunk with its text borrowed from the bytes just read, so
+    // printing a delta copies nothing. `next_chunk` gives owned chunks instead, and
+    // `futures::StreamExt::next` works as well.
+    while let Some(printed) = stream
+        .next_chunk_with(|chunk| common::print_now(chunk.text_delta().unwrap_or_default()))
+        .await
+    {
+        printed??;
     }
     common::print_now("\n")?;
     Ok(())
