@@ -33,17 +33,20 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cygnet_core::sse::OwnedEvent;
 use cygnet_core::types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ModerationRequest,
     ModerationResponse,
 };
 use cygnet_core::{
-    ApiResponse, Error, RawResponse, RequestOptions, Result, Transport, TransportError,
-    TransportErrorKind,
+    Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, Transport,
+    TransportError, TransportErrorKind,
 };
+use futures_core::Stream;
 use http::{HeaderMap, StatusCode};
 
 /// A blocking client for the Cygnet API; see the [module docs](self).
@@ -149,8 +152,7 @@ impl Client {
             .runtime
             .run(async move { client.chat_stream(&request).await })??;
         Ok(ChatStream {
-            stream: Some(stream),
-            runtime: Arc::clone(&self.runtime),
+            inner: OnRuntime::new(stream, &self.runtime),
         })
     }
 
@@ -189,6 +191,43 @@ impl Client {
         self.runtime
             .run(async move { client.post_raw(&path, &body).await })?
     }
+
+    /// POSTs any JSON body to `path` and returns, once the response headers have arrived, the
+    /// raw server-sent events of the answer; see [`cygnet_core::Client::post_stream_raw`].
+    ///
+    /// The escape hatch for streaming calls whose events this SDK has no type for. Error
+    /// statuses are still [`Error::Api`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), cygnet_core::Error> {
+    /// let client = cygnet_hyper::blocking::Client::from_env()?;
+    /// let body = serde_json::json!({
+    ///     "model": "cygnet",
+    ///     "stream": true,
+    ///     "messages": [{"role": "user", "content": "Hello"}],
+    /// });
+    /// for event in client.post_stream_raw("/chat/completion", &body)? {
+    ///     println!("{}", event?.data);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn post_stream_raw(
+        &self,
+        path: &str,
+        body: &(impl serde::Serialize + ?Sized),
+    ) -> Result<SseStream> {
+        // As in `post_raw`: the call runs on another thread and needs an owned body.
+        let body = serde_json::to_value(body)
+            .map_err(|e| Error::Config(format!("the request body cannot be serialized: {e}")))?;
+        let client = self.inner.clone();
+        let path = path.to_owned();
+        let stream = self
+            .runtime
+            .run(async move { client.post_stream_raw(&path, &body).await })??;
+        Ok(SseStream {
+            inner: OnRuntime::new(stream, &self.runtime),
+        })
+    }
 }
 
 impl TryFrom<cygnet_core::Client> for Client {
@@ -199,43 +238,35 @@ impl TryFrom<cygnet_core::Client> for Client {
     }
 }
 
-/// The chunks of a streaming chat completion, one blocking `next()` at a time.
+/// An async stream that lives on the client's runtime, read one blocking `next()` at a time.
 ///
-/// Ends after the server's `[DONE]`; a stream cut short yields the chunks that came and then
-/// an error. Dropping it drops the async stream and closes the connection.
-pub struct ChatStream {
-    /// `None` only if the runtime lost the stream (it stopped while a chunk was awaited).
-    stream: Option<cygnet_core::ChatStream>,
+/// Shared by every blocking stream type here: the stream travels to the runtime for one item
+/// and comes back with it, so its timers and connection are only ever touched on (or, when
+/// dropped, inside) the runtime that owns them.
+struct OnRuntime<S> {
+    /// `None` once the runtime lost the stream (it stopped while an item was awaited).
+    stream: Option<S>,
     runtime: Arc<Runtime>,
 }
 
-impl ChatStream {
-    /// The status of the response.
-    pub fn status(&self) -> Option<StatusCode> {
-        self.stream.as_ref().map(cygnet_core::ChatStream::status)
-    }
-
-    /// The headers of the response (request ids among them).
-    pub fn headers(&self) -> Option<&HeaderMap> {
-        self.stream.as_ref().map(cygnet_core::ChatStream::headers)
-    }
-
-    /// How many chunks have arrived so far.
-    pub fn chunks_received(&self) -> u64 {
-        self.stream
-            .as_ref()
-            .map_or(0, cygnet_core::ChatStream::chunks_received)
+impl<S> OnRuntime<S> {
+    fn new(stream: S, runtime: &Arc<Runtime>) -> Self {
+        Self {
+            stream: Some(stream),
+            runtime: Arc::clone(runtime),
+        }
     }
 }
 
-impl Iterator for ChatStream {
-    type Item = Result<ChatCompletionChunk>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<S, T> OnRuntime<S>
+where
+    S: Stream<Item = Result<T>> + Unpin + Send + 'static,
+    T: Send + 'static,
+{
+    fn next(&mut self) -> Option<Result<T>> {
         let mut stream = self.stream.take()?;
-        // The stream travels to the runtime for one chunk and comes back with it.
         let outcome = self.runtime.run(async move {
-            let item = stream.next_chunk().await;
+            let item = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await;
             (stream, item)
         });
         match outcome {
@@ -248,7 +279,7 @@ impl Iterator for ChatStream {
     }
 }
 
-impl Drop for ChatStream {
+impl<S> Drop for OnRuntime<S> {
     fn drop(&mut self) {
         // Timers and connection handles deregister from their runtime as they drop; enter it
         // so that works from any thread.
@@ -259,10 +290,246 @@ impl Drop for ChatStream {
     }
 }
 
+/// The chunks of a streaming chat completion, one blocking `next()` at a time.
+///
+/// Ends after the server's `[DONE]`; a stream cut short yields the chunks that came and then
+/// an error. Dropping it drops the async stream and closes the connection.
+pub struct ChatStream {
+    inner: OnRuntime<cygnet_core::ChatStream>,
+}
+
+impl ChatStream {
+    /// The status of the response.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner
+            .stream
+            .as_ref()
+            .map(cygnet_core::ChatStream::status)
+    }
+
+    /// The headers of the response (request ids among them).
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.inner
+            .stream
+            .as_ref()
+            .map(cygnet_core::ChatStream::headers)
+    }
+
+    /// How many chunks have arrived so far.
+    pub fn chunks_received(&self) -> u64 {
+        self.inner
+            .stream
+            .as_ref()
+            .map_or(0, cygnet_core::ChatStream::chunks_received)
+    }
+
+    /// Just the text of choice 0, piece by piece, as [`cygnet_core::TextStream`] picks it.
+    ///
+    /// ```no_run
+    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// for piece in client.chat_stream(&request)?.text() {
+    ///     print!("{}", piece?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn text(self) -> TextStream {
+        TextStream { inner: self }
+    }
+
+    /// Folds every chunk into the completion while still yielding each one; see
+    /// [`AccumulatingStream`].
+    ///
+    /// ```no_run
+    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let mut stream = client.chat_stream(&request)?.accumulate();
+    /// for chunk in &mut stream {
+    ///     print!("{}", chunk?.text_delta().unwrap_or_default());
+    /// }
+    /// println!("\n{:?}", stream.into_completion().usage);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn accumulate(self) -> AccumulatingStream {
+        AccumulatingStream {
+            inner: self,
+            accumulator: Accumulator::new(),
+        }
+    }
+
+    /// Reads the stream to its end and returns the completion a non-streaming call would
+    /// have returned; the first error ends it.
+    ///
+    /// ```no_run
+    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let completion = client.chat_stream(&request)?.collect_completion()?;
+    /// println!("{}", completion.content().unwrap_or_default());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn collect_completion(self) -> Result<ChatCompletion> {
+        self.accumulate().collect_completion()
+    }
+}
+
+impl Iterator for ChatStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
 impl fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("blocking::ChatStream")
-            .field("stream", &self.stream)
+            .field("stream", &self.inner.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The text pieces of choice 0, made by [`ChatStream::text`]: the non-empty content deltas,
+/// as [`cygnet_core::TextStream`] yields them (chunks with only a role, a tool-call fragment
+/// or usage yield nothing; other choices are ignored).
+///
+/// Errors pass through unchanged and end the stream.
+#[derive(Debug)]
+pub struct TextStream {
+    inner: ChatStream,
+}
+
+impl TextStream {
+    /// The chunk stream underneath (for its status and headers).
+    pub fn get_ref(&self) -> &ChatStream {
+        &self.inner
+    }
+
+    /// The chunk stream underneath, to read the rest of it chunk by chunk.
+    pub fn into_inner(self) -> ChatStream {
+        self.inner
+    }
+
+    /// Reads the stream to its end and returns all of choice 0's text; the first error
+    /// ends it.
+    pub fn collect_text(self) -> Result<String> {
+        self.collect()
+    }
+}
+
+impl Iterator for TextStream {
+    type Item = Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.inner.next()? {
+                Ok(chunk) => {
+                    if let Some(text) = chunk.into_text_delta() {
+                        return Some(Ok(text));
+                    }
+                }
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
+/// The chunks of a stream, each folded into a [`cygnet_core::Accumulator`] before it is
+/// yielded, made by [`ChatStream::accumulate`]; the blocking twin of
+/// [`cygnet_core::AccumulatingStream`].
+///
+/// Iterate it by `&mut` to keep it, then take [`into_completion`](Self::into_completion).
+#[derive(Debug)]
+pub struct AccumulatingStream {
+    inner: ChatStream,
+    accumulator: Accumulator,
+}
+
+impl AccumulatingStream {
+    /// The completion as far as the chunks yielded so far spell it out.
+    pub fn completion(&self) -> ChatCompletion {
+        self.accumulator.snapshot()
+    }
+
+    /// The accumulated completion, final once the stream has ended.
+    ///
+    /// Called earlier (after an error, or to stop reading), it is the part received so far.
+    pub fn into_completion(self) -> ChatCompletion {
+        self.accumulator.finish()
+    }
+
+    /// The accumulator, to inspect it without copying a snapshot.
+    pub fn accumulator(&self) -> &Accumulator {
+        &self.accumulator
+    }
+
+    /// The chunk stream underneath (for its status and headers).
+    pub fn get_ref(&self) -> &ChatStream {
+        &self.inner
+    }
+
+    /// Reads the stream to its end and returns the completion; the first error ends it.
+    pub fn collect_completion(mut self) -> Result<ChatCompletion> {
+        for chunk in &mut self {
+            chunk?;
+        }
+        Ok(self.into_completion())
+    }
+}
+
+impl Iterator for AccumulatingStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next();
+        if let Some(Ok(chunk)) = &item {
+            self.accumulator.push(chunk);
+        }
+        item
+    }
+}
+
+/// The raw server-sent events of a streaming answer, one blocking `next()` at a time, made by
+/// [`Client::post_stream_raw`]; the blocking twin of [`cygnet_core::SseStream`].
+///
+/// A body that ends inside an event yields an error; a silence longer than the idle timeout
+/// yields [`Error::Timeout`]; after an error it ends. Dropping it closes the connection.
+pub struct SseStream {
+    inner: OnRuntime<cygnet_core::SseStream>,
+}
+
+impl SseStream {
+    /// The status of the response.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner
+            .stream
+            .as_ref()
+            .map(cygnet_core::SseStream::status)
+    }
+
+    /// The headers of the response (request ids among them).
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.inner
+            .stream
+            .as_ref()
+            .map(cygnet_core::SseStream::headers)
+    }
+}
+
+impl Iterator for SseStream {
+    type Item = Result<OwnedEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
+impl fmt::Debug for SseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::SseStream")
+            .field("stream", &self.inner.stream)
             .finish_non_exhaustive()
     }
 }

@@ -257,3 +257,181 @@ async fn called_from_inside_a_runtime_it_still_answers_and_drops_cleanly() {
     // The server's runtime is dropped in a blocking-safe way too.
     server.runtime.shutdown_background();
 }
+
+#[test]
+fn post_stream_raw_yields_the_raw_events() {
+    bounded_thread(|| {
+        let (received_tx, received_rx) = mpsc::channel();
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            received_tx.send(read_request(&mut stream).await).unwrap();
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            // Events this SDK has no type for, cut across chunks of the body.
+            write_chunk(&mut stream, b"event: progress\nid: 7\ndata: {\"step\":").await;
+            write_chunk(
+                &mut stream,
+                b"1}\n\n: a comment\ndata: plain\ndata: text\n\n",
+            )
+            .await;
+            write_chunk(&mut stream, b"data: [DONE]\n\n").await;
+            write_last_chunk(&mut stream).await;
+        });
+        let client = server.client();
+        let body = serde_json::json!({"model": "custom", "stream": true, "new_field": [1, 2]});
+
+        let mut events = client.post_stream_raw("/custom/stream", &body).unwrap();
+        assert_eq!(events.status().map(|s| s.as_u16()), Some(200));
+        assert_eq!(
+            events
+                .headers()
+                .and_then(|h| h.get("content-type"))
+                .map(|v| v.to_str().unwrap()),
+            Some("text/event-stream")
+        );
+        let first = events.next().unwrap().unwrap();
+        assert_eq!(first.event, "progress");
+        assert_eq!(first.data, r#"{"step":1}"#);
+        assert_eq!(first.id.as_deref(), Some("7"));
+        let rest: Vec<_> = events.by_ref().map(|event| event.unwrap()).collect();
+        let data: Vec<_> = rest.iter().map(|event| event.data.as_str()).collect();
+        assert_eq!(data, ["plain\ntext", "[DONE]"]);
+        assert_eq!(rest[0].event, "message");
+        assert!(events.next().is_none());
+        assert!(!format!("{events:?}").contains("sk-test-fake"));
+
+        let received = received_rx.recv().unwrap();
+        assert_eq!(received.request_line, "POST /custom/stream HTTP/1.1");
+        let sent: serde_json::Value = serde_json::from_slice(&received.body).unwrap();
+        assert_eq!(sent, body);
+    });
+}
+
+#[test]
+fn post_stream_raw_turns_an_error_status_into_a_typed_api_error() {
+    bounded_thread(|| {
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_response(
+                &mut stream,
+                400,
+                "application/json",
+                br#"{"error":{"message":"unknown field"}}"#,
+            )
+            .await;
+        });
+        let error = server
+            .client()
+            .post_stream_raw("/custom/stream", &serde_json::json!({}))
+            .unwrap_err();
+        let api = error.as_api().expect("an API error");
+        assert_eq!(api.status.map(|s| s.as_u16()), Some(400));
+        assert_eq!(api.message.as_deref(), Some("unknown field"));
+    });
+}
+
+#[test]
+fn post_stream_raw_cut_short_yields_the_events_then_an_error() {
+    bounded_thread(|| {
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            write_chunk(&mut stream, b"data: one\n\ndata: half an ev").await;
+            write_last_chunk(&mut stream).await;
+        });
+        let items: Vec<_> = server
+            .client()
+            .post_stream_raw("/custom/stream", &serde_json::json!({}))
+            .unwrap()
+            .collect();
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].as_ref().unwrap().data, "one");
+        assert!(items[1].is_err(), "{items:?}");
+    });
+}
+
+/// A stream with a role-only chunk, two text chunks and a usage-only chunk.
+async fn serve_toolkit_stream(listener: tokio::net::TcpListener) {
+    let mut stream = accept(&listener).await;
+    read_request(&mut stream).await;
+    write_chunked_head(&mut stream, "text/event-stream").await;
+    let role = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"cygnet\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
+    write_chunk(&mut stream, role.as_bytes()).await;
+    write_chunk(&mut stream, chunk_event("A model").as_bytes()).await;
+    write_chunk(&mut stream, chunk_event(" of language.").as_bytes()).await;
+    let last = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"cygnet\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}\n\n";
+    write_chunk(&mut stream, last.as_bytes()).await;
+    write_chunk(&mut stream, b"data: [DONE]\n\n").await;
+    write_last_chunk(&mut stream).await;
+}
+
+#[test]
+fn chat_stream_text_yields_only_the_text_pieces() {
+    bounded_thread(|| {
+        let server = Server::start(serve_toolkit_stream);
+        let pieces: Vec<String> = server
+            .client()
+            .chat_stream(&seed_request())
+            .unwrap()
+            .text()
+            .map(|piece| piece.unwrap())
+            .collect();
+        assert_eq!(pieces, ["A model", " of language."]);
+    });
+}
+
+#[test]
+fn chat_stream_collect_completion_gives_the_whole_answer() {
+    bounded_thread(|| {
+        let server = Server::start(serve_toolkit_stream);
+        let completion = server
+            .client()
+            .chat_stream(&seed_request())
+            .unwrap()
+            .collect_completion()
+            .unwrap();
+        assert_eq!(completion.id, "c1");
+        assert_eq!(completion.content(), Some("A model of language."));
+        assert_eq!(completion.usage.map(|u| u.total_tokens), Some(7));
+    });
+}
+
+#[test]
+fn chat_stream_accumulate_yields_every_chunk_and_the_completion_so_far() {
+    bounded_thread(|| {
+        let server = Server::start(serve_toolkit_stream);
+        let mut stream = server
+            .client()
+            .chat_stream(&seed_request())
+            .unwrap()
+            .accumulate();
+        stream.next().unwrap().unwrap();
+        stream.next().unwrap().unwrap();
+        assert_eq!(stream.completion().content(), Some("A model"));
+        let rest: Vec<_> = stream.by_ref().map(|chunk| chunk.unwrap()).collect();
+        assert_eq!(rest.len(), 2);
+        assert_eq!(stream.accumulator().chunks(), 4);
+        let completion = stream.into_completion();
+        assert_eq!(completion.content(), Some("A model of language."));
+    });
+}
+
+#[test]
+fn collect_completion_of_a_stream_cut_short_is_an_error() {
+    bounded_thread(|| {
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            write_chunk(&mut stream, chunk_event("A model").as_bytes()).await;
+            write_last_chunk(&mut stream).await;
+        });
+        let outcome = server
+            .client()
+            .chat_stream(&seed_request())
+            .unwrap()
+            .collect_completion();
+        assert!(outcome.is_err(), "{outcome:?}");
+    });
+}
