@@ -7,6 +7,8 @@
 //! - `test`: every test of the workspace, doctests included.
 //! - `bench`: the side-by-side performance comparison (see `bench.rs`).
 //! - `loadtest`: 1,000 concurrent streams over one client, over loopback (see `bench.rs`).
+//! - `features`: `cargo check` of each library crate with no, default, all, and each single
+//!   feature (see `features.rs`); not part of `ci`, to keep CI short.
 //! - `fuzz [SECONDS] [TARGET]`: runs a cargo-fuzz target of `fuzz/` (default `sse`) for a
 //!   bounded time (default 60 s); needs a nightly toolchain and `cargo install cargo-fuzz`.
 //!
@@ -20,6 +22,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod bench;
+mod features;
 
 /// One command of a task.
 struct Step {
@@ -72,6 +75,10 @@ fn main() -> ExitCode {
         Some("bench") => return bench::bench(&workspace_root()),
         Some("loadtest") => return bench::loadtest(&workspace_root()),
         Some("fuzz") => return fuzz(&args[1..]),
+        Some("features") => {
+            let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+            return features::features(&workspace_root(), &cargo);
+        }
         Some("-h" | "--help" | "help") | None => {
             print_usage();
             return if args.is_empty() {
@@ -105,6 +112,7 @@ fn print_usage() {
            test   all tests of the workspace, doctests included\n  \
            bench  side-by-side benchmarks vs the peers (release; writes target/bench-report.md)\n  \
            loadtest  1,000 concurrent streams over one client, over loopback\n  \
+           features  cargo check of each library crate with no/default/all/each feature\n  \
            fuzz [SECONDS] [TARGET]  run a cargo-fuzz target (default sse) for SECONDS (default 60)"
     );
 }

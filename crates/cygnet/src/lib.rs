@@ -26,9 +26,27 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Features: `hyper` (default) the real transport; `mock` the test transport.
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `hyper` | yes | the hyper + rustls + tokio transport, [`from_env`], [`builder`] |
+//! | `webpki-roots` | yes | trust the Mozilla roots bundled with the crate (implies `hyper`) |
+//! | `native-roots` | no | also trust the platform's certificate store (implies `hyper`) |
+//! | `http2` | yes | offer HTTP/2 by ALPN besides HTTP/1.1 (implies `hyper`) |
+//! | `blocking` | yes | the [`blocking`] client, which runs its own runtime (implies `hyper`) |
+//! | `mock` | no | the in-process test transport in [`mock`] |
+//!
+//! With `default-features = false` the crate is the runtime-free core and the types: bring
+//! your own [`Transport`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// The docs link to `from_env`, `builder`, `blocking` and `mock`; with those features off the
+// links have no target. The default and all-features builds still check every link.
+#![cfg_attr(
+    not(all(feature = "hyper", feature = "blocking", feature = "mock")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 pub use cygnet_core::*;
 pub use cygnet_types::{
@@ -39,8 +57,9 @@ pub use cygnet_types::{
 #[cfg(feature = "hyper")]
 pub use cygnet_hyper::{HyperTransport, HyperTransportBuilder};
 
-/// The blocking client: the same calls for code that is not async; streams are iterators.
-#[cfg(feature = "hyper")]
+/// The blocking client: the same calls for code that is not async; streams are iterators
+/// (feature `blocking`).
+#[cfg(all(feature = "hyper", feature = "blocking"))]
 pub use cygnet_hyper::blocking;
 
 /// The in-process mock transport, for testing code that uses the client (feature `mock`).
