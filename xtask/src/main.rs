@@ -10,7 +10,8 @@
 //! - `features`: `cargo check` of each library crate with no, default, all, and each single
 //!   feature (see `features.rs`); not part of `ci`, to keep CI short.
 //! - `fuzz [SECONDS] [TARGET]`: runs a cargo-fuzz target of `fuzz/` (default `sse`) for a
-//!   bounded time (default 60 s); needs a nightly toolchain and `cargo install cargo-fuzz`.
+//!   bounded time (default 60 s); needs `cargo install cargo-fuzz`, and a nightly toolchain
+//!   or, failing that, runs stable with `RUSTC_BOOTSTRAP=1`.
 //!
 //! Plain `std` on purpose: the task runner must build in seconds on a fresh clone and must
 //! not pull dependencies into the lock file for what is a handful of `cargo` invocations.
@@ -121,6 +122,11 @@ fn print_usage() {
 ///
 /// Through rustup's `cargo` on the PATH (not `$CARGO`, which names the stable toolchain's
 /// binary and ignores `+nightly`); libFuzzer prints the executions and any crash itself.
+/// Without a nightly toolchain it runs the default toolchain with `RUSTC_BOOTSTRAP=1`, which
+/// lets a stable compiler accept the nightly-only flags cargo-fuzz passes (`-Zsanitizer`,
+/// the coverage passes): the fuzz build is a throwaway test harness, never shipped, so using
+/// the stable compiler's unstable features there is an acceptable trade for not needing a
+/// second toolchain.
 fn fuzz(args: &[String]) -> ExitCode {
     let seconds = match args.first().map(|s| s.parse::<u64>()) {
         None => 60,
@@ -135,24 +141,38 @@ fn fuzz(args: &[String]) -> ExitCode {
         eprintln!("xtask fuzz: unexpected arguments {:?}", &args[2..]);
         return ExitCode::FAILURE;
     }
-    let has_cargo_fuzz = Command::new("cargo")
-        .args(["+nightly", "fuzz", "--version"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !has_cargo_fuzz {
+    let works = |args: &[&str]| {
+        Command::new("cargo")
+            .args(args)
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    let (toolchain, bootstrap): (&[&str], bool) = if works(&["+nightly", "fuzz", "--version"]) {
+        (&["+nightly"], false)
+    } else if works(&["fuzz", "--version"]) {
+        (&[], true)
+    } else {
         eprintln!(
-            "xtask fuzz: needs a nightly toolchain and cargo-fuzz:\n  \
-             rustup toolchain install nightly && cargo install cargo-fuzz"
+            "xtask fuzz: needs cargo-fuzz (and, preferably, a nightly toolchain):\n  \
+             cargo install cargo-fuzz && rustup toolchain install nightly"
         );
         return ExitCode::FAILURE;
-    }
+    };
     let max_time = format!("-max_total_time={seconds}");
-    eprintln!("==> cargo +nightly fuzz run {target} -- {max_time}");
-    let status = Command::new("cargo")
-        .args(["+nightly", "fuzz", "run", target, "--", &max_time])
-        .current_dir(workspace_root().join("fuzz"))
-        .status();
-    match status {
+    let mut command = Command::new("cargo");
+    command
+        .args(toolchain)
+        .args(["fuzz", "run", target, "--", &max_time])
+        .current_dir(workspace_root().join("fuzz"));
+    if bootstrap {
+        command.env("RUSTC_BOOTSTRAP", "1");
+    }
+    eprintln!(
+        "==> {}cargo {}fuzz run {target} -- {max_time}",
+        if bootstrap { "RUSTC_BOOTSTRAP=1 " } else { "" },
+        if bootstrap { "" } else { "+nightly " },
+    );
+    match command.status() {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => {
             eprintln!("==> fuzzing FAILED ({status}); see the crash input above");
