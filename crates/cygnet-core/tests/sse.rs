@@ -611,7 +611,7 @@ fn oversized_event_fails_before_it_is_all_buffered() {
 #[test]
 fn a_long_comment_line_is_bounded_too() {
     let mut input = b":".to_vec();
-    input.extend(std::iter::repeat(b'x').take(100));
+    input.extend(std::iter::repeat_n(b'x', 100));
     assert_eq!(
         decode_split(&input, &[50], 64).items,
         vec![Err(StreamError::EventTooLarge { limit: 64 })]

@@ -431,7 +431,7 @@ fn check_uri(uri: &Uri) -> Result<(), TransportError> {
             format!("unsupported URI scheme in {uri:?}: only http and https are sent"),
         ));
     }
-    if uri.host().map_or(true, str::is_empty) {
+    if uri.host().is_none_or(str::is_empty) {
         return Err(TransportError::new(
             TransportErrorKind::Request,
             format!("URI {uri:?} has no host"),
