@@ -180,6 +180,7 @@ async fn examples_run_offline_without_a_key() {
         ("data_role", "Columbus"),
         ("tools", "get_weather"),
         ("moderation", "flagged:"),
+        ("custom_runtime", "large language model"),
     ] {
         let out = ExampleCommand::offline(name).run().await;
         assert_eq!(out.code, Some(0), "{name}: stderr: {}", out.stderr);

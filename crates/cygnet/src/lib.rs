@@ -66,17 +66,5 @@ pub use cygnet_hyper::blocking;
 #[cfg(feature = "mock")]
 pub use cygnet_mock as mock;
 
-/// A client configured from the environment (`GRAYSWAN_API_KEY`, `GRAY_SWAN_BASE_URL`) over
-/// the hyper transport.
-///
-/// Fails with [`Error::Config`] when the key is missing, before anything is sent.
 #[cfg(feature = "hyper")]
-pub fn from_env() -> Result<Client> {
-    builder().build()
-}
-
-/// A builder preset from the environment with the hyper transport; override what you need.
-#[cfg(feature = "hyper")]
-pub fn builder() -> ClientBuilder {
-    ClientBuilder::from_env().transport(HyperTransport::new())
-}
+pub use cygnet_hyper::{builder, from_env};
