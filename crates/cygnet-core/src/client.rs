@@ -194,13 +194,8 @@ impl Client {
         &self,
         request: &ChatCompletionRequest,
     ) -> Result<ApiResponse<ChatCompletion>> {
-        let raw = self.post_raw(CHAT_COMPLETION_PATH, request).await?;
-        let value = parse_json(raw.status, &raw.body, "chat completion JSON")?;
-        Ok(ApiResponse {
-            status: raw.status,
-            headers: raw.headers,
-            value,
-        })
+        self.post_parsed(CHAT_COMPLETION_PATH, request, "chat completion JSON")
+            .await
     }
 
     /// Sends a chat completion request with `stream: true` and returns the stream of chunks
@@ -231,8 +226,19 @@ impl Client {
         &self,
         request: &ModerationRequest,
     ) -> Result<ApiResponse<ModerationResponse>> {
-        let raw = self.post_raw(MODERATION_PATH, request).await?;
-        let value = parse_json(raw.status, &raw.body, "moderation JSON")?;
+        self.post_parsed(MODERATION_PATH, request, "moderation JSON")
+            .await
+    }
+
+    /// [`Client::post_raw`], then the body parsed as `T` (`expected` names it in errors).
+    async fn post_parsed<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+        expected: &'static str,
+    ) -> Result<ApiResponse<T>> {
+        let raw = self.post_raw(path, body).await?;
+        let value = parse_json(raw.status, &raw.body, expected)?;
         Ok(ApiResponse {
             status: raw.status,
             headers: raw.headers,
