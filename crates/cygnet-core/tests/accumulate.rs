@@ -245,17 +245,23 @@ fn assert_prefix(prefix: &ChatCompletion, full: &ChatCompletion) {
             .as_deref()
             .unwrap_or("")
             .starts_with(content));
-        for (part, call) in choice
-            .message
-            .tool_calls
-            .iter()
-            .flatten()
-            .zip(whole.message.tool_calls.iter().flatten())
-        {
-            assert!(call
-                .function
-                .arguments
-                .starts_with(&part.function.arguments));
+        // A snapshot lists the tool calls begun so far, in index order; a later one may
+        // have begun before an earlier one, so they are a subsequence of the whole's calls,
+        // each a prefix of its counterpart.
+        let mut whole_calls = whole.message.tool_calls.iter().flatten();
+        for part in choice.message.tool_calls.iter().flatten() {
+            let found = whole_calls.any(|call| {
+                call.id.starts_with(&part.id)
+                    && call.function.name.starts_with(&part.function.name)
+                    && call
+                        .function
+                        .arguments
+                        .starts_with(&part.function.arguments)
+            });
+            assert!(
+                found,
+                "{part:?} is not a prefix of a tool call in {whole:?}"
+            );
         }
     }
 }
