@@ -22,6 +22,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use bytes::Bytes;
+use cygnet::config::DEFAULT_CONNECT_TIMEOUT;
 use cygnet::transport::{
     async_trait, Body, ConnectTimeout, Sleep, Transport, TransportError, TransportErrorKind,
 };
@@ -63,14 +64,17 @@ impl Transport for UreqTransport {
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Body>, TransportError> {
-        let connect_timeout = request.extensions().get::<ConnectTimeout>().map(|c| c.0);
+        let connect_timeout = request
+            .extensions()
+            .get::<ConnectTimeout>()
+            .map_or(DEFAULT_CONNECT_TIMEOUT, |c| c.0);
         let agent = self.agent.clone();
         // ureq sends a byte slice or Vec; one copy of the (small) JSON request body.
         let request = request.map(|body| body.to_vec());
         let response = smol::unblock(move || {
             let request = agent
                 .configure_request(request)
-                .timeout_connect(connect_timeout)
+                .timeout_connect(Some(connect_timeout))
                 .build();
             agent.run(request)
         })

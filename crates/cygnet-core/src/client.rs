@@ -22,8 +22,8 @@ use tracing::Instrument;
 use cygnet_types::{ChatCompletion, ChatCompletionRequest, ModerationRequest, ModerationResponse};
 
 use crate::config::{
-    ApiKey, BaseUrl, ClientBuilder, Limits, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES,
-    DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    ApiKey, BaseUrl, ClientBuilder, Limits, DEFAULT_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT,
+    DEFAULT_TIMEOUT,
 };
 use crate::error::{ApiError, DecodeError, Error, Result, StreamError, TimeoutKind};
 use crate::options::RequestOptions;
@@ -119,7 +119,8 @@ impl RawResponse {
 #[derive(Debug)]
 pub(crate) struct Resolved {
     pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
+    /// Set only when configured; otherwise the transport's own default applies.
+    pub(crate) connect_timeout: Option<Duration>,
     pub(crate) headers_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_retries: u32,
@@ -295,7 +296,7 @@ impl Client {
         let timeout = o.timeout.unwrap_or(DEFAULT_TIMEOUT);
         Resolved {
             timeout,
-            connect_timeout: o.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            connect_timeout: o.connect_timeout,
             headers_timeout: o.stream_headers_timeout.unwrap_or(timeout),
             idle_timeout: o.stream_idle_timeout.unwrap_or(DEFAULT_STREAM_IDLE_TIMEOUT),
             max_retries: o.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
@@ -342,9 +343,11 @@ impl Client {
         for (name, value) in &self.options.headers {
             headers.insert(name.clone(), value.clone());
         }
-        request
-            .extensions_mut()
-            .insert(ConnectTimeout(resolved.connect_timeout));
+        // Only when configured: inserting an extension allocates, and a transport without
+        // one uses its own default (the contract's 5 s for cygnet-hyper's).
+        if let Some(timeout) = resolved.connect_timeout {
+            request.extensions_mut().insert(ConnectTimeout(timeout));
+        }
         Ok(request)
     }
 

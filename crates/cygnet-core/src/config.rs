@@ -23,7 +23,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.grayswan.ai";
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 /// The default time allowed for one attempt of a non-streaming request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// The default time allowed to open a connection.
+/// The contract's time allowed to open a connection: what transports use for a request that
+/// carries no [`ConnectTimeout`](crate::transport::ConnectTimeout).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default time a stream may stay silent between two reads.
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -180,7 +181,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed to open a connection (default 5 s); enforced by the transport.
+    /// Time allowed to open a connection; enforced by the transport, which otherwise uses
+    /// its own default (5 s for cygnet-hyper's, or what its builder sets).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.options.connect_timeout = Some(timeout);
         self

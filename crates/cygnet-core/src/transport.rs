@@ -28,9 +28,12 @@ pub type Sleep = BoxFuture<'static, ()>;
 /// Implementations must be cheap to share (`Send + Sync`); the client keeps one behind an
 /// `Arc` and calls it from any task.
 ///
-/// The request carries a [`ConnectTimeout`] extension: a transport that opens connections
-/// should give up connecting after that long and report [`TransportErrorKind::Connect`] or
-/// [`TransportErrorKind::Timeout`]. Whole-request and idle timeouts are enforced by core.
+/// When the client or the call configures a connect timeout, the request carries it as a
+/// [`ConnectTimeout`] extension: a transport that opens connections should give up
+/// connecting after that long and report [`TransportErrorKind::Connect`] or
+/// [`TransportErrorKind::Timeout`]. Without one it uses its own default, which should be
+/// [`DEFAULT_CONNECT_TIMEOUT`](crate::config::DEFAULT_CONNECT_TIMEOUT) (the contract's 5 s) unless its
+/// user configured another. Whole-request and idle timeouts are enforced by core.
 ///
 /// ```
 /// use std::time::Duration;
@@ -82,7 +85,10 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
     }
 }
 
-/// How long a transport may spend opening a connection; set on every request's extensions.
+/// How long a transport may spend opening a connection: a request extension, set when the
+/// client ([`ClientBuilder::connect_timeout`](crate::ClientBuilder::connect_timeout)) or the
+/// call ([`RequestOptions::connect_timeout`](crate::RequestOptions::connect_timeout))
+/// configures one. A request without it gets the transport's default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectTimeout(pub Duration);
 

@@ -338,6 +338,48 @@ fn client_hanging() -> (Client, Canned) {
 }
 
 #[test]
+fn a_connect_timeout_travels_only_when_configured() {
+    use cygnet_core::transport::ConnectTimeout;
+    let connect_timeout =
+        |request: &http::Request<Bytes>| request.extensions().get::<ConnectTimeout>().copied();
+
+    // Unset: no extension, so the transport's own default (or its builder's) applies.
+    let (client, transport) = setup(vec![
+        Reply::Json(200, COMPLETION, vec![]),
+        Reply::Json(200, COMPLETION, vec![]),
+    ]);
+    block_on(client.chat(&seed())).unwrap();
+    let per_call = RequestOptions::new().connect_timeout(Duration::from_millis(250));
+    block_on(client.with_options(per_call).chat(&seed())).unwrap();
+    let requests = transport.requests.lock().unwrap();
+    assert_eq!(connect_timeout(&requests[0]), None);
+    assert_eq!(
+        connect_timeout(&requests[1]),
+        Some(ConnectTimeout(Duration::from_millis(250)))
+    );
+
+    // Set on the client: every request carries it.
+    let transport = Canned::default();
+    transport
+        .replies
+        .lock()
+        .unwrap()
+        .push_back(Reply::Json(200, COMPLETION, vec![]));
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url("https://api.example.test/")
+        .connect_timeout(Duration::from_secs(2))
+        .transport(transport.clone())
+        .build()
+        .unwrap();
+    block_on(client.chat(&seed())).unwrap();
+    assert_eq!(
+        connect_timeout(&transport.requests.lock().unwrap()[0]),
+        Some(ConnectTimeout(Duration::from_secs(2)))
+    );
+}
+
+#[test]
 fn per_request_options_add_headers_query_and_body_fields() {
     let (client, transport) = setup(vec![Reply::Json(200, COMPLETION, vec![])]);
     let options = RequestOptions::new()

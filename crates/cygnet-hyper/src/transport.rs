@@ -13,16 +13,18 @@
 //!   policy, decided before a request reaches the transport.
 //!
 //! # Connect timeout
-//! Core puts a [`ConnectTimeout`] on every request. hyper-util opens connections through one
-//! connector per client, and a connector sees only the URI, never the request, so it cannot
-//! read a per-request value. The transport therefore keeps one pooled client per distinct
-//! connect timeout it is asked for, each with a connector that wraps the whole connection
-//! setup (DNS, TCP *and* the TLS handshake, which hyper's own `HttpConnector` timeout does not
-//! cover) in a tokio timeout and fails with [`TransportErrorKind::Timeout`]. In practice core
-//! sends the client's configured value on every request, so there is one pool; a per-request
-//! override opens a second. At most [`MAX_POOLS`] such pools are kept; past that, requests
-//! with yet another value use the builder's default timeout rather than growing without bound.
-//! A request without the extension uses [`HyperTransportBuilder::connect_timeout`].
+//! A request without a [`ConnectTimeout`] extension (core sets one only when the client or
+//! the call configures a connect timeout) uses [`HyperTransportBuilder::connect_timeout`],
+//! 5 s by default as the contract says. hyper-util opens connections through one connector
+//! per client, and a connector sees only the URI, never the request, so it cannot read a
+//! per-request value. The transport therefore keeps one pooled client per distinct connect
+//! timeout it is asked for, each with a connector that wraps the whole connection setup (DNS,
+//! TCP *and* the TLS handshake, which hyper's own `HttpConnector` timeout does not cover) in a
+//! tokio timeout and fails with [`TransportErrorKind::Timeout`]. The default timeout's client
+//! is used directly, with no lock and no clone, so the common call pays nothing for this; an
+//! override opens a second pool. At most [`MAX_POOLS`] pools are kept in all; past that,
+//! requests with yet another value use the default timeout rather than growing without
+//! bound.
 //!
 //! # Errors
 //! Failures map onto [`TransportErrorKind`] so core can decide on retries: refused
@@ -111,8 +113,10 @@ struct Inner {
     http2: bool,
     /// Set when no root certificates could be found: why, for every `https` request.
     missing_roots: Option<String>,
-    /// One client per connect timeout; the first entry is the default timeout's.
-    pools: Mutex<Vec<(Duration, HyperClient)>>,
+    /// The client for `default_connect_timeout`: the one nearly every request uses.
+    default_client: HyperClient,
+    /// Clients for other connect timeouts, created on first use; at most `MAX_POOLS - 1`.
+    overrides: Mutex<Vec<(Duration, HyperClient)>>,
 }
 
 impl HyperTransport {
@@ -136,31 +140,40 @@ impl HyperTransport {
 }
 
 impl Inner {
-    /// The client for `connect_timeout`, created on first use.
-    fn client_for(&self, connect_timeout: Duration) -> HyperClient {
+    /// The client for a connect timeout other than the default, created on first use.
+    fn override_client(&self, connect_timeout: Duration) -> HyperClient {
         // A poisoned lock only means another thread panicked while holding it; the vector
         // is still valid, so keep going rather than propagate the panic.
-        let mut pools = self
-            .pools
+        let mut overrides = self
+            .overrides
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, client)) = pools.iter().find(|(t, _)| *t == connect_timeout) {
+        if let Some((_, client)) = overrides.iter().find(|(t, _)| *t == connect_timeout) {
             return client.clone();
         }
-        if pools.len() >= MAX_POOLS {
-            return pools[0].1.clone();
+        if overrides.len() + 1 >= MAX_POOLS {
+            return self.default_client.clone();
         }
-        let client = self.make_client(connect_timeout);
-        pools.push((connect_timeout, client.clone()));
+        let client = make_client(&self.client_builder, &self.connector, connect_timeout);
+        overrides.push((connect_timeout, client.clone()));
         client
     }
 
-    fn make_client(&self, connect_timeout: Duration) -> HyperClient {
-        self.client_builder.build(TimeoutConnector {
-            inner: self.connector.clone(),
-            timeout: connect_timeout,
-        })
+    /// How many pools exist: the default one and the overrides.
+    fn pools(&self) -> usize {
+        1 + self.overrides.lock().map(|o| o.len()).unwrap_or_default()
     }
+}
+
+fn make_client(
+    builder: &hyper_util::client::legacy::Builder,
+    connector: &HttpsConnector<HttpConnector>,
+    connect_timeout: Duration,
+) -> HyperClient {
+    builder.build(TimeoutConnector {
+        inner: connector.clone(),
+        timeout: connect_timeout,
+    })
 }
 
 impl Default for HyperTransport {
@@ -172,7 +185,7 @@ impl Default for HyperTransport {
 impl fmt::Debug for HyperTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
-        let pools = inner.pools.lock().map(|p| p.len()).unwrap_or_default();
+        let pools = inner.pools();
         f.debug_struct("HyperTransport")
             .field("default_connect_timeout", &inner.default_connect_timeout)
             .field("http2", &inner.http2)
@@ -197,14 +210,18 @@ impl Transport for HyperTransport {
                 ));
             }
         }
-        let connect_timeout = request
+        let override_timeout = request
             .extensions()
             .get::<ConnectTimeout>()
-            .map_or(inner.default_connect_timeout, |t| t.0);
-        let client = inner.client_for(connect_timeout);
+            .map(|t| t.0)
+            .filter(|t| *t != inner.default_connect_timeout);
         let (parts, body) = request.into_parts();
         let request = http::Request::from_parts(parts, Full::new(body));
-        let response = client.request(request).await.map_err(map_client_error)?;
+        let response = match override_timeout {
+            None => inner.default_client.request(request).await,
+            Some(timeout) => inner.override_client(timeout).request(request).await,
+        }
+        .map_err(map_client_error)?;
         Ok(response.map(|incoming| Body::from_stream(IncomingStream { incoming })))
     }
 
@@ -357,20 +374,16 @@ impl HyperTransportBuilder {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new());
 
+        let default_client = make_client(&client_builder, &connector, self.connect_timeout);
         let inner = Inner {
             client_builder,
             connector,
             default_connect_timeout: self.connect_timeout,
             http2: self.http2,
             missing_roots,
-            pools: Mutex::new(Vec::new()),
+            default_client,
+            overrides: Mutex::new(Vec::new()),
         };
-        let default_client = inner.make_client(self.connect_timeout);
-        inner
-            .pools
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push((self.connect_timeout, default_client));
         HyperTransport {
             inner: Arc::new(inner),
         }
