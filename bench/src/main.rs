@@ -630,12 +630,52 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
             "",
         );
     }
-    nonstreaming(report, &base);
+    nonstreaming(report);
+}
+
+/// Pins the calling thread (and threads it spawns afterwards) to one CPU, returning the
+/// previous set to restore with [`set_affinity`].
+fn pin_to_one_cpu() -> Option<libc::cpu_set_t> {
+    // SAFETY: sched_{get,set}affinity only read and write the sets we pass, sized correctly.
+    unsafe {
+        let mut previous: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, size, &mut previous) != 0 {
+            return None;
+        }
+        let cpu = (0..libc::CPU_SETSIZE as usize).find(|&c| libc::CPU_ISSET(c, &previous))?;
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut one);
+        set_affinity(&one);
+        Some(previous)
+    }
+}
+
+fn set_affinity(set: &libc::cpu_set_t) {
+    // SAFETY: as above.
+    unsafe {
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
+    }
 }
 
 /// Goal 7: sequential non-streaming calls, cygnet's client vs bare hyper, same server.
-fn nonstreaming(report: &mut Report, base: &str) {
+///
+/// Client and server share one CPU: across two cores a loopback round trip is dominated by
+/// cross-core wake-ups whose cost swings 3x with where the scheduler puts the threads
+/// (20 µs or 60 µs per call for either client), which would drown the per-call work being
+/// compared. On one core the time is the CPU work of client, server and kernel.
+fn nonstreaming(report: &mut Report) {
     const CALLS: usize = 3000;
+    let previous = pin_to_one_cpu();
+    let addr = spawn_server(
+        ServerConfig {
+            stream_body: Bytes::from(sse_body(10)),
+            frame: 16 * 1024,
+            completion: completion_json(),
+        },
+        1,
+    );
+    let base = &format!("http://{addr}");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -648,9 +688,13 @@ fn nonstreaming(report: &mut Report, base: &str) {
             .build()
             .expect("client");
         let request = request();
+        // The same connection settings as cygnet-hyper's (TCP_NODELAY), so the two differ
+        // only in what the client does per call.
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_nodelay(true);
         let bare_client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<http_body_util::Full<Bytes>>();
+                .build::<_, http_body_util::Full<Bytes>>(connector);
         let uri: http::Uri = format!("{base}/chat/completion").parse().expect("uri");
         let mut ours = Duration::MAX;
         let mut bare = Duration::MAX;
@@ -687,6 +731,9 @@ fn nonstreaming(report: &mut Report, base: &str) {
         }
         (ours, bare)
     });
+    if let Some(previous) = previous {
+        set_affinity(&previous);
+    }
     let us = |d: Duration| d.as_secs_f64() * 1e6 / CALLS as f64;
     let ratio = ours.as_secs_f64() / bare.as_secs_f64();
     report.row(
@@ -847,15 +894,7 @@ fn main() -> ExitCode {
         "nonstream" => {
             // Goal 7 alone (for profiling).
             header();
-            let addr = spawn_server(
-                ServerConfig {
-                    stream_body: Bytes::from(sse_body(10)),
-                    frame: 16 * 1024,
-                    completion: completion_json(),
-                },
-                1,
-            );
-            nonstreaming(&mut report, &format!("http://{addr}"));
+            nonstreaming(&mut report);
         }
         "loadtest" => {
             let streams = arg_value(&args, "--streams")
