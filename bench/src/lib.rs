@@ -192,6 +192,17 @@ pub struct ServerConfig {
     pub completion: Bytes,
 }
 
+/// The runtime an end-to-end contender runs on: tokio's default multi-thread runtime (what
+/// `#[tokio::main]` builds, as in the peers' own examples), or a current-thread one when
+/// `CYGNET_BENCH_RUNTIME=current_thread`, so the bench can compare like with like.
+pub fn contender_runtime() -> tokio::runtime::Runtime {
+    let mut builder = match std::env::var("CYGNET_BENCH_RUNTIME").as_deref() {
+        Ok("current_thread") => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().expect("a runtime")
+}
+
 /// A loopback HTTP/1.1 server on its own thread and runtime, serving `POST /chat/completion`
 /// (cygnet) and `/chat/completions` (async-openai) alike: an SSE answer when the request
 /// body asks for `"stream":true`, else the completion. Runs until the process ends.

@@ -3,7 +3,9 @@
 //! ```text
 //! cygnet-bench all --examples-dir DIR --report FILE   every comparison, table to stdout and FILE
 //! cygnet-bench micro                                  decoding only (goals 1-3)
+//! cygnet-bench linear                                 one huge event vs many small (goal 3)
 //! cygnet-bench mem                                    memory (goal 4), in a fresh process
+//! cygnet-bench nonstream                              non-streaming calls (goal 7)
 //! cygnet-bench e2e --examples-dir DIR                 end to end over loopback (goals 6-7)
 //! cygnet-bench loadtest [--streams N]                 1,000 concurrent streams on one client
 //! ```
@@ -498,10 +500,16 @@ fn mem(report: &mut Report) {
 /// Wall and CPU (user + sys of the child) of one run of `program`.
 /// With `expected_len`, stdout is a pipe that is read and its length checked; without, it
 /// goes to /dev/null (the timed runs: the cost of the reader is then no one's).
-fn run_child(program: &Path, base: &str, expected_len: Option<usize>) -> (Duration, Duration) {
+fn run_child(
+    program: &Path,
+    runtime: &str,
+    base: &str,
+    expected_len: Option<usize>,
+) -> (Duration, Duration) {
     let usage_before = children_cpu();
     let start = Instant::now();
     let mut child = Command::new(program)
+        .env("CYGNET_BENCH_RUNTIME", runtime)
         .env("GRAYSWAN_API_KEY", FAKE_KEY)
         .env("GRAY_SWAN_BASE_URL", base)
         .stdout(if expected_len.is_some() {
@@ -566,27 +574,38 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_default();
+    // The example runs on a current-thread runtime (see its docs); the peers run on tokio's
+    // default multi-thread runtime, as their own examples do, and again on a current-thread
+    // one for a like-for-like view (CYGNET_BENCH_RUNTIME, read by the peers only).
     let programs = [
         (
             "cygnet chat_stream example",
             examples_dir.join("chat_stream"),
+            "",
         ),
-        ("async-openai", own_dir.join("openai-stream")),
+        ("async-openai", own_dir.join("openai-stream"), ""),
+        ("bare hyper", own_dir.join("hyper-stream"), ""),
         (
-            "bare hyper (memchr, borrowed serde)",
+            "async-openai, current-thread runtime",
+            own_dir.join("openai-stream"),
+            "current_thread",
+        ),
+        (
+            "bare hyper, current-thread runtime",
             own_dir.join("hyper-stream"),
+            "current_thread",
         ),
     ];
     let mut results = vec![(Duration::MAX, Duration::MAX); programs.len()];
     // First a checked run of each (stdout a pipe, every delta counted), then the timed runs
     // with stdout on /dev/null, interleaved, best of 5: the machine is shared, so take each
     // one's least disturbed run.
-    for (_, program) in &programs {
-        run_child(program, &base, Some(expected));
+    for (_, program, runtime) in &programs {
+        run_child(program, runtime, &base, Some(expected));
     }
     for _ in 0..5 {
-        for (i, (_, program)) in programs.iter().enumerate() {
-            let (wall, cpu) = run_child(program, &base, None);
+        for (i, (_, program, runtime)) in programs.iter().enumerate() {
+            let (wall, cpu) = run_child(program, runtime, &base, None);
             results[i].0 = results[i].0.min(wall);
             results[i].1 = results[i].1.min(cpu);
         }
@@ -618,7 +637,16 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
         String::new(),
         &format!("wall <= 1.5x {}", ok(r(ours.0, bare.0) <= 1.5)),
     );
-    for (i, name) in [(1, "async-openai"), (2, "bare hyper")] {
+    for (i, (name, _, _)) in programs.iter().enumerate().skip(1) {
+        let ratio = if i >= 3 {
+            format!(
+                "cygnet = {:.2}x / {:.2}x",
+                r(ours.0, results[i].0),
+                r(ours.1, results[i].1)
+            )
+        } else {
+            String::new()
+        };
         report.row(
             &format!("e2e 100k chunks, printed to /dev/null: {name}"),
             format!(
@@ -626,7 +654,7 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
                 ms(results[i].0),
                 ms(results[i].1)
             ),
-            String::new(),
+            ratio,
             "",
         );
     }
@@ -867,6 +895,11 @@ fn main() -> ExitCode {
         "mem" => {
             header();
             mem(&mut report);
+        }
+        "linear" => {
+            // Goal 3 alone (for profiling).
+            header();
+            linear(&mut report);
         }
         "e2e" => {
             header();

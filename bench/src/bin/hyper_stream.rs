@@ -28,8 +28,11 @@ struct Delta<'a> {
     content: Option<Cow<'a, str>>,
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    cygnet_bench::contender_runtime().block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let base = std::env::var("GRAY_SWAN_BASE_URL")?;
     let key = std::env::var("GRAYSWAN_API_KEY")?;
     let uri: http::Uri = format!("{}/chat/completion", base.trim_end_matches('/')).parse()?;

@@ -11,8 +11,11 @@ use async_openai::types::chat::{
 };
 use futures::StreamExt;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    cygnet_bench::contender_runtime().block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // reqwest is built without a default crypto provider here; the loopback run is plain HTTP.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let base = std::env::var("GRAY_SWAN_BASE_URL")?;
