@@ -65,14 +65,21 @@ const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","created":1,"m
   "usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
 
 fn setup(replies: Vec<Reply>) -> (Client, Canned) {
+    setup_with(replies, |builder| builder)
+}
+
+/// [`setup`], with more settings on the builder.
+fn setup_with(
+    replies: Vec<Reply>,
+    configure: impl FnOnce(cygnet_core::ClientBuilder) -> cygnet_core::ClientBuilder,
+) -> (Client, Canned) {
     let transport = Canned::default();
     transport.replies.lock().unwrap().extend(replies);
-    let client = Client::builder()
+    let builder = Client::builder()
         .api_key(KEY)
         .base_url("https://api.example.test/")
-        .transport(transport.clone())
-        .build()
-        .unwrap();
+        .transport(transport.clone());
+    let client = configure(builder).build().unwrap();
     (client, transport)
 }
 
@@ -359,19 +366,9 @@ fn a_connect_timeout_travels_only_when_configured() {
     );
 
     // Set on the client: every request carries it.
-    let transport = Canned::default();
-    transport
-        .replies
-        .lock()
-        .unwrap()
-        .push_back(Reply::Json(200, COMPLETION, vec![]));
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url("https://api.example.test/")
-        .connect_timeout(Duration::from_secs(2))
-        .transport(transport.clone())
-        .build()
-        .unwrap();
+    let (client, transport) = setup_with(vec![Reply::Json(200, COMPLETION, vec![])], |b| {
+        b.connect_timeout(Duration::from_secs(2))
+    });
     block_on(client.chat(&seed())).unwrap();
     assert_eq!(
         connect_timeout(&transport.requests.lock().unwrap()[0]),
@@ -450,18 +447,9 @@ fn moderation_posts_to_its_path() {
 
 #[test]
 fn oversized_bodies_are_refused() {
-    let transport = Canned::default();
-    transport
-        .replies
-        .lock()
-        .unwrap()
-        .push_back(Reply::Json(200, COMPLETION, vec![]));
-    let client = Client::builder()
-        .api_key(KEY)
-        .transport(transport)
-        .max_body_bytes(16)
-        .build()
-        .unwrap();
+    let (client, _) = setup_with(vec![Reply::Json(200, COMPLETION, vec![])], |b| {
+        b.max_body_bytes(16)
+    });
     let err = block_on(client.chat(&seed())).unwrap_err();
     assert!(
         err.to_string()
