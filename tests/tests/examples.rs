@@ -9,17 +9,23 @@ use tests::{
 
 const ANSWER: &str = "A large language model is a neural network trained on text.";
 
-#[tokio::test]
-async fn chat_sends_the_official_body_and_prints_the_answer() {
+/// Runs non-streaming example `name` against a server answering [`ANSWER`]: it must send the
+/// official body and print the answer.
+async fn assert_sends_the_official_body_and_prints_the_answer(name: &str) {
     let mut server = LoopbackServer::start(Reply::json(200, &completion_json(ANSWER))).await;
-    let out = ExampleCommand::against("chat", &server.base_url())
+    let out = ExampleCommand::against(name, &server.base_url())
         .run()
         .await;
-    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.code, Some(0), "{name} stderr: {}", out.stderr);
     assert_eq!(out.stdout, format!("{ANSWER}\n"));
     let request = server.next_request().await;
     request.assert_cygnet_request("/chat/completion");
     assert_eq!(request.json(), official_body(false));
+}
+
+#[tokio::test]
+async fn chat_sends_the_official_body_and_prints_the_answer() {
+    assert_sends_the_official_body_and_prints_the_answer("chat").await;
 }
 
 /// Runs streaming example `name` against a server that sends the first two deltas, then holds
@@ -89,15 +95,7 @@ async fn accumulate_prints_deltas_then_finish_reason_and_usage() {
 
 #[tokio::test]
 async fn blocking_chat_sends_the_official_body_and_prints_the_answer() {
-    let mut server = LoopbackServer::start(Reply::json(200, &completion_json(ANSWER))).await;
-    let out = ExampleCommand::against("blocking_chat", &server.base_url())
-        .run()
-        .await;
-    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
-    assert_eq!(out.stdout, format!("{ANSWER}\n"));
-    let request = server.next_request().await;
-    request.assert_cygnet_request("/chat/completion");
-    assert_eq!(request.json(), official_body(false));
+    assert_sends_the_official_body_and_prints_the_answer("blocking_chat").await;
 }
 
 #[tokio::test]

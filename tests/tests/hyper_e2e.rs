@@ -32,6 +32,21 @@ fn chat_mock(server: &mut ServerGuard, stream: bool) -> mockito::Mock {
         .match_body(Matcher::Json(official_body(stream)))
 }
 
+/// The error of one call that must fail, with retries off: `chat`, or `chat_stream` when
+/// `stream` (which fails before its first chunk).
+async fn failing_call(server: &ServerGuard, stream: bool, what: &str) -> Error {
+    let client = client(server).with_options(cygnet::RequestOptions::new().max_retries(0));
+    bounded(what, async {
+        if stream {
+            client.chat_stream(&seed_request()).await.map(|_| ())
+        } else {
+            client.chat(&seed_request()).await.map(|_| ())
+        }
+    })
+    .await
+    .expect_err(what)
+}
+
 #[tokio::test]
 async fn async_chat_sends_the_official_request() {
     let mut server = Server::new_async().await;
@@ -84,16 +99,7 @@ async fn every_error_status_reaches_the_caller_with_message_and_body() {
                 .create_async()
                 .await;
             // No retries: 409, 429 and 500 would otherwise be retried.
-            let client = client(&server).with_options(cygnet::RequestOptions::new().max_retries(0));
-            let error = bounded("error call", async {
-                if stream {
-                    client.chat_stream(&seed_request()).await.map(|_| ())
-                } else {
-                    client.chat(&seed_request()).await.map(|_| ())
-                }
-            })
-            .await
-            .expect_err("an error status must fail");
+            let error = failing_call(&server, stream, "an error status must fail").await;
             let api = error
                 .as_api()
                 .unwrap_or_else(|| panic!("{status} stream={stream}: not an API error: {error:?}"));
@@ -206,16 +212,7 @@ async fn an_html_page_from_a_proxy_is_a_clear_error() {
             .with_body(page)
             .create_async()
             .await;
-        let client = client(&server).with_options(cygnet::RequestOptions::new().max_retries(0));
-        let error = bounded("proxy page", async {
-            if stream {
-                client.chat_stream(&seed_request()).await.map(|_| ())
-            } else {
-                client.chat(&seed_request()).await.map(|_| ())
-            }
-        })
-        .await
-        .expect_err("502");
+        let error = failing_call(&server, stream, "502").await;
         assert_eq!(error.status().map(|s| s.as_u16()), Some(502));
         let shown = error.to_string();
         assert!(shown.contains("502"), "{shown}");

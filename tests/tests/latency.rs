@@ -82,19 +82,32 @@ async fn pausing_server(listener: TcpListener, mut received: mpsc::Receiver<()>)
     socket.write_all(b"0\r\n\r\n").await.expect("end the body");
 }
 
-#[tokio::test]
-async fn each_chunk_is_delivered_before_the_server_sends_the_next() {
+/// A pausing server on loopback, a client of it, and the sender that lets the server go on.
+async fn start() -> (Client, mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (signal, received) = mpsc::channel(1);
     let server = tokio::spawn(pausing_server(listener, received));
-
-    let client: Client = cygnet::ClientBuilder::new()
+    let client = cygnet::ClientBuilder::new()
         .api_key(FAKE_KEY)
         .base_url(base)
         .transport(cygnet::HyperTransport::new())
         .build()
         .expect("client");
+    (client, signal, server)
+}
+
+/// Waits for the server to have sent everything.
+async fn finish(server: tokio::task::JoinHandle<()>) {
+    tokio::time::timeout(LIMIT, server)
+        .await
+        .expect("the server finishes")
+        .expect("the server task");
+}
+
+#[tokio::test]
+async fn each_chunk_is_delivered_before_the_server_sends_the_next() {
+    let (client, signal, server) = start().await;
 
     let run = async {
         let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
@@ -111,25 +124,12 @@ async fn each_chunk_is_delivered_before_the_server_sends_the_next() {
         .expect("a chunk was held back until more bytes came: the stream stalled");
     let texts: Vec<&str> = got.iter().map(|c| c.content().unwrap_or("")).collect();
     assert_eq!(texts, DELTAS);
-    tokio::time::timeout(LIMIT, server)
-        .await
-        .expect("the server finishes")
-        .expect("the server task");
+    finish(server).await;
 }
 
 #[tokio::test]
 async fn each_lent_chunk_is_delivered_before_the_server_sends_the_next() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (signal, received) = mpsc::channel(1);
-    let server = tokio::spawn(pausing_server(listener, received));
-
-    let client: Client = cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(base)
-        .transport(cygnet::HyperTransport::new())
-        .build()
-        .expect("client");
+    let (client, signal, server) = start().await;
 
     let run = async {
         let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
@@ -147,8 +147,5 @@ async fn each_lent_chunk_is_delivered_before_the_server_sends_the_next() {
         .await
         .expect("a chunk was held back until more bytes came: the stream stalled");
     assert_eq!(texts, DELTAS);
-    tokio::time::timeout(LIMIT, server)
-        .await
-        .expect("the server finishes")
-        .expect("the server task");
+    finish(server).await;
 }

@@ -76,6 +76,19 @@ impl Server {
         Server { runtime, addr }
     }
 
+    /// A server that answers one request with `status` and the JSON `body`, and hands the
+    /// request it received to the returned channel.
+    fn answering_json(status: u16, body: &'static [u8]) -> (Self, mpsc::Receiver<Received>) {
+        let (received_tx, received_rx) = mpsc::channel();
+        let server = Server::start(move |listener| async move {
+            let mut stream = accept(&listener).await;
+            let received = read_request(&mut stream).await;
+            write_response(&mut stream, status, "application/json", body).await;
+            let _ = received_tx.send(received);
+        });
+        (server, received_rx)
+    }
+
     fn client(&self) -> blocking::Client {
         blocking::Client::builder()
             .api_key("sk-test-fake")
@@ -90,13 +103,7 @@ impl Server {
 #[test]
 fn chat_sends_the_request_and_parses_the_answer() {
     bounded_thread(|| {
-        let (received_tx, received_rx) = mpsc::channel();
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            let received = read_request(&mut stream).await;
-            write_response(&mut stream, 200, "application/json", COMPLETION.as_bytes()).await;
-            received_tx.send(received).unwrap();
-        });
+        let (server, received_rx) = Server::answering_json(200, COMPLETION.as_bytes());
         let client = server.client();
         assert!(!format!("{client:?}").contains("sk-test-fake"));
 
@@ -187,17 +194,7 @@ fn dropping_the_stream_closes_the_connection() {
 #[test]
 fn an_error_status_is_a_typed_api_error() {
     bounded_thread(|| {
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
-            write_response(
-                &mut stream,
-                401,
-                "application/json",
-                br#"{"error":{"message":"bad key"}}"#,
-            )
-            .await;
-        });
+        let (server, _) = Server::answering_json(401, br#"{"error":{"message":"bad key"}}"#);
         let error = server.client().chat(&seed_request()).unwrap_err();
         let api = error.as_api().expect("an API error");
         assert_eq!(api.kind, ApiErrorKind::Authentication);
@@ -210,18 +207,10 @@ fn an_error_status_is_a_typed_api_error() {
 #[test]
 fn moderate_posts_to_the_moderation_path() {
     bounded_thread(|| {
-        let (received_tx, received_rx) = mpsc::channel();
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            received_tx.send(read_request(&mut stream).await).unwrap();
-            write_response(
-                &mut stream,
-                200,
-                "application/json",
-                br#"{"id":"m1","created":1,"detected":0.1,"flagged":false,"model":"cygnet","passed":0.9}"#,
-            )
-            .await;
-        });
+        let (server, received_rx) = Server::answering_json(
+            200,
+            br#"{"id":"m1","created":1,"detected":0.1,"flagged":false,"model":"cygnet","passed":0.9}"#,
+        );
         let response = server
             .client()
             .moderate(&ModerationRequest::new("hello"))
@@ -245,11 +234,7 @@ fn a_missing_key_is_a_config_error() {
 /// nor dropping the client panics.
 #[tokio::test(flavor = "current_thread")]
 async fn called_from_inside_a_runtime_it_still_answers_and_drops_cleanly() {
-    let server = Server::start(|listener| async move {
-        let mut stream = accept(&listener).await;
-        read_request(&mut stream).await;
-        write_response(&mut stream, 200, "application/json", COMPLETION.as_bytes()).await;
-    });
+    let (server, _) = Server::answering_json(200, COMPLETION.as_bytes());
     let client = server.client();
     let completion = client.chat(&seed_request()).unwrap();
     assert_eq!(completion.content(), Some("A model of language."));
@@ -309,17 +294,7 @@ fn post_stream_raw_yields_the_raw_events() {
 #[test]
 fn post_stream_raw_turns_an_error_status_into_a_typed_api_error() {
     bounded_thread(|| {
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
-            write_response(
-                &mut stream,
-                400,
-                "application/json",
-                br#"{"error":{"message":"unknown field"}}"#,
-            )
-            .await;
-        });
+        let (server, _) = Server::answering_json(400, br#"{"error":{"message":"unknown field"}}"#);
         let error = server
             .client()
             .post_stream_raw("/custom/stream", &serde_json::json!({}))

@@ -20,6 +20,11 @@ async fn collect(body: &mut Body) -> Result<Vec<u8>, cygnet_core::TransportError
     Ok(all)
 }
 
+/// A bodiless GET of `url`.
+fn get(url: impl AsRef<str>) -> http::Request<Bytes> {
+    http::Request::get(url.as_ref()).body(Bytes::new()).unwrap()
+}
+
 #[tokio::test]
 async fn request_arrives_intact_and_response_comes_back() {
     bounded(async {
@@ -77,9 +82,7 @@ async fn connections_are_reused_from_the_pool() {
         });
         let transport = HyperTransport::new();
         for _ in 0..2 {
-            let request = http::Request::get(format!("http://{addr}/"))
-                .body(Bytes::new())
-                .unwrap();
+            let request = get(format!("http://{addr}/"));
             let mut body = transport.send(request).await.unwrap().into_body();
             assert_eq!(collect(&mut body).await.unwrap(), b"hi");
         }
@@ -103,9 +106,7 @@ async fn streamed_body_arrives_chunk_by_chunk() {
             write_last_chunk(&mut stream).await;
         });
 
-        let request = http::Request::get(format!("http://{addr}/stream"))
-            .body(Bytes::new())
-            .unwrap();
+        let request = get(format!("http://{addr}/stream"));
         let response = HyperTransport::new().send(request).await.unwrap();
         let mut body = response.into_body();
         let first = body.chunk().await.unwrap().unwrap();
@@ -133,9 +134,7 @@ async fn dropping_the_body_mid_stream_closes_the_connection() {
             closed_tx.send(closed).unwrap();
         });
 
-        let request = http::Request::get(format!("http://{addr}/stream"))
-            .body(Bytes::new())
-            .unwrap();
+        let request = get(format!("http://{addr}/stream"));
         let response = HyperTransport::new().send(request).await.unwrap();
         let mut body = response.into_body();
         assert_eq!(body.chunk().await.unwrap().unwrap(), "data: one\n\n");
@@ -163,9 +162,7 @@ async fn body_cut_short_is_an_io_error() {
             // Dropping the stream closes the connection 90 bytes early.
         });
 
-        let request = http::Request::get(format!("http://{addr}/"))
-            .body(Bytes::new())
-            .unwrap();
+        let request = get(format!("http://{addr}/"));
         let response = HyperTransport::new().send(request).await.unwrap();
         let mut body = response.into_body();
         let error = collect(&mut body).await.unwrap_err();
@@ -183,9 +180,7 @@ async fn connection_closed_before_the_response_is_an_io_error() {
             read_request(&mut stream).await;
             // Hang up without answering.
         });
-        let request = http::Request::get(format!("http://{addr}/"))
-            .body(Bytes::new())
-            .unwrap();
+        let request = get(format!("http://{addr}/"));
         let error = HyperTransport::new().send(request).await.unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Io, "{error}");
         assert!(error.is_retryable());
@@ -199,9 +194,7 @@ async fn refused_connection_is_a_connect_error() {
         // Take a free port, then free it again so nothing listens there.
         let (listener, addr) = listener().await;
         drop(listener);
-        let request = http::Request::get(format!("http://{addr}/"))
-            .body(Bytes::new())
-            .unwrap();
+        let request = get(format!("http://{addr}/"));
         let error = HyperTransport::new().send(request).await.unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
         // The message names the cause, not just "client error (Connect)".
@@ -216,9 +209,7 @@ async fn refused_connection_is_a_connect_error() {
 #[tokio::test]
 async fn unsupported_scheme_is_a_request_error() {
     bounded(async {
-        let request = http::Request::get("ftp://127.0.0.1/file")
-            .body(Bytes::new())
-            .unwrap();
+        let request = get("ftp://127.0.0.1/file");
         let error = HyperTransport::new().send(request).await.unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Request, "{error}");
         assert!(!error.is_retryable());
@@ -244,9 +235,7 @@ async fn silent_server() -> String {
 async fn connect_timeout_extension_bounds_the_tls_handshake() {
     bounded(async {
         let addr = silent_server().await;
-        let mut request = http::Request::get(format!("https://{addr}/"))
-            .body(Bytes::new())
-            .unwrap();
+        let mut request = get(format!("https://{addr}/"));
         request
             .extensions_mut()
             .insert(ConnectTimeout(Duration::from_millis(200)));
@@ -270,9 +259,7 @@ async fn connect_timeout_extension_bounds_the_tls_handshake() {
 async fn builder_connect_timeout_applies_without_the_extension() {
     bounded(async {
         let addr = silent_server().await;
-        let request = http::Request::get(format!("https://{addr}/"))
-            .body(Bytes::new())
-            .unwrap();
+        let request = get(format!("https://{addr}/"));
         let transport = HyperTransport::builder()
             .root_certificates(rustls::RootCertStore::empty())
             .connect_timeout(Duration::from_millis(150))
@@ -294,9 +281,7 @@ async fn many_distinct_connect_timeouts_do_not_grow_pools_without_bound() {
             .build()
             .unwrap();
         for ms in 1..=10u64 {
-            let mut request = http::Request::get(format!("https://{addr}/"))
-                .body(Bytes::new())
-                .unwrap();
+            let mut request = get(format!("https://{addr}/"));
             request
                 .extensions_mut()
                 .insert(ConnectTimeout(Duration::from_millis(ms * 10)));
@@ -397,9 +382,7 @@ mod tls {
                 .root_certificates(roots)
                 .build()
                 .unwrap();
-            let request = http::Request::get(format!("https://{addr}/"))
-                .body(Bytes::new())
-                .unwrap();
+            let request = get(format!("https://{addr}/"));
             let response = transport.send(request).await.unwrap();
             assert_eq!(response.status(), 200);
             let mut body = response.into_body();
@@ -461,9 +444,7 @@ mod tls {
                 .root_certificates(roots)
                 .build()
                 .unwrap();
-            let request = http::Request::get(format!("https://{addr}/"))
-                .body(Bytes::new())
-                .unwrap();
+            let request = get(format!("https://{addr}/"));
             let response = transport.send(request).await.unwrap();
             assert_eq!(response.version(), http::Version::HTTP_2);
             let mut body = response.into_body();
@@ -478,9 +459,7 @@ mod tls {
                 .http2(false)
                 .build()
                 .unwrap();
-            let request = http::Request::get(format!("https://{addr}/"))
-                .body(Bytes::new())
-                .unwrap();
+            let request = get(format!("https://{addr}/"));
             let error = http1_only.send(request).await.unwrap_err();
             assert_eq!(error.kind(), TransportErrorKind::Other, "{error}");
             assert!(error.to_string().contains("HTTP version"), "{error}");
@@ -494,9 +473,7 @@ mod tls {
         bounded(async {
             let pki = generate_pki();
             let (addr, mut handshakes) = tls_server(&pki).await;
-            let request = http::Request::get(format!("https://{addr}/"))
-                .body(Bytes::new())
-                .unwrap();
+            let request = get(format!("https://{addr}/"));
             let error = HyperTransport::new().send(request).await.unwrap_err();
             assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
             assert!(
@@ -514,9 +491,7 @@ mod tls {
         bounded(async {
             let error = HyperTransport::builder().build().unwrap_err();
             assert!(matches!(error, cygnet_core::Error::Config(_)), "{error}");
-            let request = http::Request::get("https://127.0.0.1:9/")
-                .body(Bytes::new())
-                .unwrap();
+            let request = get("https://127.0.0.1:9/");
             let error = HyperTransport::new().send(request).await.unwrap_err();
             assert_eq!(error.kind(), TransportErrorKind::Other, "{error}");
             assert!(error.to_string().contains("root certificates"), "{error}");
@@ -542,9 +517,7 @@ mod tls {
                 .tls_config(config)
                 .build()
                 .unwrap();
-            let request = http::Request::get(format!("https://{addr}/"))
-                .body(Bytes::new())
-                .unwrap();
+            let request = get(format!("https://{addr}/"));
             let response = transport.send(request).await.unwrap();
             assert_eq!(response.status(), 200);
         })
