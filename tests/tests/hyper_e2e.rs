@@ -118,17 +118,22 @@ async fn every_error_status_reaches_the_caller_with_message_and_body() {
     }
 }
 
-#[tokio::test]
-async fn a_429_is_retried_and_the_retry_succeeds() {
-    let mut server = Server::new_async().await;
-    let limited = server
+/// A 429 with a 10 ms `retry-after-ms`, expected once.
+async fn slow_down_once(server: &mut ServerGuard) -> mockito::Mock {
+    server
         .mock("POST", "/chat/completion")
         .with_status(429)
         .with_header("retry-after-ms", "10")
         .with_body(r#"{"error": {"message": "slow down"}}"#)
         .expect(1)
         .create_async()
-        .await;
+        .await
+}
+
+#[tokio::test]
+async fn a_429_is_retried_and_the_retry_succeeds() {
+    let mut server = Server::new_async().await;
+    let limited = slow_down_once(&mut server).await;
     let ok = chat_mock(&mut server, false)
         .with_body(completion_json(ANSWER).to_string())
         .expect(1)
@@ -152,18 +157,8 @@ async fn a_429_is_retried_and_the_retry_succeeds() {
 #[tokio::test]
 async fn with_retries_disabled_the_429_comes_back() {
     let mut server = Server::new_async().await;
-    let limited = server
-        .mock("POST", "/chat/completion")
-        .with_status(429)
-        .with_header("retry-after-ms", "10")
-        .with_body(r#"{"error": {"message": "slow down"}}"#)
-        .expect(1)
-        .create_async()
-        .await;
-    let client = client(&server).with_options(cygnet::RequestOptions::new().max_retries(0));
-    let error = bounded("chat", client.chat(&seed_request()))
-        .await
-        .expect_err("429");
+    let limited = slow_down_once(&mut server).await;
+    let error = failing_call(&server, false, "429").await;
     assert_eq!(error.status().map(|s| s.as_u16()), Some(429));
     limited.assert_async().await;
 }
