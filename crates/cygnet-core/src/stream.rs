@@ -433,18 +433,28 @@ impl ChatStream {
 }
 
 /// The chunk types an event's data parses into, owned or borrowed.
-trait ChunkData<'a>: serde::Deserialize<'a> {
+trait ChunkData<'a>: Sized {
+    /// Parses one event's data.
+    fn from_json(data: &'a str) -> serde_json::Result<Self>;
     /// No id and no choices: what an error object parses as, since every field defaults.
     fn is_blank(&self) -> bool;
 }
 
 impl ChunkData<'_> for ChatCompletionChunk {
+    fn from_json(data: &str) -> serde_json::Result<Self> {
+        ChatCompletionChunk::from_json(data)
+    }
+
     fn is_blank(&self) -> bool {
         self.id.is_empty() && self.choices.is_empty()
     }
 }
 
 impl<'a> ChunkData<'a> for ChatCompletionChunkRef<'a> {
+    fn from_json(data: &'a str) -> serde_json::Result<Self> {
+        ChatCompletionChunkRef::from_json(data)
+    }
+
     fn is_blank(&self) -> bool {
         self.id.is_empty() && self.choices.is_empty()
     }
@@ -458,7 +468,7 @@ fn parse_event<'a, T: ChunkData<'a>>(status: StatusCode, event: &Event<'a>) -> P
     if event.event == "error" {
         return Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into());
     }
-    match serde_json::from_str::<T>(data) {
+    match T::from_json(data) {
         // A real chunk always has an id; an object without one may be an error object.
         Ok(chunk) if chunk.is_blank() && is_error_object(data) => {
             Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into())

@@ -41,6 +41,23 @@ pub struct ChatCompletionChunk {
 }
 
 impl ChatCompletionChunk {
+    /// Parses one chunk's JSON: exactly what `serde_json::from_str` gives, value or error,
+    /// faster for the common shape of a streamed chunk; see
+    /// [`ChatCompletionChunkRef::from_json`].
+    ///
+    /// ```
+    /// use cygnet_types::ChatCompletionChunk;
+    /// let json = r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"}}]}"#;
+    /// let chunk = ChatCompletionChunk::from_json(json).unwrap();
+    /// assert_eq!(chunk.text_delta(), Some("Hel"));
+    /// ```
+    pub fn from_json(json: &str) -> serde_json::Result<Self> {
+        match crate::chunk_scan::scan(json) {
+            Some(chunk) => Ok(chunk.into_owned()),
+            None => serde_json::from_str(json),
+        }
+    }
+
     /// The content delta of the first choice, the common case of `n` = 1.
     pub fn content(&self) -> Option<&str> {
         self.choices.first()?.delta.content.as_deref()

@@ -68,6 +68,30 @@ pub struct ChatCompletionChunkRef<'a> {
     pub usage: Option<Usage>,
 }
 
+impl<'a> ChatCompletionChunkRef<'a> {
+    /// Parses one chunk's JSON, borrowing its strings from `json`.
+    ///
+    /// Gives exactly what `serde_json::from_str` gives, value or error, but reads the
+    /// common shape of a streamed chunk (plain strings, small integers, no tool calls) in a
+    /// single hand-written pass, several times faster; anything else goes to serde_json.
+    ///
+    /// ```
+    /// use cygnet_types::ChatCompletionChunkRef;
+    /// let json = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"cygnet",
+    ///   "choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
+    /// let chunk = ChatCompletionChunkRef::from_json(json).unwrap();
+    /// assert_eq!(chunk.content(), Some("Hel"));
+    /// assert_eq!(chunk, serde_json::from_str(json).unwrap());
+    /// assert!(ChatCompletionChunkRef::from_json(r#"{"id":1}"#).is_err());
+    /// ```
+    pub fn from_json(json: &'a str) -> serde_json::Result<Self> {
+        match crate::chunk_scan::scan(json) {
+            Some(chunk) => Ok(chunk),
+            None => serde_json::from_str(json),
+        }
+    }
+}
+
 impl ChatCompletionChunkRef<'_> {
     /// The content delta of the first choice, the common case of `n` = 1.
     pub fn content(&self) -> Option<&str> {

@@ -32,6 +32,7 @@
 
 mod chunk;
 mod chunk_ref;
+mod chunk_scan;
 mod completion;
 mod error_body;
 mod message;
