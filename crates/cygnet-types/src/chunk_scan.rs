@@ -4,9 +4,11 @@
 //! client (the derived serde_json parse of a typical 200-byte chunk takes ~300 ns, more than
 //! framing, reading and printing it together). The chunks a server streams are small
 //! objects of a few known fields, plain strings and small integers, the same shape every
-//! time. This scanner reads exactly that shape, borrowing every string, and gives up (returns
-//! `None`) at anything it does not read exactly: a string with an escape or a control
-//! character, a number other than a plain non-negative integer, a known field twice, tool
+//! time. This scanner reads exactly that shape, borrowing every string that has no escape
+//! (and unescaping, like serde_json, one with `\n`, `\"` and the other one-letter escapes),
+//! and gives up (returns `None`) at anything it does not read exactly: a `\u` escape or a
+//! control character in a string, a number other than a plain non-negative integer, a known
+//! field twice, tool
 //! calls, usage counts, log probabilities, an unknown field whose value is not `null`, a
 //! boolean or a plain string, or anything malformed. The caller then parses with serde_json,
 //! so the result, and every error, is always exactly serde_json's: property-tested in
@@ -61,11 +63,11 @@ impl<'a> Scanner<'a> {
             match key {
                 "id" => {
                     seen.first(0)?;
-                    chunk.id = Cow::Borrowed(s.string()?);
+                    chunk.id = s.string()?;
                 }
                 "object" => {
                     seen.first(1)?;
-                    chunk.object = Cow::Borrowed(s.string()?);
+                    chunk.object = s.string()?;
                 }
                 "created" => {
                     seen.first(2)?;
@@ -73,17 +75,18 @@ impl<'a> Scanner<'a> {
                 }
                 "model" => {
                     seen.first(3)?;
-                    chunk.model = Cow::Borrowed(s.string()?);
+                    chunk.model = s.string()?;
                 }
                 "system_fingerprint" => {
                     seen.first(4)?;
-                    chunk.system_fingerprint = s.string_or_null()?.map(Cow::Borrowed);
+                    chunk.system_fingerprint = s.string_or_null()?;
                 }
                 "choices" => {
                     seen.first(5)?;
                     s.array(|s| {
-                        let choice = s.choice()?;
-                        chunk.choices.push(choice);
+                        // Read in place: a choice is too big to move cheaply.
+                        chunk.choices.push(ChunkChoiceRef::default());
+                        s.choice(chunk.choices.last_mut()?)?;
                         Some(())
                     })?;
                 }
@@ -98,8 +101,7 @@ impl<'a> Scanner<'a> {
         Some(chunk)
     }
 
-    fn choice(&mut self) -> Option<ChunkChoiceRef<'a>> {
-        let mut choice = ChunkChoiceRef::default();
+    fn choice(&mut self, choice: &mut ChunkChoiceRef<'a>) -> Option<()> {
         let mut seen = Seen::default();
         self.object(|s, key| {
             match key {
@@ -113,7 +115,7 @@ impl<'a> Scanner<'a> {
                 }
                 "finish_reason" => {
                     seen.first(2)?;
-                    choice.finish_reason = s.string_or_null()?.map(FinishReason::from);
+                    choice.finish_reason = s.string_or_null()?.as_deref().map(FinishReason::from);
                 }
                 "logprobs" => {
                     seen.first(3)?;
@@ -123,7 +125,7 @@ impl<'a> Scanner<'a> {
             }
             Some(())
         })?;
-        Some(choice)
+        Some(())
     }
 
     fn delta(&mut self) -> Option<DeltaRef<'a>> {
@@ -133,11 +135,11 @@ impl<'a> Scanner<'a> {
             match key {
                 "role" => {
                     seen.first(0)?;
-                    delta.role = s.string_or_null()?.map(Role::from);
+                    delta.role = s.string_or_null()?.as_deref().map(Role::from);
                 }
                 "content" => {
                     seen.first(1)?;
-                    delta.content = s.string_or_null()?.map(Cow::Borrowed);
+                    delta.content = s.string_or_null()?;
                 }
                 "tool_calls" => {
                     seen.first(2)?;
@@ -158,7 +160,7 @@ impl<'a> Scanner<'a> {
             return Some(());
         }
         loop {
-            let key = self.string()?;
+            let key = self.key()?;
             self.expect(b':')?;
             field(self, key)?;
             match self.peek()? {
@@ -192,23 +194,80 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string without escapes or control characters, borrowed.
-    fn string(&mut self) -> Option<&'a str> {
+    /// A string: borrowed when it has no escape, unescaped into a new `String` (as serde_json
+    /// does) when it has only one-letter escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
         self.expect(b'"')?;
-        let start = self.pos;
-        let len = self.bytes[start..]
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if self.bytes[start + len] != b'"' {
-            return None;
+        let open = self.pos;
+        let mut start = open;
+        let mut unescaped = String::new();
+        loop {
+            let end = start + self.plain_run(start)?;
+            // Both ends of a run sit next to an ASCII byte, so they are character boundaries.
+            let run = self.text.get(start..end)?;
+            if self.bytes[end] == b'"' {
+                self.pos = end + 1;
+                if start == open {
+                    return Some(Cow::Borrowed(run));
+                }
+                unescaped.push_str(run);
+                return Some(Cow::Owned(unescaped));
+            }
+            // A backslash.
+            unescaped.push_str(run);
+            unescaped.push(match self.bytes.get(end + 1)? {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                // `\u` (surrogate pairs, lone surrogates) and invalid escapes: serde_json's.
+                _ => return None,
+            });
+            start = end + 2;
         }
-        self.pos = start + len + 1;
-        // Both ends sit next to an ASCII quote, so they are character boundaries.
-        self.text.get(start..start + len)
     }
 
-    /// `null` (`None`) or a plain string.
-    fn string_or_null(&mut self) -> Option<Option<&'a str>> {
+    /// A key: a string without escapes, borrowed.
+    fn key(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let end = start + self.plain_run(start)?;
+        if self.bytes[end] != b'"' {
+            return None;
+        }
+        self.pos = end + 1;
+        self.text.get(start..end)
+    }
+
+    /// The length of the run of string bytes from `start` up to a quote or a backslash;
+    /// `None` at a control character or the end of the input.
+    fn plain_run(&self, start: usize) -> Option<usize> {
+        let rest = &self.bytes[start..];
+        let mut words = rest.chunks_exact(8);
+        let mut len = 0;
+        // Eight bytes at a time: most strings of a chunk are a few words long.
+        for word in words.by_ref() {
+            let word = u64::from_le_bytes(word.try_into().ok()?);
+            let stops = special_bytes(word);
+            if stops != 0 {
+                len += stops.trailing_zeros() as usize / 8;
+                return (rest[len] >= 0x20).then_some(len);
+            }
+            len += 8;
+        }
+        len += words
+            .remainder()
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        (rest[len] >= 0x20).then_some(len)
+    }
+
+    /// `null` (`None`) or a string.
+    fn string_or_null(&mut self) -> Option<Option<Cow<'a, str>>> {
         if self.peek()? == b'n' {
             self.null().map(|()| None)
         } else {
@@ -279,9 +338,38 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The high bit of each byte of `word` (little-endian) that is a quote, a backslash or a
+/// control character; exact for the lowest such byte, which is all the caller reads (a
+/// borrow can mark a byte above it too).
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn special_bytes_finds_the_first_quote_backslash_or_control_character() {
+        for (word, first) in [
+            (*b"abcdefgh", None),
+            (*b"abc\"efgh", Some(3)),
+            (*b"\\bcdefg\"", Some(0)),
+            (*b"abcdefg\x1f", Some(7)),
+            (*b"\xc3\xa9 ~\x7f\x20!#", None),
+            (*b"\x01\"\"\"\"\"\"\"", Some(0)),
+        ] {
+            let found = special_bytes(u64::from_le_bytes(word));
+            let found = (found != 0).then(|| found.trailing_zeros() / 8);
+            assert_eq!(found, first, "{word:?}");
+        }
+    }
 
     #[test]
     fn reads_the_common_shape_and_leaves_the_rest_to_serde_json() {
@@ -290,8 +378,20 @@ mod tests {
         assert_eq!(chunk.content(), Some("Hel"));
         assert_eq!(chunk.choices[0].delta.role, Some(Role::Assistant));
         assert_eq!(chunk, serde_json::from_str(common).unwrap());
+        let escaped = scan(r#"{"id":"a\"b","choices":[{"delta":{"content":"x\n\\y"}}]}"#).unwrap();
+        assert!(matches!(escaped.id, Cow::Owned(ref id) if id == "a\"b"));
+        assert_eq!(escaped.content(), Some("x\n\\y"));
+        let largest = scan(r#"{"created":999999999999999999,"choices":[{"index":4294967295}]}"#);
+        assert_eq!(
+            largest.map(|c| (c.created, c.choices[0].index)),
+            Some((999_999_999_999_999_999, u32::MAX))
+        );
         for other in [
-            r#"{"id":"a\"b"}"#,
+            r#"{"choices":[{"index":4294967296}]}"#,
+            r#"{"created":1000000000000000000}"#,
+            r#"{"id":"\u00e9"}"#,
+            r#"{"id":"a\qb"}"#,
+            r#"{"i\"d":"a"}"#,
             r#"{"created":1.5}"#,
             r#"{"created":-1}"#,
             r#"{"created":01}"#,

@@ -27,9 +27,10 @@ fn ws() -> BoxedStrategy<String> {
 fn string() -> BoxedStrategy<String> {
     prop_oneof![
         8 => "[a-zA-Z0-9 .,:-]{0,12}",
-        2 => r#"[a-z]{0,3}(\\["\\/bfnrt]|\\u00e9|\\ud83d\\ude00|\\u12|\\x|\\)[a-z]{0,3}"#,
+        4 => r#"([a-z]{0,3}\\["\\/bfnrt]){1,3}[a-z]{0,3}"#,
+        2 => r#"[a-z]{0,3}(\\u00e9|\\ud83d\\ude00|\\ud83d|\\u12|\\x|\\)[a-z]{0,3}"#,
         2 => "[é✓😀a]{1,4}",
-        1 => "[a\x01\x1f\x7f]{1,3}",
+        2 => "[a-z]{0,2}[\x01\x1f\x7f][bfnrt/a]{0,2}",
         1 => Just("[DONE]".to_owned()),
     ]
     .prop_map(|s| format!("\"{s}\""))
@@ -40,7 +41,7 @@ fn string() -> BoxedStrategy<String> {
 fn number() -> BoxedStrategy<String> {
     prop_oneof![
         4 => "0|[1-9][0-9]{0,9}",
-        2 => "[1-9][0-9]{17,21}",
+        2 => "[1-9][0-9]{9,11}|[1-9][0-9]{17,21}",
         1 => "-[0-9]{1,3}|-0",
         1 => "0[0-9]{1,2}",
         1 => "[0-9]{1,3}\\.[0-9]{0,2}",
