@@ -43,7 +43,7 @@ pub struct ChatCompletionChunk {
 impl ChatCompletionChunk {
     /// Parses one chunk's JSON: exactly what `serde_json::from_str` gives, value or error,
     /// faster for the common shape of a streamed chunk; see
-    /// [`ChatCompletionChunkRef::from_json`].
+    /// [`ChatCompletionChunkRef::from_json`](crate::ChatCompletionChunkRef::from_json).
     ///
     /// ```
     /// use cygnet_types::ChatCompletionChunk;
