@@ -750,6 +750,30 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// Streams of the usual tokens and a few lines of 4-9 KiB: plain, multi-byte (split
+/// anywhere by the reads), or with invalid UTF-8 or a CR inside.
+fn long_stream() -> impl Strategy<Value = Vec<u8>> {
+    let long = (4000usize..9000, 0..4u8).prop_map(|(len, kind)| match kind {
+        0 => vec![b'x'; len],
+        1 => "é".repeat(len / 2).into_bytes(),
+        2 => {
+            let mut bytes = vec![b'y'; len];
+            bytes[len / 2] = 0xFF;
+            bytes
+        }
+        _ => {
+            let mut bytes = vec![b'z'; len];
+            bytes[len - 100] = b'\r';
+            bytes
+        }
+    });
+    let token = prop_oneof![
+        8 => prop::sample::select(TOKENS.to_vec()).prop_map(<[u8]>::to_vec),
+        1 => long,
+    ];
+    prop::collection::vec(token, 0..30).prop_map(|tokens| tokens.concat())
+}
+
 fn cuts() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(0usize..400, 0..40)
 }
@@ -770,6 +794,23 @@ proptest! {
         let limit = if small { limit } else { DEFAULT_MAX_EVENT_SIZE };
         let every_byte: Vec<usize> = (0..input.len()).collect();
         prop_assert_eq!(decode_split(&input, &every_byte, limit), reference::decode(&input, limit));
+    }
+
+    /// Lines longer than the decoder's long-line threshold (4 KiB), whose reads are searched
+    /// for a line end before they are copied, split anywhere or into even reads.
+    #[test]
+    fn long_lines_split_anywhere_match_the_reference(
+        input in long_stream(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
+        every in 1usize..3000,
+        limit in prop_oneof![Just(DEFAULT_MAX_EVENT_SIZE), 4000usize..20_000],
+    ) {
+        let whole = decode_split(&input, &[], limit);
+        prop_assert_eq!(&whole, &reference::decode(&input, limit));
+        let cuts: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
+        prop_assert_eq!(&decode_split(&input, &cuts, limit), &whole);
+        let even: Vec<usize> = (every..input.len()).step_by(every).collect();
+        prop_assert_eq!(&decode_split(&input, &even, limit), &whole);
     }
 
     #[test]
