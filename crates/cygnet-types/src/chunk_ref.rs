@@ -73,8 +73,9 @@ impl<'a> ChatCompletionChunkRef<'a> {
     /// Parses one chunk's JSON, borrowing its strings from `json`.
     ///
     /// Gives exactly what `serde_json::from_str` gives, value or error, but reads the
-    /// common shape of a streamed chunk (plain strings, small integers, no tool calls) in a
-    /// single hand-written pass, several times faster; anything else goes to serde_json.
+    /// common shape of a streamed chunk (text and tool-call deltas: plain or simply escaped
+    /// strings, small integers) in a single hand-written pass, about 1.5x faster; anything
+    /// else goes to serde_json.
     ///
     /// ```
     /// use cygnet_types::ChatCompletionChunkRef;

@@ -6,19 +6,22 @@
 //! objects of a few known fields, plain strings and small integers, the same shape every
 //! time. This scanner reads exactly that shape, borrowing every string that has no escape
 //! (and unescaping, like serde_json, one with `\n`, `\"` and the other one-letter escapes),
-//! and gives up (returns `None`) at anything it does not read exactly: a `\u` escape or a
-//! control character in a string, a number other than a plain non-negative integer, a known
-//! field twice, tool
-//! calls, usage counts, log probabilities, an unknown field whose value is not `null`, a
-//! boolean or a plain string, or anything malformed. The caller then parses with serde_json,
+//! and reads streamed tool calls too. It gives up (returns `None`) at anything it does not
+//! read exactly: a `\u` escape or a control character in a string, a number other than a
+//! plain non-negative integer, a known field twice, usage counts, log probabilities, an
+//! unknown field whose value is not `null`, a boolean or a plain string, or anything
+//! malformed. The caller then parses with serde_json,
 //! so the result, and every error, is always exactly serde_json's: property-tested in
 //! `tests/chunk_scan.rs` against serde_json on generated and mutated chunks.
 
 use std::borrow::Cow;
 
-use crate::chunk_ref::{ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef};
+use crate::chunk_ref::{
+    ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
+};
 use crate::completion::FinishReason;
 use crate::message::Role;
+use crate::tool::ToolType;
 
 /// The chunk `json` holds, when it has the common shape; `None` means "ask serde_json".
 pub(crate) fn scan(json: &str) -> Option<ChatCompletionChunkRef<'_>> {
@@ -143,13 +146,76 @@ impl<'a> Scanner<'a> {
                 }
                 "tool_calls" => {
                     seen.first(2)?;
-                    s.null()?;
+                    delta.tool_calls = if s.peek()? == b'n' {
+                        s.null()?;
+                        None
+                    } else {
+                        let mut calls = Vec::new();
+                        s.array(|s| {
+                            calls.push(s.tool_call()?);
+                            Some(())
+                        })?;
+                        Some(calls)
+                    };
                 }
                 _ => s.skip_plain_value()?,
             }
             Some(())
         })?;
         Some(delta)
+    }
+
+    fn tool_call(&mut self) -> Option<ToolCallDeltaRef<'a>> {
+        let mut call = ToolCallDeltaRef::default();
+        let mut seen = Seen::default();
+        self.object(|s, key| {
+            match key {
+                "index" => {
+                    seen.first(0)?;
+                    call.index = u32::try_from(s.integer()?).ok()?;
+                }
+                "id" => {
+                    seen.first(1)?;
+                    call.id = s.string_or_null()?;
+                }
+                "type" => {
+                    seen.first(2)?;
+                    call.kind = s.string_or_null()?.as_deref().map(ToolType::from);
+                }
+                "function" => {
+                    seen.first(3)?;
+                    call.function = if s.peek()? == b'n' {
+                        s.null()?;
+                        None
+                    } else {
+                        Some(s.function()?)
+                    };
+                }
+                _ => s.skip_plain_value()?,
+            }
+            Some(())
+        })?;
+        Some(call)
+    }
+
+    fn function(&mut self) -> Option<FunctionCallDeltaRef<'a>> {
+        let mut function = FunctionCallDeltaRef::default();
+        let mut seen = Seen::default();
+        self.object(|s, key| {
+            match key {
+                "name" => {
+                    seen.first(0)?;
+                    function.name = s.string_or_null()?;
+                }
+                "arguments" => {
+                    seen.first(1)?;
+                    function.arguments = s.string_or_null()?;
+                }
+                _ => s.skip_plain_value()?,
+            }
+            Some(())
+        })?;
+        Some(function)
     }
 
     /// An object, handing each key to `field`, which reads the value.
@@ -400,8 +466,28 @@ mod tests {
             r#"{"extra":[1]}"#,
             r#"{"id":"a"} x"#,
             r#"{"id":"a",}"#,
+            "{\"id\":\"\u{1}n\"}",
+            "{\"id\":\"abcdefgh\u{1f}ijklmnop\"}",
+            r#"{"choices":[{"finish_reason":"stop","finish_reason":null}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[],"tool_calls":null}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"function":null,"function":null}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"a","name":"b"}}]}}]}"#,
         ] {
             assert!(scan(other).is_none(), "{other}");
         }
+    }
+
+    #[test]
+    fn reads_streamed_tool_calls() {
+        let json = r#"{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]},"finish_reason":null}]}"#;
+        let chunk = scan(json).expect("a tool-call chunk is scanned");
+        assert_eq!(chunk, serde_json::from_str(json).unwrap());
+        let call = &chunk.choices[0].delta.tool_calls.as_ref().unwrap()[0];
+        assert_eq!(
+            (call.index, call.kind.clone()),
+            (1, Some(ToolType::Function))
+        );
+        let function = call.function.as_ref().unwrap();
+        assert_eq!(function.arguments.as_deref(), Some("{\"city\":"));
     }
 }

@@ -1,184 +1,247 @@
 //! `from_json` reads the common chunk shape with a hand-written scanner and hands the rest
 //! to serde_json; on every input it must give exactly what serde_json gives: the same chunk
-//! (with the same strings borrowed) or the same error. The inputs are chunk-like JSON with
-//! fields in any order, duplicated or missing, values of the right and the wrong types,
-//! escapes, control characters, odd numbers, whitespace anywhere, then sometimes cut short
-//! or mutated by one character.
+//! (with the same strings borrowed) or the same error. The inputs are chunk-like JSON, tool
+//! calls included, with fields in any order or missing and whitespace anywhere: half of them
+//! well typed (so the values are compared), half with values of wrong types, repeated fields,
+//! invalid escapes, control characters and odd numbers, some cut short or changed by one
+//! character (so the errors are).
 
 use std::borrow::Cow;
 
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 use proptest::prelude::*;
-use proptest::strategy::{BoxedStrategy, Union};
+use proptest::strategy::BoxedStrategy;
 use proptest::test_runner::FileFailurePersistence;
 
-/// JSON whitespace, mostly none; sometimes a form feed, which JSON does not allow.
-fn ws() -> BoxedStrategy<String> {
+/// What a generator may produce: well-typed JSON (every value of its field's type, so
+/// serde_json mostly accepts it and the values are compared), or anything (mostly errors).
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    WellTyped,
+    Any,
+}
+use Mode::{Any, WellTyped};
+
+/// JSON whitespace, mostly none; anywhere, sometimes a form feed, which JSON does not allow.
+fn ws(mode: Mode) -> BoxedStrategy<String> {
+    let bad = u32::from(mode == Any);
     prop_oneof![
-        8 => Just(String::new()),
-        3 => "[ \t\n\r]{1,3}",
-        1 => Just("\x0c".to_owned()),
+        30 => Just(String::new()),
+        10 => "[ \t\n\r]{1,3}",
+        bad => Just("\x0c".to_owned()),
     ]
     .boxed()
 }
 
-/// The JSON text of a string: plain, escaped (validly or not), non-ASCII, or with control
-/// characters.
-fn string() -> BoxedStrategy<String> {
+/// The JSON text of a string: plain, escaped, non-ASCII; anywhere, also invalid escapes and
+/// control characters.
+fn string(mode: Mode) -> BoxedStrategy<String> {
+    let bad = u32::from(mode == Any);
     prop_oneof![
-        8 => "[a-zA-Z0-9 .,:-]{0,12}",
-        4 => r#"([a-z]{0,3}\\["\\/bfnrt]){1,3}[a-z]{0,3}"#,
-        2 => r#"[a-z]{0,3}(\\u00e9|\\ud83d\\ude00|\\ud83d|\\u12|\\x|\\)[a-z]{0,3}"#,
-        2 => "[é✓😀a]{1,4}",
-        2 => "[a-z]{0,2}[\x01\x1f\x7f][bfnrt/a]{0,2}",
+        16 => "[a-zA-Z0-9 .,:-]{0,12}",
+        6 => r#"([a-z]{0,3}\\["\\/bfnrt]){1,3}[a-z]{0,3}"#,
+        1 => r#"[a-z]{0,3}(\\u00e9|\\ud83d\\ude00)[a-z]{0,3}"#,
+        3 => "[é✓😀a]{1,4}",
         1 => Just("[DONE]".to_owned()),
+        bad => r#"[a-z]{0,3}(\\ud83d|\\udc00|\\u12|\\x|\\)[a-z]{0,3}"#,
+        bad => "[a-z]{0,2}[\x01\x1f\x7f][bfnrt/a]{0,2}",
     ]
     .prop_map(|s| format!("\"{s}\""))
     .boxed()
 }
 
-/// Numbers valid and invalid for an integer field.
-fn number() -> BoxedStrategy<String> {
+/// Integers that fit a `u32`; anywhere, also long, negative, zero-led, fractional and
+/// exponent forms.
+fn number(mode: Mode) -> BoxedStrategy<String> {
+    let bad = u32::from(mode == Any);
     prop_oneof![
-        4 => "0|[1-9][0-9]{0,9}",
-        2 => "[1-9][0-9]{9,11}|[1-9][0-9]{17,21}",
-        1 => "-[0-9]{1,3}|-0",
-        1 => "0[0-9]{1,2}",
-        1 => "[0-9]{1,3}\\.[0-9]{0,2}",
-        1 => "[1-9][eE][+-]?[0-9]",
+        12 => "0|[1-9][0-9]{0,8}",
+        3 * bad => "[1-9][0-9]{9,11}|[1-9][0-9]{17,21}",
+        bad => "-[0-9]{1,3}|-0",
+        bad => "0[0-9]{1,2}",
+        bad => "[0-9]{1,3}\\.[0-9]{0,2}",
+        bad => "[1-9][eE][+-]?[0-9]",
     ]
     .boxed()
 }
 
-/// Any other value, mostly of the wrong type for the field it lands in.
-fn other() -> BoxedStrategy<String> {
+/// Any JSON value, for fields the types do not have (serde ignores them, valid or not... as
+/// long as they are valid JSON); anywhere, also malformed ones.
+fn other(mode: Mode) -> BoxedStrategy<String> {
+    let bad = u32::from(mode == Any);
     prop_oneof![
-        string(),
-        number(),
-        Just("null".to_owned()),
-        Just("true".to_owned()),
-        Just("false".to_owned()),
-        Just("nul".to_owned()),
-        Just("[]".to_owned()),
-        Just("{}".to_owned()),
-        Just("[1,\"a\"]".to_owned()),
-        Just(r#"{"a":{"b":null}}"#.to_owned()),
+        2 => string(mode),
+        2 => number(mode),
+        1 => Just("null".to_owned()),
+        1 => Just("true".to_owned()),
+        1 => Just("false".to_owned()),
+        1 => Just("[]".to_owned()),
+        1 => Just("{}".to_owned()),
+        1 => Just("[1,\"a\"]".to_owned()),
+        1 => Just(r#"{"a":{"b":null}}"#.to_owned()),
+        bad => Just("nul".to_owned()),
     ]
     .boxed()
+}
+
+/// A value for a field whose type `right` gives; anywhere, 1 in 12 of another type.
+fn typed(right: BoxedStrategy<String>, mode: Mode) -> BoxedStrategy<String> {
+    let bad = u32::from(mode == Any);
+    prop_oneof![11 => right, bad => other(mode)].boxed()
 }
 
 fn field(key: &'static str, value: BoxedStrategy<String>) -> BoxedStrategy<(String, String)> {
     (Just(key.to_owned()), value).boxed()
 }
 
-/// An object of entries drawn from `fields`, in any order, any of them repeated or missing,
-/// with whitespace anywhere.
-fn object(fields: Vec<BoxedStrategy<(String, String)>>) -> BoxedStrategy<String> {
-    let entry = (Union::new(fields), ws(), ws()).prop_map(|((key, value), before, after)| {
-        format!("{before}\"{key}\"{after}:{before}{value}{after}")
-    });
-    (prop::collection::vec(entry, 0..9), ws())
-        .prop_map(|(entries, inside)| format!("{{{inside}{}}}", entries.join(",")))
+/// An object of some of `fields`, in any order, with whitespace anywhere, now and then one of
+/// them twice (serde rejects a repeated known field and ignores a repeated unknown one).
+fn object(fields: Vec<BoxedStrategy<(String, String)>>, mode: Mode) -> BoxedStrategy<String> {
+    let entries: Vec<_> = fields
+        .into_iter()
+        .map(|field| {
+            prop::option::weighted(
+                0.6,
+                (field, ws(mode), ws(mode)).prop_map(|((key, value), before, after)| {
+                    format!("{before}\"{key}\"{after}:{before}{value}{after}")
+                }),
+            )
+        })
+        .collect();
+    let repeat = if mode == Any { 0.1 } else { 0.04 };
+    (
+        entries.prop_shuffle(),
+        prop::option::weighted(repeat, any::<prop::sample::Index>()),
+        ws(mode),
+    )
+        .prop_map(|(entries, repeat, inside)| {
+            let mut entries: Vec<String> = entries.into_iter().flatten().collect();
+            if let (Some(repeat), false) = (repeat, entries.is_empty()) {
+                let again = entries[repeat.index(entries.len())].clone();
+                entries.push(again);
+            }
+            format!("{{{inside}{}}}", entries.join(","))
+        })
         .boxed()
+}
+
+/// A JSON array of 0 to 2 of `item`.
+fn array(item: BoxedStrategy<String>, mode: Mode) -> BoxedStrategy<String> {
+    (prop::collection::vec(item, 0..3), ws(mode))
+        .prop_map(|(items, inside)| format!("[{inside}{}]", items.join(",")))
+        .boxed()
+}
+
+/// `null` or a string, as an optional string field takes.
+fn text_or_null(mode: Mode) -> BoxedStrategy<String> {
+    prop_oneof![4 => string(mode), 1 => Just("null".to_owned())].boxed()
 }
 
 fn one_of(values: &[&'static str]) -> BoxedStrategy<String> {
     prop::sample::select(values.to_vec())
-        .prop_map(str::to_owned)
+        .prop_map(|value| format!("\"{value}\""))
         .boxed()
 }
 
-fn unknown() -> BoxedStrategy<(String, String)> {
-    (one_of(&["refusal", "service_tier", "x", ""]), other()).boxed()
+/// A field the types do not have.
+fn unknown(mode: Mode) -> BoxedStrategy<(String, String)> {
+    let key =
+        prop::sample::select(vec!["refusal", "service_tier", "x", ""]).prop_map(str::to_owned);
+    (key, other(mode)).boxed()
 }
 
-fn delta() -> BoxedStrategy<String> {
-    object(vec![
-        field(
-            "role",
-            prop_oneof![one_of(&["assistant", "user", "data", "critic"]).prop_map(|r| format!("\"{r}\"")), other()].boxed(),
-        ),
-        field("content", prop_oneof![3 => string(), 1 => other()].boxed()),
-        field("content", Just("null".to_owned()).boxed()),
-        field(
-            "tool_calls",
-            prop_oneof![
-                Just("null".to_owned()),
-                Just(r#"[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]"#.to_owned()),
-                other(),
-            ]
-            .boxed(),
-        ),
-        unknown(),
-    ])
+fn delta(mode: Mode) -> BoxedStrategy<String> {
+    let role = prop_oneof![
+        4 => one_of(&["assistant", "user", "data", "critic"]),
+        1 => Just("null".to_owned()),
+    ];
+    object(
+        vec![
+            field("role", typed(role.boxed(), mode)),
+            field("content", typed(text_or_null(mode), mode)),
+            field("tool_calls", typed(tool_calls(mode), mode)),
+            unknown(mode),
+        ],
+        mode,
+    )
 }
 
-fn choice() -> BoxedStrategy<String> {
-    object(vec![
-        field("index", prop_oneof![3 => number(), 1 => other()].boxed()),
-        field("delta", prop_oneof![4 => delta(), 1 => other()].boxed()),
-        field(
-            "finish_reason",
-            prop_oneof![
-                one_of(&["stop", "length", "tool_calls", "content_filter", "new"])
-                    .prop_map(|r| format!("\"{r}\"")),
-                Just("null".to_owned()),
-                other(),
-            ]
-            .boxed(),
-        ),
-        field(
-            "logprobs",
-            prop_oneof![
-                Just("null".to_owned()),
-                Just(r#"{"content":[]}"#.to_owned()),
-                other()
-            ]
-            .boxed(),
-        ),
-        unknown(),
-    ])
+fn tool_calls(mode: Mode) -> BoxedStrategy<String> {
+    let arguments = prop_oneof![
+        2 => text_or_null(mode),
+        1 => Just(r#""{\"city\":\"Paris\"}""#.to_owned()),
+    ];
+    let function = object(
+        vec![
+            field("name", typed(text_or_null(mode), mode)),
+            field("arguments", typed(arguments.boxed(), mode)),
+            unknown(mode),
+        ],
+        mode,
+    );
+    let kind = prop_oneof![one_of(&["function"]), text_or_null(mode)];
+    let function = prop_oneof![4 => function, 1 => Just("null".to_owned())];
+    let call = object(
+        vec![
+            field("index", typed(number(mode), mode)),
+            field("id", typed(text_or_null(mode), mode)),
+            field("type", typed(kind.boxed(), mode)),
+            field("function", typed(function.boxed(), mode)),
+            unknown(mode),
+        ],
+        mode,
+    );
+    prop_oneof![4 => array(call, mode), 1 => Just("null".to_owned())].boxed()
 }
 
-fn choices() -> BoxedStrategy<String> {
-    prop_oneof![
-        4 => (prop::collection::vec(choice(), 0..3), ws())
-            .prop_map(|(choices, inside)| format!("[{inside}{}]", choices.join(","))),
-        1 => other(),
-    ]
-    .boxed()
+fn choice(mode: Mode) -> BoxedStrategy<String> {
+    let reason = prop_oneof![
+        one_of(&["stop", "length", "tool_calls", "content_filter", "new"]),
+        Just("null".to_owned()),
+    ];
+    let logprobs = prop_oneof![
+        3 => Just("null".to_owned()),
+        1 => Just(r#"{"content":[]}"#.to_owned()),
+    ];
+    object(
+        vec![
+            field("index", typed(number(mode), mode)),
+            field("delta", typed(delta(mode), mode)),
+            field("finish_reason", typed(reason.boxed(), mode)),
+            field("logprobs", typed(logprobs.boxed(), mode)),
+            unknown(mode),
+        ],
+        mode,
+    )
 }
 
-fn chunk() -> BoxedStrategy<String> {
-    let text = || prop_oneof![6 => string(), 1 => other()].boxed();
-    object(vec![
-        field("id", text()),
-        field("object", text()),
-        field("model", text()),
-        field("created", prop_oneof![3 => number(), 1 => other()].boxed()),
-        field(
-            "system_fingerprint",
-            prop_oneof![text(), Just("null".to_owned())].boxed(),
-        ),
-        field("choices", choices()),
-        field("choices", choices()),
-        field(
-            "usage",
-            prop_oneof![
-                Just("null".to_owned()),
-                Just(r#"{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}"#.to_owned()),
-                other(),
-            ]
-            .boxed(),
-        ),
-        unknown(),
-    ])
+fn chunk(mode: Mode) -> BoxedStrategy<String> {
+    let usage = prop_oneof![
+        3 => Just("null".to_owned()),
+        1 => Just(r#"{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}"#.to_owned()),
+    ];
+    let created = prop_oneof![number(mode), Just("999999999999999999".to_owned())];
+    object(
+        vec![
+            field("id", typed(string(mode), mode)),
+            field("object", typed(string(mode), mode)),
+            field("model", typed(string(mode), mode)),
+            field("created", typed(created.boxed(), mode)),
+            field("system_fingerprint", typed(text_or_null(mode), mode)),
+            field("choices", typed(array(choice(mode), mode), mode)),
+            field("usage", typed(usage.boxed(), mode)),
+            unknown(mode),
+            unknown(mode),
+        ],
+        mode,
+    )
 }
 
-/// A chunk's JSON, sometimes cut short, given trailing text, or changed by one character.
+/// Half well-typed chunks, half anything: cut short, given trailing text, changed by one
+/// character, or not.
 fn input() -> BoxedStrategy<String> {
-    (
-        chunk(),
+    let any = (
+        chunk(Any),
         0..6u8,
         any::<prop::sample::Index>(),
         prop::sample::select(vec!['"', '\\', '{', '}', ',', ':', ' ', '0', 'n', 'é']),
@@ -196,8 +259,8 @@ fn input() -> BoxedStrategy<String> {
                 2 => format!("{json}{c}"),
                 _ => json,
             }
-        })
-        .boxed()
+        });
+    prop_oneof![chunk(WellTyped), any].boxed()
 }
 
 /// Every string of a borrowed chunk, with whether it is borrowed.
