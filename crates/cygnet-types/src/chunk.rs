@@ -52,8 +52,9 @@ impl ChatCompletionChunk {
     /// assert_eq!(chunk.text_delta(), Some("Hel"));
     /// ```
     pub fn from_json(json: &str) -> serde_json::Result<Self> {
-        match crate::chunk_scan::scan(json) {
-            Some(chunk) => Ok(chunk.into_owned()),
+        let mut chunk = crate::ChatCompletionChunkRef::default();
+        match crate::chunk_scan::scan(json, &mut chunk) {
+            Some(()) => Ok(chunk.into_owned()),
             None => serde_json::from_str(json),
         }
     }

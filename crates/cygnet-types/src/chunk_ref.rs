@@ -87,8 +87,9 @@ impl<'a> ChatCompletionChunkRef<'a> {
     /// assert!(ChatCompletionChunkRef::from_json(r#"{"id":1}"#).is_err());
     /// ```
     pub fn from_json(json: &'a str) -> serde_json::Result<Self> {
-        match crate::chunk_scan::scan(json) {
-            Some(chunk) => Ok(chunk),
+        let mut chunk = Self::default();
+        match crate::chunk_scan::scan(json, &mut chunk) {
+            Some(()) => Ok(chunk),
             None => serde_json::from_str(json),
         }
     }
