@@ -34,12 +34,19 @@ fn decoder(c: &mut Criterion) {
 fn chunk_parse(c: &mut Criterion) {
     let json = chunk_json(3);
     let mut group = c.benchmark_group("chunk_parse");
-    group.bench_function("borrowed", |b| {
+    // `from_json` (the scanner, serde_json for the rest) against serde_json's derived parse.
+    group.bench_function("borrowed from_json", |b| {
+        b.iter(|| black_box(ChatCompletionChunkRef::from_json(black_box(&json)).is_ok()))
+    });
+    group.bench_function("borrowed serde_json", |b| {
         b.iter(|| {
             black_box(serde_json::from_str::<ChatCompletionChunkRef<'_>>(black_box(&json)).is_ok())
         })
     });
-    group.bench_function("owned", |b| {
+    group.bench_function("owned from_json", |b| {
+        b.iter(|| black_box(ChatCompletionChunk::from_json(black_box(&json)).is_ok()))
+    });
+    group.bench_function("owned serde_json", |b| {
         b.iter(|| black_box(serde_json::from_str::<ChatCompletionChunk>(black_box(&json)).is_ok()))
     });
     group.finish();
