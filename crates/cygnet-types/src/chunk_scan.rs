@@ -113,7 +113,7 @@ impl<'a> Scanner<'a> {
             match key {
                 "index" => {
                     seen.first(0)?;
-                    choice.index = u32::try_from(s.integer()?).ok()?;
+                    choice.index = s.index()?;
                 }
                 "delta" => {
                     seen.first(1)?;
@@ -149,17 +149,14 @@ impl<'a> Scanner<'a> {
                 }
                 "tool_calls" => {
                     seen.first(2)?;
-                    delta.tool_calls = if s.peek()? == b'n' {
-                        s.null()?;
-                        None
-                    } else {
+                    delta.tool_calls = s.or_null(|s| {
                         let mut calls = Vec::new();
                         s.array(|s| {
                             calls.push(s.tool_call()?);
                             Some(())
                         })?;
                         Some(calls)
-                    };
+                    })?;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -175,7 +172,7 @@ impl<'a> Scanner<'a> {
             match key {
                 "index" => {
                     seen.first(0)?;
-                    call.index = u32::try_from(s.integer()?).ok()?;
+                    call.index = s.index()?;
                 }
                 "id" => {
                     seen.first(1)?;
@@ -187,12 +184,7 @@ impl<'a> Scanner<'a> {
                 }
                 "function" => {
                     seen.first(3)?;
-                    call.function = if s.peek()? == b'n' {
-                        s.null()?;
-                        None
-                    } else {
-                        Some(s.function()?)
-                    };
+                    call.function = s.or_null(Self::function)?;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -337,11 +329,27 @@ impl<'a> Scanner<'a> {
 
     /// `null` (`None`) or a string.
     fn string_or_null(&mut self) -> Option<Option<Cow<'a, str>>> {
+        // Not `or_null(Self::string)`: this one is hot, and written out it inlines better
+        // (about 5 % of the scan).
         if self.peek()? == b'n' {
             self.null().map(|()| None)
         } else {
             self.string().map(Some)
         }
+    }
+
+    /// `null` (`None`), or what `read` reads, as an `Option` field takes.
+    fn or_null<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.peek()? == b'n' {
+            self.null().map(|()| None)
+        } else {
+            read(self).map(Some)
+        }
+    }
+
+    /// An `index` field: an integer that fits a `u32`.
+    fn index(&mut self) -> Option<u32> {
+        u32::try_from(self.integer()?).ok()
     }
 
     /// A non-negative integer of at most 18 digits, without leading zeros, fraction or
