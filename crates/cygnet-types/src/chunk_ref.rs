@@ -74,7 +74,7 @@ impl<'a> ChatCompletionChunkRef<'a> {
     ///
     /// Gives exactly what `serde_json::from_str` gives, value or error, but reads the
     /// common shape of a streamed chunk (text and tool-call deltas: plain or simply escaped
-    /// strings, small integers) in a single hand-written pass, about 1.5x faster; anything
+    /// strings, small integers) in a single hand-written pass, about 1.8x faster; anything
     /// else goes to serde_json.
     ///
     /// ```
