@@ -216,38 +216,35 @@ impl<'a> Scanner<'a> {
 
     /// An object, handing each key to `field`, which reads the value.
     fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.expect(b'{')?;
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Some(());
-        }
-        loop {
-            let key = self.key()?;
-            self.expect(b':')?;
-            field(self, key)?;
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.list(b'{', b'}', |s| {
+            let key = s.key()?;
+            s.expect(b':')?;
+            field(s, key)
+        })
     }
 
     /// An array, calling `item` to read each element.
-    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.expect(b'[')?;
-        if self.peek()? == b']' {
+    fn array(&mut self, item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.list(b'[', b']', item)
+    }
+
+    /// `open`, then elements read by `element` and separated by commas, then `close`.
+    fn list(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut element: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.expect(open)?;
+        if self.peek()? == close {
             self.pos += 1;
             return Some(());
         }
         loop {
-            item(self)?;
+            element(self)?;
             match self.peek()? {
                 b',' => self.pos += 1,
-                b']' => {
+                byte if byte == close => {
                     self.pos += 1;
                     return Some(());
                 }
