@@ -1,0 +1,23 @@
+//! The workspace's test kit: what every test crate of cygnet needs and would otherwise write
+//! again.
+//!
+//! - [`fixtures`]: the seed conversation, the exact body Gray Swan's official client sends for
+//!   it, and well-formed completion, chunk and server-sent-event bodies.
+//! - [`canned`]: [`Canned`], a [`Transport`](cygnet_core::Transport) that answers from a script
+//!   and keeps what it was sent, for core's own tests (which cannot use `cygnet-mock` without
+//!   testing core through a second client implementation's eyes) and for faults in other crates.
+//! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
+//! - [`wire`] (feature `tokio`): a raw HTTP/1.1 loopback server's building blocks, for tests that
+//!   must control every byte on the wire (a half-sent body, a reset, a drip).
+//!
+//! Not published: test crates depend on it by path.
+
+pub mod bound;
+pub mod canned;
+pub mod fixtures;
+#[cfg(feature = "tokio")]
+pub mod wire;
+
+pub use bound::{bounded, bounded_thread, TEST_TIMEOUT};
+pub use canned::{Canned, CannedReply};
+pub use fixtures::*;
