@@ -5,15 +5,10 @@
 
 mod accumulate_support;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use accumulate_support::{completion, cut, sse_body};
 use bytes::Bytes;
-use cygnet_core::transport::{async_trait, Sleep};
-use cygnet_core::{
-    ApiErrorKind, Body, ChatStream, Client, Error, StreamError, Transport, TransportError,
-};
+use cygnet_core::{ApiErrorKind, ChatStream, Client, Error, StreamError};
+use cygnet_test_support::{Canned, CannedReply};
 use cygnet_types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, Message, ToolCall,
     Usage,
@@ -22,47 +17,11 @@ use futures_executor::block_on;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
-/// Answers every request with one SSE body, handed out in the given byte pieces.
-#[derive(Clone)]
-struct Canned {
-    pieces: Vec<Bytes>,
-    requests: Arc<Mutex<Vec<http::Request<Bytes>>>>,
-}
-
-#[async_trait]
-impl Transport for Canned {
-    async fn send(
-        &self,
-        request: http::Request<Bytes>,
-    ) -> Result<http::Response<Body>, TransportError> {
-        self.requests.lock().unwrap().push(request);
-        let pieces: Vec<Result<Bytes, TransportError>> =
-            self.pieces.iter().cloned().map(Ok).collect();
-        Ok(http::Response::builder()
-            .status(200)
-            .header("content-type", "text/event-stream")
-            .header("x-request-id", "req_123")
-            .body(Body::from_stream(futures_util::stream::iter(pieces)))
-            .unwrap())
-    }
-
-    fn sleep(&self, _duration: Duration) -> Sleep {
-        Box::pin(std::future::ready(()))
-    }
-}
-
+/// A client whose every request is answered with one SSE body, in the given byte pieces.
 fn client(pieces: Vec<Bytes>) -> (Client, Canned) {
-    let transport = Canned {
-        pieces,
-        requests: Arc::default(),
-    };
-    let client = Client::builder()
-        .api_key("sk-test-fake")
-        .base_url("https://api.example.test/")
-        .transport(transport.clone())
-        .max_retries(0)
-        .build()
-        .unwrap();
+    let transport =
+        Canned::new().always(CannedReply::sse_reads(pieces).header("x-request-id", "req_123"));
+    let client = transport.client_builder().max_retries(0).build().unwrap();
     (client, transport)
 }
 
@@ -178,7 +137,7 @@ fn the_request_asks_for_a_stream() {
             .await
     })
     .unwrap();
-    let requests = transport.requests.lock().unwrap();
+    let requests = transport.requests();
     let body: serde_json::Value = serde_json::from_slice(requests[0].body()).unwrap();
     assert_eq!(body["stream"], true);
 }

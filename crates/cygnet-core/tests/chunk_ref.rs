@@ -4,59 +4,22 @@
 
 mod accumulate_support;
 
-use std::borrow::Cow;
-use std::time::Duration;
-
-use bytes::Bytes;
-use cygnet_core::transport::{async_trait, Sleep};
-use cygnet_core::{Body, ChatStream, Client, Transport, TransportError};
+use cygnet_core::ChatStream;
+use cygnet_test_support::{Canned, CannedReply};
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef, ChatCompletionRequest, Message};
 use futures_executor::block_on;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
+use std::borrow::Cow;
 
-/// Answers every request with `body`, cut into reads at `cuts`.
-struct Split {
-    body: Vec<u8>,
-    cuts: Vec<usize>,
-}
-
-#[async_trait]
-impl Transport for Split {
-    async fn send(
-        &self,
-        _request: http::Request<Bytes>,
-    ) -> Result<http::Response<Body>, TransportError> {
-        let mut reads = Vec::new();
-        let mut start = 0;
-        for &cut in self.cuts.iter().chain(std::iter::once(&self.body.len())) {
-            let cut = cut.clamp(start, self.body.len());
-            reads.push(Ok(Bytes::copy_from_slice(&self.body[start..cut])));
-            start = cut;
-        }
-        let body = Body::from_stream(futures_util::stream::iter(reads));
-        Ok(http::Response::builder()
-            .header("content-type", "text/event-stream")
-            .body(body)
-            .expect("a valid response"))
-    }
-
-    fn sleep(&self, _duration: Duration) -> Sleep {
-        // The body never stalls, so no idle timeout may fire.
-        Box::pin(std::future::pending())
-    }
-}
-
-fn open(body: &[u8], mut cuts: Vec<usize>) -> ChatStream {
-    cuts.sort_unstable();
-    let client = Client::builder()
-        .api_key("sk-test-fake")
-        .base_url("http://127.0.0.1:1/")
+/// A stream answered with `body`, cut into reads at `cuts`; no timer fires, as the body
+/// never stalls.
+fn open(body: &[u8], cuts: Vec<usize>) -> ChatStream {
+    let client = Canned::new()
+        .always(CannedReply::sse_cut(body, &cuts))
+        .timers_never_fire()
+        .client_builder()
         .max_retries(0)
-        .transport(Split {
-            body: body.to_vec(),
-            cuts,
-        })
         .build()
         .expect("a valid client");
     let request = ChatCompletionRequest::new("cygnet", vec![Message::user("hi")]);

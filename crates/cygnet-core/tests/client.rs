@@ -1,105 +1,40 @@
 //! The client's request building, error mapping, retries and deadlines, over an in-test
 //! transport whose replies are canned and whose timer fires at once (so no test waits).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use cygnet_core::transport::{async_trait, Sleep};
-use cygnet_core::{
-    ApiErrorKind, Body, Client, Error, RequestOptions, TimeoutKind, Transport, TransportError,
-    TransportErrorKind,
-};
-use cygnet_types::{ChatCompletionRequest, Message, ModerationRequest};
+use cygnet_core::{ApiErrorKind, Client, Error, RequestOptions, TimeoutKind, TransportErrorKind};
+use cygnet_test_support::{seed_request as seed, Canned, CannedReply};
+use cygnet_types::ModerationRequest;
 use futures_executor::block_on;
-
-enum Reply {
-    Json(u16, &'static str, Vec<(&'static str, &'static str)>),
-    Fail(TransportErrorKind),
-    Hang,
-}
-
-#[derive(Clone, Default)]
-struct Canned {
-    replies: Arc<Mutex<VecDeque<Reply>>>,
-    requests: Arc<Mutex<Vec<http::Request<Bytes>>>>,
-    sleeps: Arc<Mutex<Vec<Duration>>>,
-}
-
-#[async_trait]
-impl Transport for Canned {
-    async fn send(
-        &self,
-        request: http::Request<Bytes>,
-    ) -> Result<http::Response<Body>, TransportError> {
-        self.requests.lock().unwrap().push(request);
-        let reply = self
-            .replies
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("no reply scripted");
-        match reply {
-            Reply::Json(status, body, headers) => {
-                let mut response = http::Response::builder().status(status);
-                for (name, value) in headers {
-                    response = response.header(name, value);
-                }
-                Ok(response.body(Body::from(body)).unwrap())
-            }
-            Reply::Fail(kind) => Err(TransportError::new(kind, "scripted failure")),
-            Reply::Hang => std::future::pending().await,
-        }
-    }
-
-    fn sleep(&self, duration: Duration) -> Sleep {
-        self.sleeps.lock().unwrap().push(duration);
-        Box::pin(std::future::ready(()))
-    }
-}
 
 const KEY: &str = "sk-test-fake-0123456789";
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet",
   "choices":[{"index":0,"message":{"role":"assistant","content":"An LLM is..."},"finish_reason":"stop"}],
   "usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
 
-fn setup(replies: Vec<Reply>) -> (Client, Canned) {
+fn setup(replies: Vec<CannedReply>) -> (Client, Canned) {
     setup_with(replies, |builder| builder)
 }
 
 /// [`setup`], with more settings on the builder.
 fn setup_with(
-    replies: Vec<Reply>,
+    replies: Vec<CannedReply>,
     configure: impl FnOnce(cygnet_core::ClientBuilder) -> cygnet_core::ClientBuilder,
 ) -> (Client, Canned) {
-    let transport = Canned::default();
-    transport.replies.lock().unwrap().extend(replies);
-    let builder = Client::builder()
-        .api_key(KEY)
-        .base_url("https://api.example.test/")
-        .transport(transport.clone());
+    let transport = Canned::with(replies);
+    let builder = transport.client_builder().api_key(KEY);
     let client = configure(builder).build().unwrap();
     (client, transport)
 }
 
-fn seed() -> ChatCompletionRequest {
-    ChatCompletionRequest::new(
-        "cygnet",
-        vec![
-            Message::system("You are a helpful assistant."),
-            Message::user("What is a large language model?"),
-        ],
-    )
-}
-
 #[test]
 fn sends_the_official_body_and_headers() {
-    let (client, transport) = setup(vec![Reply::Json(200, COMPLETION, vec![])]);
+    let (client, transport) = setup(vec![CannedReply::json(200, COMPLETION)]);
     let completion = block_on(client.chat(&seed())).unwrap();
     assert_eq!(completion.content(), Some("An LLM is..."));
 
-    let requests = transport.requests.lock().unwrap();
+    let requests = transport.requests();
     let request = &requests[0];
     assert_eq!(request.method(), http::Method::POST);
     assert_eq!(request.uri(), "https://api.example.test/chat/completion");
@@ -122,7 +57,7 @@ fn sends_the_official_body_and_headers() {
 
 #[test]
 fn missing_key_is_a_config_error_before_sending() {
-    let transport = Canned::default();
+    let transport = Canned::new();
     let err = Client::builder()
         .transport(transport.clone())
         .build()
@@ -131,7 +66,7 @@ fn missing_key_is_a_config_error_before_sending() {
         matches!(&err, Error::Config(m) if m.contains("GRAYSWAN_API_KEY")),
         "{err}"
     );
-    assert!(transport.requests.lock().unwrap().is_empty());
+    assert!(transport.requests().is_empty());
 }
 
 #[test]
@@ -141,7 +76,7 @@ fn cleartext_to_a_remote_host_needs_opt_in() {
             .api_key(KEY)
             .base_url(url)
             .allow_insecure_http(allow)
-            .transport(Canned::default())
+            .transport(Canned::new())
             .build()
     };
     let err = build("http://api.example.test", false).unwrap_err();
@@ -155,10 +90,9 @@ fn cleartext_to_a_remote_host_needs_opt_in() {
 
 #[test]
 fn the_key_never_shows_in_debug_or_errors() {
-    let (client, _) = setup(vec![Reply::Json(
+    let (client, _) = setup(vec![CannedReply::json(
         401,
         r#"{"error":{"message":"bad key"}}"#,
-        vec![],
     )]);
     assert!(!format!("{client:?}").contains(KEY));
     let err = block_on(
@@ -186,11 +120,9 @@ fn error_statuses_map_to_kinds_with_message_and_body() {
         (418, ApiErrorKind::Other),
     ] {
         let body = r#"{"error":{"message":"nope","type":"x"}}"#;
-        let (client, _) = setup(vec![Reply::Json(
-            status,
-            body,
-            vec![("x-request-id", "req-1")],
-        )]);
+        let (client, _) = setup(vec![
+            CannedReply::json(status, body).header("x-request-id", "req-1")
+        ]);
         let client = client.with_options(RequestOptions::new().max_retries(0));
         let err = block_on(client.chat(&seed())).unwrap_err();
         let api = err.as_api().unwrap_or_else(|| panic!("{status}: {err:?}"));
@@ -207,8 +139,8 @@ fn error_statuses_map_to_kinds_with_message_and_body() {
 fn non_json_bodies_give_a_decode_error_with_status_and_snippet() {
     let html = "<html><body>502 Bad Gateway</body></html>";
     let (client, _) = setup(vec![
-        Reply::Json(200, "<html>oops</html>", vec![]),
-        Reply::Json(502, html, vec![]),
+        CannedReply::json(200, "<html>oops</html>"),
+        CannedReply::json(502, html),
     ]);
     let err = block_on(client.chat(&seed())).unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
@@ -234,13 +166,13 @@ fn non_json_bodies_give_a_decode_error_with_status_and_snippet() {
 #[test]
 fn retries_honour_retry_after_and_then_succeed() {
     let (client, transport) = setup(vec![
-        Reply::Json(429, "{}", vec![("retry-after", "2")]),
-        Reply::Json(503, "{}", vec![("retry-after-ms", "250")]),
-        Reply::Json(200, COMPLETION, vec![]),
+        CannedReply::json(429, "{}").header("retry-after", "2"),
+        CannedReply::json(503, "{}").header("retry-after-ms", "250"),
+        CannedReply::json(200, COMPLETION),
     ]);
     block_on(client.chat(&seed())).unwrap();
-    assert_eq!(transport.requests.lock().unwrap().len(), 3);
-    let sleeps = transport.sleeps.lock().unwrap();
+    assert_eq!(transport.requests().len(), 3);
+    let sleeps = transport.sleeps();
     // Each attempt arms its deadline timer; the waits between attempts are what the server said.
     let waits: Vec<_> = sleeps
         .iter()
@@ -255,15 +187,15 @@ fn retries_honour_retry_after_and_then_succeed() {
 #[test]
 fn retries_stop_after_max_and_report_the_last_error() {
     let (client, transport) = setup(vec![
-        Reply::Fail(TransportErrorKind::Connect),
-        Reply::Json(500, r#"{"error":{"message":"boom"}}"#, vec![]),
-        Reply::Json(500, r#"{"error":{"message":"boom again"}}"#, vec![]),
+        CannedReply::Fail(TransportErrorKind::Connect),
+        CannedReply::json(500, r#"{"error":{"message":"boom"}}"#),
+        CannedReply::json(500, r#"{"error":{"message":"boom again"}}"#),
     ]);
     let err = block_on(client.chat(&seed())).unwrap_err();
     assert_eq!(err.as_api().unwrap().message.as_deref(), Some("boom again"));
-    assert_eq!(transport.requests.lock().unwrap().len(), 3);
+    assert_eq!(transport.requests().len(), 3);
     // Backoff without retry-after: 1 s then 2 s, each shortened by at most 25 % jitter.
-    let sleeps = transport.sleeps.lock().unwrap();
+    let sleeps = transport.sleeps();
     let waits: Vec<_> = sleeps
         .iter()
         .filter(|d| **d != Duration::from_secs(60))
@@ -277,35 +209,33 @@ fn retries_stop_after_max_and_report_the_last_error() {
 #[test]
 fn x_should_retry_overrides_the_status() {
     let (client, transport) = setup(vec![
-        Reply::Json(400, "{}", vec![("x-should-retry", "true")]),
-        Reply::Json(200, COMPLETION, vec![]),
+        CannedReply::json(400, "{}").header("x-should-retry", "true"),
+        CannedReply::json(200, COMPLETION),
     ]);
     block_on(client.chat(&seed())).unwrap();
-    assert_eq!(transport.requests.lock().unwrap().len(), 2);
+    assert_eq!(transport.requests().len(), 2);
 
-    let (client, transport) = setup(vec![Reply::Json(
-        503,
-        "{}",
-        vec![("x-should-retry", "false")],
-    )]);
+    let (client, transport) = setup(vec![
+        CannedReply::json(503, "{}").header("x-should-retry", "false")
+    ]);
     assert!(block_on(client.chat(&seed())).is_err());
-    assert_eq!(transport.requests.lock().unwrap().len(), 1);
+    assert_eq!(transport.requests().len(), 1);
 }
 
 #[test]
 fn non_retryable_failures_are_not_retried() {
     let (client, transport) = setup(vec![
-        Reply::Fail(TransportErrorKind::Request),
-        Reply::Json(400, "{}", vec![]),
+        CannedReply::Fail(TransportErrorKind::Request),
+        CannedReply::json(400, "{}"),
     ]);
     let err = block_on(client.chat(&seed())).unwrap_err();
     assert!(matches!(&err, Error::Transport(e) if e.kind() == TransportErrorKind::Request));
-    assert_eq!(transport.requests.lock().unwrap().len(), 1);
+    assert_eq!(transport.requests().len(), 1);
 }
 
 #[test]
 fn zero_retries_per_request_disables_retrying() {
-    let (client, transport) = setup(vec![Reply::Json(429, "{}", vec![])]);
+    let (client, transport) = setup(vec![CannedReply::json(429, "{}")]);
     let err = block_on(
         client
             .with_options(RequestOptions::new().max_retries(0))
@@ -313,15 +243,15 @@ fn zero_retries_per_request_disables_retrying() {
     )
     .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 429);
-    assert_eq!(transport.requests.lock().unwrap().len(), 1);
+    assert_eq!(transport.requests().len(), 1);
 }
 
 #[test]
 fn a_hanging_request_times_out_and_is_retried() {
-    let (client, transport) = setup(vec![Reply::Hang, Reply::Json(200, COMPLETION, vec![])]);
+    let (client, transport) = setup(vec![CannedReply::Hang, CannedReply::json(200, COMPLETION)]);
     let client = client.with_options(RequestOptions::new().timeout(Duration::from_secs(3)));
     block_on(client.chat(&seed())).unwrap();
-    assert_eq!(transport.requests.lock().unwrap().len(), 2);
+    assert_eq!(transport.requests().len(), 2);
 
     let (client, _) = client_hanging();
     let err = block_on(client.chat(&seed())).unwrap_err();
@@ -333,7 +263,7 @@ fn a_hanging_request_times_out_and_is_retried() {
 }
 
 fn client_hanging() -> (Client, Canned) {
-    let (client, transport) = setup(vec![Reply::Hang]);
+    let (client, transport) = setup(vec![CannedReply::Hang]);
     (
         client.with_options(
             RequestOptions::new()
@@ -347,18 +277,19 @@ fn client_hanging() -> (Client, Canned) {
 #[test]
 fn a_connect_timeout_travels_only_when_configured() {
     use cygnet_core::transport::ConnectTimeout;
-    let connect_timeout =
-        |request: &http::Request<Bytes>| request.extensions().get::<ConnectTimeout>().copied();
+    let connect_timeout = |request: &http::Request<bytes::Bytes>| {
+        request.extensions().get::<ConnectTimeout>().copied()
+    };
 
     // Unset: no extension, so the transport's own default (or its builder's) applies.
     let (client, transport) = setup(vec![
-        Reply::Json(200, COMPLETION, vec![]),
-        Reply::Json(200, COMPLETION, vec![]),
+        CannedReply::json(200, COMPLETION),
+        CannedReply::json(200, COMPLETION),
     ]);
     block_on(client.chat(&seed())).unwrap();
     let per_call = RequestOptions::new().connect_timeout(Duration::from_millis(250));
     block_on(client.with_options(per_call).chat(&seed())).unwrap();
-    let requests = transport.requests.lock().unwrap();
+    let requests = transport.requests();
     assert_eq!(connect_timeout(&requests[0]), None);
     assert_eq!(
         connect_timeout(&requests[1]),
@@ -366,26 +297,26 @@ fn a_connect_timeout_travels_only_when_configured() {
     );
 
     // Set on the client: every request carries it.
-    let (client, transport) = setup_with(vec![Reply::Json(200, COMPLETION, vec![])], |b| {
+    let (client, transport) = setup_with(vec![CannedReply::json(200, COMPLETION)], |b| {
         b.connect_timeout(Duration::from_secs(2))
     });
     block_on(client.chat(&seed())).unwrap();
     assert_eq!(
-        connect_timeout(&transport.requests.lock().unwrap()[0]),
+        connect_timeout(&transport.requests()[0]),
         Some(ConnectTimeout(Duration::from_secs(2)))
     );
 }
 
 #[test]
 fn per_request_options_add_headers_query_and_body_fields() {
-    let (client, transport) = setup(vec![Reply::Json(200, COMPLETION, vec![])]);
+    let (client, transport) = setup(vec![CannedReply::json(200, COMPLETION)]);
     let options = RequestOptions::new()
         .header("x-trace", "t-1")
         .query("beta", "on")
         .extra_body("model", serde_json::json!("cygnet-v0.2"))
         .extra_body("seed", serde_json::json!(7));
     block_on(client.with_options(options).chat(&seed())).unwrap();
-    let requests = transport.requests.lock().unwrap();
+    let requests = transport.requests();
     let request = &requests[0];
     assert_eq!(
         request.uri(),
@@ -404,13 +335,13 @@ fn per_request_options_add_headers_query_and_body_fields() {
 #[test]
 fn derived_clients_share_the_transport_and_keep_their_own_options() {
     let (client, transport) = setup(vec![
-        Reply::Json(200, COMPLETION, vec![]),
-        Reply::Json(200, COMPLETION, vec![]),
+        CannedReply::json(200, COMPLETION),
+        CannedReply::json(200, COMPLETION),
     ]);
     let tagged = client.with_options(RequestOptions::new().header("x-tag", "a"));
     block_on(tagged.chat(&seed())).unwrap();
     block_on(client.chat(&seed())).unwrap();
-    let requests = transport.requests.lock().unwrap();
+    let requests = transport.requests();
     assert_eq!(requests[0].headers()["x-tag"], "a");
     assert!(requests[1].headers().get("x-tag").is_none());
 }
@@ -418,8 +349,8 @@ fn derived_clients_share_the_transport_and_keep_their_own_options() {
 #[test]
 fn raw_responses_keep_status_and_headers() {
     let (client, _) = setup(vec![
-        Reply::Json(200, COMPLETION, vec![("x-request-id", "req-9")]),
-        Reply::Json(200, r#"{"anything":1}"#, vec![]),
+        CannedReply::json(200, COMPLETION).header("x-request-id", "req-9"),
+        CannedReply::json(200, r#"{"anything":1}"#),
     ]);
     let response = block_on(client.chat_response(&seed())).unwrap();
     assert_eq!(response.status, 200);
@@ -432,22 +363,21 @@ fn raw_responses_keep_status_and_headers() {
 
 #[test]
 fn moderation_posts_to_its_path() {
-    let (client, transport) = setup(vec![Reply::Json(
+    let (client, transport) = setup(vec![CannedReply::json(
         200,
         r#"{"id":"m1","created":1,"detected":0.9,"flagged":true,"model":"cygnet","passed":0.1}"#,
-        vec![],
     )]);
     let verdict = block_on(client.moderate(&ModerationRequest::new("some text"))).unwrap();
     assert!(verdict.flagged);
     assert_eq!(verdict.detected, 0.9);
-    let requests = transport.requests.lock().unwrap();
+    let requests = transport.requests();
     assert_eq!(requests[0].uri().path(), "/moderation");
     assert_eq!(requests[0].body().as_ref(), br#"{"input":"some text"}"#);
 }
 
 #[test]
 fn oversized_bodies_are_refused() {
-    let (client, _) = setup_with(vec![Reply::Json(200, COMPLETION, vec![])], |b| {
+    let (client, _) = setup_with(vec![CannedReply::json(200, COMPLETION)], |b| {
         b.max_body_bytes(16)
     });
     let err = block_on(client.chat(&seed())).unwrap_err();

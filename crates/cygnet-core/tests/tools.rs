@@ -2,12 +2,8 @@
 //! contract spells them, tool calls in replies and in stream deltas, and parsing a call's
 //! arguments into the caller's own type with a clear error when they do not fit.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use bytes::Bytes;
-use cygnet_core::transport::{async_trait, Sleep};
-use cygnet_core::{Accumulator, Body, Client, Transport, TransportError};
+use cygnet_core::Accumulator;
+use cygnet_test_support::{Canned, CannedReply};
 use cygnet_types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, FunctionDefinition,
     Message, Role, Tool, ToolCall, ToolChoice, ToolType,
@@ -267,40 +263,10 @@ fn tool_results_are_sent_back_as_the_wire_expects() {
     );
 }
 
-/// Answers with `TOOL_REPLY` and keeps the request.
-#[derive(Clone, Default)]
-struct Recorder {
-    requests: Arc<Mutex<Vec<http::Request<Bytes>>>>,
-}
-
-#[async_trait]
-impl Transport for Recorder {
-    async fn send(
-        &self,
-        request: http::Request<Bytes>,
-    ) -> Result<http::Response<Body>, TransportError> {
-        self.requests.lock().unwrap().push(request);
-        Ok(http::Response::builder()
-            .status(200)
-            .header("content-type", "application/json")
-            .body(Body::from(TOOL_REPLY))
-            .unwrap())
-    }
-
-    fn sleep(&self, _duration: Duration) -> Sleep {
-        Box::pin(std::future::ready(()))
-    }
-}
-
 #[test]
 fn tools_go_out_and_tool_calls_come_back_through_the_client() {
-    let transport = Recorder::default();
-    let client = Client::builder()
-        .api_key("sk-test-fake")
-        .base_url("https://api.example.test/")
-        .transport(transport.clone())
-        .build()
-        .unwrap();
+    let transport = Canned::with([CannedReply::json(200, TOOL_REPLY)]);
+    let client = transport.client();
     let request = ChatCompletionRequest::new("cygnet", vec![Message::user("Weather in Ohio?")])
         .tool(weather_tool())
         .tool_choice(ToolChoice::Auto);
@@ -308,7 +274,7 @@ fn tools_go_out_and_tool_calls_come_back_through_the_client() {
     let args: WeatherArgs = completion.tool_calls()[0].parse_arguments().unwrap();
     assert_eq!(args.location, "Columbus, Ohio");
 
-    let requests = transport.requests.lock().unwrap();
+    let requests = transport.requests();
     let sent: Value = serde_json::from_slice(requests[0].body()).unwrap();
     assert_eq!(sent["tool_choice"], "auto");
     assert_eq!(sent["tools"][0]["function"]["name"], "get_weather");

@@ -5,14 +5,11 @@
 //! the test needs no subscriber crate; the transport is canned (a 429, then a 200) and its timer
 //! fires at once, so the retry costs no wall time.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use bytes::Bytes;
-use cygnet_core::transport::{async_trait, Sleep};
-use cygnet_core::{Body, Client, Transport, TransportError};
+use cygnet_core::Client;
+use cygnet_test_support::{Canned, CannedReply};
 use cygnet_types::{ChatCompletionRequest, Message};
 use futures_executor::block_on;
 use futures_util::StreamExt;
@@ -25,37 +22,6 @@ const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","created":1,"m
   "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
 const STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\
 \"model\":\"cygnet\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n";
-
-/// A 429 with a small `retry-after-ms`, then a 200 with `body`, for every call.
-#[derive(Clone, Default)]
-struct Canned {
-    replies: Arc<Mutex<VecDeque<(u16, &'static str)>>>,
-}
-
-#[async_trait]
-impl Transport for Canned {
-    async fn send(
-        &self,
-        _request: http::Request<Bytes>,
-    ) -> Result<http::Response<Body>, TransportError> {
-        let (status, body) = self
-            .replies
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("no reply scripted");
-        Ok(http::Response::builder()
-            .status(status)
-            .header("retry-after-ms", "5")
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap())
-    }
-
-    fn sleep(&self, _duration: Duration) -> Sleep {
-        Box::pin(std::future::ready(()))
-    }
-}
 
 /// One span or event as the subscriber saw it: its name (the message, for events) and fields.
 #[derive(Clone, Debug, Default)]
@@ -129,13 +95,20 @@ impl Subscriber for Recorder {
     fn exit(&self, _span: &Id) {}
 }
 
+/// A client whose transport answers with `replies` in order, each with a small
+/// `retry-after-ms`; a body of events is served as a stream, any other as JSON.
 fn client(replies: Vec<(u16, &'static str)>) -> Client {
-    let transport = Canned::default();
-    transport.replies.lock().unwrap().extend(replies);
-    Client::builder()
+    let replies = replies.into_iter().map(|(status, body)| {
+        let reply = if body.starts_with("data:") {
+            CannedReply::sse(body)
+        } else {
+            CannedReply::json(status, body)
+        };
+        reply.header("retry-after-ms", "5")
+    });
+    Canned::with(replies)
+        .client_builder()
         .api_key(KEY)
-        .base_url("https://api.example.test/")
-        .transport(transport)
         .build()
         .unwrap()
 }
