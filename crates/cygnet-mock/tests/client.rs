@@ -4,24 +4,13 @@ use std::time::Duration;
 
 use cygnet_core::{ApiErrorKind, Error, TimeoutKind, TransportErrorKind};
 use cygnet_mock::{MockReply, MockTransport, MOCK_API_KEY};
-use cygnet_types::{ChatCompletionRequest, FinishReason, Message, ToolCall};
+use cygnet_types::{FinishReason, ToolCall};
 use futures_executor::block_on;
 use serde_json::json;
 
-mod common;
-use common::bounded;
+use cygnet_test_support::{bounded_thread as bounded, seed_request as request};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
-
-fn request() -> ChatCompletionRequest {
-    ChatCompletionRequest::new(
-        "cygnet",
-        vec![
-            Message::system("You are a helpful assistant."),
-            Message::user("What is a large language model?"),
-        ],
-    )
-}
 
 #[test]
 fn scripted_completion_and_the_request_sent() {

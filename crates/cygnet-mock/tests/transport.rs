@@ -12,8 +12,7 @@ use futures_util::future::{select, Either};
 use futures_util::FutureExt;
 use serde_json::json;
 
-mod common;
-use common::bounded;
+use cygnet_test_support::bounded_thread as bounded;
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
