@@ -9,9 +9,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
-use cygnet_core::types::{ChatCompletionRequest, Message, ModerationRequest};
+use cygnet_core::types::ModerationRequest;
 use cygnet_core::{ApiErrorKind, Error};
 use cygnet_hyper::blocking;
+use cygnet_test_support::{bounded_thread, seed_request};
 
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet","choices":[{"index":0,"message":{"role":"assistant","content":"A model of language."},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
 
@@ -19,32 +20,6 @@ fn chunk_event(content: &str) -> String {
     format!(
         "data: {{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"cygnet\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"finish_reason\":null}}]}}\n\n"
     )
-}
-
-fn seed_request() -> ChatCompletionRequest {
-    ChatCompletionRequest::new(
-        "cygnet",
-        vec![
-            Message::system("You are a helpful assistant."),
-            Message::user("What is a large language model?"),
-        ],
-    )
-}
-
-/// Runs `test` on its own thread under [`TEST_TIMEOUT`], re-raising its panic.
-fn bounded_thread(test: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        test();
-        let _ = done_tx.send(());
-    });
-    match done_rx.recv_timeout(TEST_TIMEOUT) {
-        Ok(()) => thread.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().unwrap_err())
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test took longer than its time bound"),
-    }
 }
 
 /// A runtime on other threads for the fake server, and its listener's address.

@@ -120,14 +120,10 @@ pub async fn write_response<S: AsyncWrite + Unpin>(
     stream.flush().await.expect("flush");
 }
 
-/// Writes a response head announcing a chunked body.
-pub async fn write_chunked_head<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    status: u16,
-    content_type: &str,
-) {
+/// Writes a `200` response head announcing a chunked body.
+pub async fn write_chunked_head<S: AsyncWrite + Unpin>(stream: &mut S, content_type: &str) {
     let head = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n"
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.expect("write");
     stream.flush().await.expect("flush");
