@@ -1,7 +1,8 @@
 //! Shared helpers for the workspace's end-to-end tests (the test files are in `tests/tests/`).
 //!
-//! - The seed conversation and the exact JSON body Gray Swan's official Python client sends for
-//!   it ([`seed_request`], [`official_body`]), and SSE bodies made of chat chunks ([`sse_body`]).
+//! - Re-exported from the workspace's test kit (`cygnet-test-support`): the seed conversation,
+//!   the exact JSON body Gray Swan's official Python client sends for it ([`seed_request`],
+//!   [`official_body`]), SSE bodies made of chat chunks ([`sse_body`]) and time bounds.
 //! - [`LoopbackServer`]: a tiny HTTP/1.1 server on 127.0.0.1 that records each request and
 //!   answers with a scripted reply whose tail it can hold back until the test says so. Written
 //!   by hand (a few dozen lines over tokio) because mockito cannot pause a response half-way,
@@ -24,177 +25,18 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
-use cygnet::{models, ChatCompletionRequest, Message};
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use cygnet_test_support::wire;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
-/// The fake API key every test uses; it never leaves the loopback interface.
-pub const FAKE_KEY: &str = "sk-test-fake";
-
-/// The longest any single test step may take.
-pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The seed's system message.
-pub const SYSTEM: &str = "You are a helpful assistant.";
-/// The seed's user message.
-pub const USER: &str = "What is a large language model?";
-
-/// The seed conversation with model `cygnet`, as the examples send it.
-pub fn seed_request() -> ChatCompletionRequest {
-    ChatCompletionRequest::new(
-        models::CYGNET,
-        vec![Message::system(SYSTEM), Message::user(USER)],
-    )
-}
-
-/// The body Gray Swan's official Python client sends for the seed conversation, with
-/// `"stream": true` added for streaming calls.
-pub fn official_body(stream: bool) -> Value {
-    let mut body = json!({
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "What is a large language model?"}
-        ],
-        "model": "cygnet"
-    });
-    if stream {
-        body["stream"] = json!(true);
-    }
-    body
-}
-
-/// A non-streaming `chat.completion` answering with `text`.
-pub fn completion_json(text: &str) -> Value {
-    json!({
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": "cygnet-v0.2",
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": text},
-            "finish_reason": "stop",
-            "logprobs": null
-        }],
-        "system_fingerprint": null,
-        "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}
-    })
-}
-
-/// One SSE event carrying a `chat.completion.chunk` whose first choice adds `delta`.
-pub fn chunk_event(delta: Value, finish_reason: Value) -> String {
-    let chunk = json!({
-        "id": "chatcmpl-test",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "cygnet-v0.2",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]
-    });
-    format!("data: {chunk}\n\n")
-}
-
-/// SSE events for `deltas` (the first also carries the role), without a terminator.
-pub fn delta_events(deltas: &[&str], first: bool) -> String {
-    deltas
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let mut delta = json!({"content": text});
-            if first && i == 0 {
-                delta["role"] = json!("assistant");
-            }
-            chunk_event(delta, Value::Null)
-        })
-        .collect()
-}
-
-/// The end of a stream: a chunk with finish reason `stop`, then `[DONE]`.
-pub fn stream_end() -> String {
-    chunk_event(json!({}), json!("stop")) + "data: [DONE]\n\n"
-}
-
-/// A whole, well-formed SSE body streaming `deltas`.
-pub fn sse_body(deltas: &[&str]) -> String {
-    delta_events(deltas, true) + &stream_end()
-}
-
-/// Runs `future`, failing the test if it takes longer than [`TEST_TIMEOUT`].
-pub async fn bounded<F: std::future::Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(TEST_TIMEOUT, future).await {
-        Ok(out) => out,
-        Err(_) => panic!("timed out after {TEST_TIMEOUT:?}: {what}"),
-    }
-}
-
-/// Runs blocking `work` on its own thread, failing the test if it takes longer than
-/// [`TEST_TIMEOUT`] (the thread is left behind; the test process ends soon after).
-pub fn bounded_blocking<T: Send + 'static>(
-    what: &str,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(work());
-    });
-    match rx.recv_timeout(TEST_TIMEOUT) {
-        Ok(out) => out,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("timed out after {TEST_TIMEOUT:?}: {what}")
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
-    }
-}
-
-/// A request as [`LoopbackServer`] received it.
-#[derive(Clone, Debug)]
-pub struct Recorded {
-    /// `POST`, ...
-    pub method: String,
-    /// The request target, e.g. `/chat/completion`.
-    pub path: String,
-    /// Header names (lower case) and values, in order.
-    pub headers: Vec<(String, String)>,
-    /// The body bytes.
-    pub body: Vec<u8>,
-}
-
-impl Recorded {
-    /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body parsed as JSON (panics with the body shown if it is not JSON).
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "request body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// Asserts what every cygnet request carries: POST to `path`, the bearer fake key, JSON
-    /// content type and accept, and a `cygnet-rust/` user agent.
-    pub fn assert_cygnet_request(&self, path: &str) {
-        assert_eq!(self.method, "POST");
-        assert_eq!(self.path, path);
-        let bearer = format!("Bearer {FAKE_KEY}");
-        assert_eq!(self.header("authorization"), Some(bearer.as_str()));
-        assert_eq!(self.header("content-type"), Some("application/json"));
-        assert_eq!(self.header("accept"), Some("application/json"));
-        let agent = self.header("user-agent").unwrap_or_default();
-        assert!(agent.starts_with("cygnet-rust/"), "user agent {agent:?}");
-    }
-}
+pub use cygnet_test_support::wire::Received as Recorded;
+pub use cygnet_test_support::{
+    bounded, bounded_thread, chunk_event, completion_json, delta_events, official_body,
+    seed_request, sse_body, stream_end, FAKE_KEY, SYSTEM, TEST_TIMEOUT, USER,
+};
 
 /// What [`LoopbackServer`] answers to every request.
 #[derive(Clone, Debug)]
@@ -296,46 +138,12 @@ impl Drop for LoopbackServer {
 }
 
 async fn serve(
-    socket: TcpStream,
+    mut socket: TcpStream,
     reply: &Reply,
     requests: mpsc::UnboundedSender<Recorded>,
     mut released: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(socket);
-    let mut line = String::new();
-    reader.read_line(&mut line).await?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
-    }
-    let length = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    let _ = requests.send(Recorded {
-        method,
-        path,
-        headers,
-        body,
-    });
-
-    let mut socket = reader.into_inner();
+    let _ = requests.send(wire::read_request(&mut socket).await);
     let head = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
         reply.status,
@@ -343,30 +151,17 @@ async fn serve(
         reply.content_type
     );
     socket.write_all(head.as_bytes()).await?;
-    write_chunk(&mut socket, &reply.body).await?;
+    wire::write_chunk(&mut socket, &reply.body).await;
     if let Some(held) = &reply.held {
         // Hold the rest back until the test has seen what it waits for.
         released
             .wait_for(|go| *go)
             .await
             .map_err(std::io::Error::other)?;
-        write_chunk(&mut socket, held).await?;
+        wire::write_chunk(&mut socket, held).await;
     }
-    socket.write_all(b"0\r\n\r\n").await?;
-    socket.flush().await?;
+    wire::write_last_chunk(&mut socket).await;
     socket.shutdown().await
-}
-
-async fn write_chunk(socket: &mut TcpStream, data: &[u8]) -> std::io::Result<()> {
-    if data.is_empty() {
-        return Ok(());
-    }
-    socket
-        .write_all(format!("{:x}\r\n", data.len()).as_bytes())
-        .await?;
-    socket.write_all(data).await?;
-    socket.write_all(b"\r\n").await?;
-    socket.flush().await
 }
 
 /// The root of the workspace.

@@ -272,8 +272,8 @@ fn blocking_chat_sends_the_official_request() {
         .with_body(completion_json(ANSWER).to_string())
         .create();
     let client = blocking_client(&server);
-    let completion = tests::bounded_blocking("blocking chat", move || client.chat(&seed_request()))
-        .expect("completion");
+    let completion =
+        tests::bounded_thread(move || client.chat(&seed_request())).expect("completion");
     assert_eq!(completion.content(), Some(ANSWER));
     mock.assert();
 }
@@ -286,7 +286,7 @@ fn blocking_stream_sends_the_official_request_and_iterates_every_delta() {
         .with_body(sse_body(&["A large ", "language ", "model."]))
         .create();
     let client = blocking_client(&server);
-    let text = tests::bounded_blocking("blocking stream", move || {
+    let text = tests::bounded_thread(move || {
         client
             .chat_stream(&seed_request())?
             .map(|chunk| chunk.map(|c| c.content().unwrap_or_default().to_string()))
@@ -308,7 +308,7 @@ fn blocking_errors_carry_status_message_and_body() {
             .with_body(body)
             .create();
         let client = blocking_client(&server);
-        let error = tests::bounded_blocking("blocking error", move || {
+        let error = tests::bounded_thread(move || {
             if stream {
                 client.chat_stream(&seed_request()).map(|_| ())
             } else {
@@ -332,7 +332,7 @@ fn a_blocking_stream_without_done_ends_in_an_error() {
         .with_body(delta_events(&["A large "], true))
         .create();
     let client = blocking_client(&server);
-    let items: Vec<_> = tests::bounded_blocking("cut-off blocking stream", move || {
+    let items: Vec<_> = tests::bounded_thread(move || {
         client
             .chat_stream(&seed_request())
             .map(|stream| stream.collect::<Vec<_>>())

@@ -11,6 +11,8 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::fixtures::FAKE_KEY;
+
 /// A request as the server received it.
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -40,6 +42,19 @@ impl Received {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts what every cygnet request carries: POST to `path`, the bearer [`FAKE_KEY`], JSON
+    /// content type and accept, and a `cygnet-rust/` user agent.
+    pub fn assert_cygnet_request(&self, path: &str) {
+        assert_eq!(self.method(), "POST");
+        assert_eq!(self.path(), path);
+        let bearer = format!("Bearer {FAKE_KEY}");
+        assert_eq!(self.header("authorization"), Some(bearer.as_str()));
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        assert_eq!(self.header("accept"), Some("application/json"));
+        let agent = self.header("user-agent").unwrap_or_default();
+        assert!(agent.starts_with("cygnet-rust/"), "user agent {agent:?}");
     }
 
     /// The body parsed as JSON (panics with the body shown if it is not JSON).
