@@ -106,9 +106,12 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+mod fixtures;
 mod reply;
+mod scripted_body;
 mod transport;
 
 pub use clock::{MockClock, MockInstant, MockSleep};
-pub use reply::{MockReply, MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
+pub use fixtures::{MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
+pub use reply::MockReply;
 pub use transport::{CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL};

@@ -13,7 +13,8 @@ use cygnet_core::{Client, ClientBuilder};
 use http::{HeaderMap, Method, Uri};
 
 use crate::clock::MockClock;
-use crate::reply::{BodyGuard, MockReply};
+use crate::reply::MockReply;
+use crate::scripted_body::BodyGuard;
 
 /// The fake API key of [`MockTransport::client`].
 pub const MOCK_API_KEY: &str = "sk-mock";
