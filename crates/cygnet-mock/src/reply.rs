@@ -4,7 +4,7 @@
 //! all ([`MockReply::hang`]), plus a delay before it arrives. Constructors pick the kind
 //! and the `content-type` (`application/json` for JSON answers, `text/event-stream` for
 //! streams, `text/plain` for raw bodies) so the client sees what a server would send;
-//! the wire content itself comes from the [fixtures](crate::fixtures), and how the body
+//! the wire content itself comes from [`fixtures`], and how the body
 //! is played out (pauses, read sizes, faults) from the
 //! [scripted body](crate::scripted_body).
 //!
