@@ -89,6 +89,12 @@
 //!   waiting (a timeout): a retry gets the next reply, as on a real server.
 //! - The reply's [`delay`](MockReply::delay) passes on the mock clock, then the head (or
 //!   the transport error) arrives. Streamed bodies play their script event by event.
+//! - The head carries the content type of what the reply is: `application/json` for
+//!   JSON replies, `text/event-stream` for streams. A streaming call answered with a JSON
+//!   reply therefore fails, as against a server that ignored `"stream": true`.
+//! - A modifier that cannot apply to its reply ([`MockReply::fail_after`] on a JSON
+//!   reply, say) panics when the test builds the reply, naming the method and what to
+//!   use instead.
 //!
 //! # Time
 //!
@@ -106,9 +112,12 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+mod fixtures;
 mod reply;
+mod scripted_body;
 mod transport;
 
 pub use clock::{MockClock, MockInstant, MockSleep};
-pub use reply::{MockReply, MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
+pub use fixtures::{MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
+pub use reply::MockReply;
 pub use transport::{CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL};

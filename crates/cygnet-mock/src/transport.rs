@@ -13,7 +13,8 @@ use cygnet_core::{Client, ClientBuilder};
 use http::{HeaderMap, Method, Uri};
 
 use crate::clock::MockClock;
-use crate::reply::{BodyGuard, MockReply};
+use crate::reply::MockReply;
+use crate::scripted_body::BodyGuard;
 
 /// The fake API key of [`MockTransport::client`].
 pub const MOCK_API_KEY: &str = "sk-mock";
@@ -53,10 +54,17 @@ struct State {
     fallback: Option<Responder>,
     requests: Vec<CapturedRequest>,
     sleeps: Vec<SleepRecord>,
+    /// The id the next [`SleepRecord`] gets; never reused, not even after
+    /// `clear_history`.
+    next_sleep_id: u64,
     open_bodies: usize,
 }
 
+/// One sleep asked of the transport. A pending sleep finds its record again by `id`, not
+/// by position: `clear_history` may have emptied the list meanwhile, and a newer record
+/// may sit where the old one was.
 struct SleepRecord {
+    id: u64,
     duration: Duration,
     completed: bool,
 }
@@ -415,13 +423,16 @@ impl Transport for MockTransport {
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {
-        let index = {
+        let id = {
             let mut state = self.state();
+            let id = state.next_sleep_id;
+            state.next_sleep_id += 1;
             state.sleeps.push(SleepRecord {
+                id,
                 duration,
                 completed: false,
             });
-            state.sleeps.len() - 1
+            id
         };
         let sleep = self.shared.clock.sleep(duration);
         let shared = Arc::downgrade(&self.shared);
@@ -429,9 +440,10 @@ impl Transport for MockTransport {
             sleep.await;
             if let Some(shared) = shared.upgrade() {
                 let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-                // `clear_history` may have emptied the record meanwhile.
-                if let Some(record) = state.sleeps.get_mut(index) {
-                    record.completed = true;
+                // Ids grow in push order, so the list is sorted by id. The record is
+                // gone when `clear_history` ran meanwhile.
+                if let Ok(at) = state.sleeps.binary_search_by_key(&id, |r| r.id) {
+                    state.sleeps[at].completed = true;
                 }
             }
         })
