@@ -13,8 +13,7 @@ use cygnet_types::{ChatCompletionRequest, Message};
 use futures_executor::block_on;
 use serde_json::json;
 
-mod common;
-use common::bounded;
+use cygnet_test_support::bounded_thread as bounded;
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
