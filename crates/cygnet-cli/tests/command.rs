@@ -543,3 +543,51 @@ fn completions_are_printed_for_each_shell() {
         assert!(run.stdout.contains("moderate"), "{shell}");
     }
 }
+
+#[test]
+fn a_terminal_on_standard_input_holds_a_conversation_with_history() {
+    let server = Server::start(vec![
+        stream_of(&["First ", "answer."]),
+        stream_of(&["Second answer."]),
+    ]);
+    // util-linux's `script` runs the command with a pseudo-terminal as its standard input,
+    // and types into it what it reads from its own.
+    let mut command = std::process::Command::new("script");
+    command
+        .env_clear()
+        .env("GRAYSWAN_API_KEY", FAKE_KEY)
+        .env("GRAY_SWAN_BASE_URL", server.base_url())
+        .arg("-qfec")
+        .arg(format!(
+            "'{}' chat -s 'Be brief.'",
+            env!("CARGO_BIN_EXE_cygnet")
+        ))
+        .arg("/dev/null");
+    let run = run(
+        command,
+        Some(b"Hello\nHow are you?\n/exit\nnever sent\n".to_vec()),
+    );
+
+    assert_eq!(run.code(), 0, "{run:#?}");
+    // The terminal shows the typed lines, the greeting and prompts (from stderr) and the
+    // answers, in an order the echo decides; the answers are whole lines.
+    let screen = run.stdout.replace('\r', "");
+    assert!(screen.contains("Talking to cygnet"), "{screen}");
+    assert!(screen.contains("> First answer.\n"), "{screen}");
+    assert!(screen.contains("> Second answer.\n"), "{screen}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(
+        requests[1].json(),
+        json!({
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hello"},
+                {"role": "assistant", "content": "First answer."},
+                {"role": "user", "content": "How are you?"}
+            ],
+            "model": "cygnet",
+            "stream": true
+        })
+    );
+}
