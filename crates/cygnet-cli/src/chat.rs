@@ -137,7 +137,7 @@ async fn whole_answer(
         let reason = choice
             .finish_reason
             .as_ref()
-            .map_or_else(|| "none given".to_owned(), |r| format!("{r:?}"));
+            .map_or_else(|| "none given".to_owned(), ToString::to_string);
         return Err(Failure::Answer(format!(
             "the answer has no text (finish reason: {reason})"
         )));

@@ -150,9 +150,9 @@ async fn a_whole_answer_without_text_is_an_error_not_an_empty_line() {
         .await
         .unwrap_err();
 
-    assert!(
-        failure.to_string().starts_with("the answer has no text"),
-        "{failure}"
+    assert_eq!(
+        failure.to_string(),
+        "the answer has no text (finish reason: content_filter)"
     );
     assert!(out.is_empty());
 }
