@@ -369,12 +369,15 @@ fn an_api_error_is_reported_on_stderr_with_status_1() {
 
     assert_eq!(run.code(), 1, "{run:#?}");
     assert_eq!(run.stdout, "");
-    assert_eq!(
-        run.stderr,
-        "error: API error 401 Unauthorized: invalid API key\n\
-         request id: req-test-1\n\
-         hint: check the key in GRAYSWAN_API_KEY\n"
-    );
+    // The first line is the library's error (status and the server's message), then what
+    // the command adds.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stderr);
+    assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+    assert!(lines[0].contains("401"), "{}", lines[0]);
+    assert!(lines[0].contains("invalid API key"), "{}", lines[0]);
+    assert_eq!(lines[1], "request id: req-test-1");
+    assert_eq!(lines[2], "hint: check the key in GRAYSWAN_API_KEY");
     assert!(!run.stderr.contains(FAKE_KEY));
 }
 

@@ -7,6 +7,13 @@ use cygnet_cli::moderate::moderate;
 use cygnet_cli::{Failure, Outcome};
 use serde_json::json;
 
+/// `work`, failing the test if it takes longer than any of these should.
+async fn bounded<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), work)
+        .await
+        .expect("the command's logic finishes in time")
+}
+
 fn options(stream: bool) -> ChatOptions {
     let mut options = ChatOptions::new("cygnet");
     options.system = Some("Be brief.".into());
@@ -27,9 +34,16 @@ async fn a_conversation_keeps_its_history_and_ends_at_exit() {
     let mut out = Vec::new();
     let data = vec!["<p>untrusted page</p>".to_owned()];
 
-    let outcome = chat::conversation(&mock.client(), &options(true), &data, lines, &mut out, None)
-        .await
-        .unwrap();
+    let outcome = bounded(chat::conversation(
+        &mock.client(),
+        &options(true),
+        &data,
+        lines,
+        &mut out,
+        None,
+    ))
+    .await
+    .unwrap();
 
     assert_eq!(outcome, Outcome::Success);
     assert_eq!(
@@ -73,14 +87,14 @@ async fn a_conversation_ends_at_the_end_of_input_and_shows_its_prompt() {
     let mut out = Vec::new();
     let mut prompt = Vec::new();
 
-    chat::conversation(
+    bounded(chat::conversation(
         &mock.client(),
         &options(false),
         &[],
         &b"Question\n"[..],
         &mut out,
         Some(&mut prompt),
-    )
+    ))
     .await
     .unwrap();
 
@@ -100,7 +114,7 @@ async fn json_streaming_prints_one_line_per_chunk() {
     };
     let mut out = Vec::new();
 
-    chat::single(&mock.client(), &options, "Hi", &[], &mut out)
+    bounded(chat::single(&mock.client(), &options, "Hi", &[], &mut out))
         .await
         .unwrap();
 
@@ -123,9 +137,15 @@ async fn a_broken_stream_leaves_what_arrived_and_fails() {
         MockTransport::conversation([MockReply::stream_text(["Half ", "an"]).without_done()]);
     let mut out = Vec::new();
 
-    let failure = chat::single(&mock.client(), &options(true), "Hi", &[], &mut out)
-        .await
-        .unwrap_err();
+    let failure = bounded(chat::single(
+        &mock.client(),
+        &options(true),
+        "Hi",
+        &[],
+        &mut out,
+    ))
+    .await
+    .unwrap_err();
 
     assert!(
         matches!(failure, Failure::Api(cygnet::Error::Stream(_))),
@@ -146,9 +166,15 @@ async fn a_whole_answer_without_text_is_an_error_not_an_empty_line() {
     )]);
     let mut out = Vec::new();
 
-    let failure = chat::single(&mock.client(), &options(false), "Hi", &[], &mut out)
-        .await
-        .unwrap_err();
+    let failure = bounded(chat::single(
+        &mock.client(),
+        &options(false),
+        "Hi",
+        &[],
+        &mut out,
+    ))
+    .await
+    .unwrap_err();
 
     assert_eq!(
         failure.to_string(),
@@ -170,7 +196,7 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
     let client = mock.client();
 
     let mut out = Vec::new();
-    let outcome = moderate(&client, "text", false, true, &mut out)
+    let outcome = bounded(moderate(&client, "text", false, true, &mut out))
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Flagged);
@@ -180,7 +206,7 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
     );
 
     let mut out = Vec::new();
-    let outcome = moderate(&client, "text", false, false, &mut out)
+    let outcome = bounded(moderate(&client, "text", false, false, &mut out))
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Success);
