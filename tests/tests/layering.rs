@@ -92,3 +92,33 @@ fn core_knows_no_runtime_and_no_http_stack() {
 fn the_mock_knows_no_network() {
     assert_none_of("cygnet-mock", RUNTIME_OR_NETWORK);
 }
+
+/// The `cygnet` command (crates/cygnet-cli) brings clap and tokio's signal, stdin and macro
+/// features for itself alone: a library user of the facade compiles none of them.
+#[test]
+fn the_command_line_adds_nothing_to_the_library() {
+    assert_none_of(
+        "cygnet",
+        &["cygnet-cli", "clap", "clap_builder", "clap_complete"],
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
+        .args(["-f", "{p} {f}", "-p", "cygnet", "-i", "tokio"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(output.status.success());
+    let tree = String::from_utf8_lossy(&output.stdout);
+    let tokio_features = tree
+        .lines()
+        .next()
+        .and_then(|line| line.split_whitespace().nth(2))
+        .expect("the facade depends on tokio");
+    for feature in tokio_features.split(',') {
+        assert!(
+            !["signal", "io-std", "macros"].contains(&feature),
+            "the facade's tokio has the command's feature {feature:?}: {tokio_features}"
+        );
+    }
+}

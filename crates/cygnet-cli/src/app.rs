@@ -1,0 +1,193 @@
+//! The command from start to exit status: parse the arguments, read the inputs, build the
+//! client from the environment, run the subcommand under Ctrl-C, report.
+//!
+//! Inputs (`--data` files, a prompt on standard input) are read before the request starts,
+//! while Ctrl-C still ends the process the ordinary way; from then on the work races
+//! Ctrl-C, which drops it at once (closing the connection of a stream in flight), prints a
+//! newline and exits with status 130.
+
+use std::future::Future;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use cygnet::config::API_KEY_ENV;
+use cygnet::Client;
+
+use crate::args::{ChatArgs, Cli, Command, ModerateArgs};
+use crate::chat::{self, ChatOptions};
+use crate::failure::{exit_status, report, Failure, Outcome};
+use crate::input::{read_text, trim_prompt, Source, MAX_INPUT_BYTES};
+use crate::moderate::moderate;
+use crate::output::write_now;
+
+/// Runs the command with the process's arguments and standard streams; returns its exit
+/// status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout with status 0; usage errors to stderr with
+            // status 1 (not clap's 2, which means "flagged" here).
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let result = run(cli);
+    if let Err(failure) = &result {
+        report(failure, &mut io::stdout(), &mut io::stderr());
+    }
+    ExitCode::from(exit_status(&result))
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Any [`Failure`]; the caller reports it.
+pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    match cli.command {
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "cygnet", &mut script);
+            write_now(&mut io::stdout().lock(), &String::from_utf8_lossy(&script))?;
+            Ok(Outcome::Success)
+        }
+        Command::Chat(args) => run_chat(&args),
+        Command::Moderate(args) => run_moderate(&args),
+    }
+}
+
+fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
+    let runtime = runtime()?;
+    let _context = runtime.enter();
+    let client = client_from_env()?;
+    let options = ChatOptions::from_args(args);
+
+    let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
+    let data_from_stdin = sources.iter().filter(|s| **s == Source::Stdin).count();
+    if data_from_stdin > 1 {
+        return Err(Failure::Usage(
+            "`--data -` can be given once: standard input is read once".into(),
+        ));
+    }
+    let stdin_is_terminal = io::stdin().is_terminal();
+    let prompt = if !args.prompt.is_empty() {
+        Some(args.prompt.join(" "))
+    } else if stdin_is_terminal {
+        if data_from_stdin > 0 {
+            return Err(Failure::Usage(
+                "`--data -` needs a prompt in the arguments: without one, standard input \
+                 (a terminal) holds the conversation"
+                    .into(),
+            ));
+        }
+        None
+    } else if data_from_stdin > 0 {
+        return Err(Failure::Usage(
+            "no prompt: give it as arguments when `--data -` reads standard input".into(),
+        ));
+    } else {
+        Some(trim_prompt(read_text(&Source::Stdin, MAX_INPUT_BYTES)?))
+    };
+    if prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        return Err(Failure::Usage(
+            "the prompt is empty: give it as arguments or on standard input".into(),
+        ));
+    }
+    let data = sources
+        .iter()
+        .map(|source| read_text(source, MAX_INPUT_BYTES))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let result = runtime.block_on(until_interrupted(async {
+        let mut stdout = io::stdout().lock();
+        match &prompt {
+            Some(prompt) => chat::single(&client, &options, prompt, &data, &mut stdout).await,
+            None => {
+                let mut stderr = io::stderr();
+                let _ = writeln!(
+                    stderr,
+                    "Talking to {}; type a message and Enter, /exit or Ctrl-D to end.",
+                    options.model
+                );
+                let lines = tokio::io::BufReader::new(tokio::io::stdin());
+                chat::conversation(
+                    &client,
+                    &options,
+                    &data,
+                    lines,
+                    &mut stdout,
+                    Some(&mut stderr),
+                )
+                .await
+            }
+        }
+    }));
+    // A read of the terminal may still be pending on a blocking thread; do not wait for it.
+    runtime.shutdown_background();
+    result
+}
+
+fn run_moderate(args: &ModerateArgs) -> Result<Outcome, Failure> {
+    let runtime = runtime()?;
+    let _context = runtime.enter();
+    let client = client_from_env()?;
+    let text = if !args.text.is_empty() {
+        args.text.join(" ")
+    } else if io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "no text to moderate: give it as arguments or on standard input".into(),
+        ));
+    } else {
+        trim_prompt(read_text(&Source::Stdin, MAX_INPUT_BYTES)?)
+    };
+    if text.trim().is_empty() {
+        return Err(Failure::Usage(
+            "the text to moderate is empty: give it as arguments or on standard input".into(),
+        ));
+    }
+    let result = runtime.block_on(until_interrupted(async {
+        let mut stdout = io::stdout().lock();
+        moderate(&client, &text, args.json, args.fail_if_flagged, &mut stdout).await
+    }));
+    runtime.shutdown_background();
+    result
+}
+
+/// The runtime of one command: one thread is all a command needs.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::Runtime)
+}
+
+/// The client from `GRAYSWAN_API_KEY`, `GRAY_SWAN_BASE_URL` and the network settings of the
+/// environment, as the library reads them.
+fn client_from_env() -> Result<Client, Failure> {
+    let has_key =
+        std::env::var_os(API_KEY_ENV).is_some_and(|key| !key.to_string_lossy().trim().is_empty());
+    if !has_key {
+        return Err(Failure::MissingKey);
+    }
+    Ok(cygnet::from_env()?)
+}
+
+/// `work`, or [`Failure::Interrupted`] as soon as Ctrl-C is pressed (then `work` is dropped
+/// where it stands).
+async fn until_interrupted(
+    work: impl Future<Output = Result<Outcome, Failure>>,
+) -> Result<Outcome, Failure> {
+    let interrupted = async {
+        // Without a signal handler the command still runs; Ctrl-C then ends it the
+        // ordinary way.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        biased;
+        () = interrupted => Err(Failure::Interrupted),
+        result = work => result,
+    }
+}

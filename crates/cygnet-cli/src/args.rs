@@ -1,0 +1,127 @@
+//! The command line, as clap derives it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+
+/// Examples shown at the end of `cygnet --help`.
+const EXAMPLES: &str = "\
+Examples:
+  cygnet chat What is a large language model?
+  cygnet chat -d page.html Summarise this page
+  curl -s https://example.com | cygnet chat -d - What is this page about?
+  cygnet chat --no-stream --json -s 'Answer in French' Hello
+  cygnet chat                      (a conversation, one answer per line typed)
+  cygnet moderate --fail-if-flagged < comment.txt
+  cygnet completions bash > ~/.local/share/bash-completion/completions/cygnet
+
+Environment:
+  GRAYSWAN_API_KEY      the API key (required)
+  GRAY_SWAN_BASE_URL    the API's base URL (default https://api.grayswan.ai)
+
+Exit status: 0 success, 1 error, 2 flagged (moderate --fail-if-flagged), 130 interrupted.";
+
+/// Gray Swan's Cygnet API from a shell: chat with untrusted files in the `data` role, and
+/// moderation.
+#[derive(Debug, Parser)]
+#[command(name = "cygnet", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask the model; with no prompt and a terminal on standard input, hold a conversation.
+    #[command(after_help = EXAMPLES)]
+    Chat(ChatArgs),
+    /// Judge a text: whether it is flagged, and the detected and passed scores.
+    #[command(after_help = EXAMPLES)]
+    Moderate(ModerateArgs),
+    /// Print shell completions for the `cygnet` command.
+    Completions(CompletionsArgs),
+}
+
+/// `cygnet chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The prompt, its words joined by spaces; read from standard input when none is given
+    /// and standard input is not a terminal.
+    pub prompt: Vec<String>,
+    /// A system message, sent before the prompt.
+    #[arg(short, long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// A file whose text is sent as one `data` message after the prompt (untrusted content the
+    /// model reads but does not obey); repeatable; `-` reads standard input.
+    #[arg(short, long = "data", value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// The model.
+    #[arg(short, long, default_value = cygnet::models::CYGNET)]
+    pub model: String,
+    /// The most tokens to generate.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// The sampling temperature (a finite number, 0 or more).
+    #[arg(long, value_name = "T", value_parser = parse_temperature)]
+    pub temperature: Option<f64>,
+    /// Wait for the whole answer instead of printing it as it arrives.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Print JSON: the completion (with --no-stream), or each chunk as one line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cygnet moderate`.
+#[derive(Debug, Args)]
+pub struct ModerateArgs {
+    /// The text, its words joined by spaces; read from standard input when none is given.
+    pub text: Vec<String>,
+    /// Print the moderation response as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 2 when the text is flagged, for scripts and CI.
+    #[arg(long)]
+    pub fail_if_flagged: bool,
+}
+
+/// `cygnet completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for.
+    pub shell: Shell,
+}
+
+fn parse_temperature(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("{text:?} is not a finite number of 0 or more"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn temperature_must_be_finite_and_not_negative() {
+        assert_eq!(parse_temperature("0.5"), Ok(0.5));
+        for bad in ["-1", "NaN", "inf", "warm"] {
+            assert!(parse_temperature(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! `cygnet chat`: one answer, or a conversation that keeps its history.
+//!
+//! The request is the system message (if any), the user's prompt, then each `--data` text as
+//! one `data` message: the untrusted content the model reads but does not obey. An answer is
+//! printed as it streams in (each piece flushed), whole (`--no-stream`), or as JSON.
+
+use std::io::Write;
+
+use cygnet::{ChatCompletionRequest, Client, Message};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use crate::args::ChatArgs;
+use crate::failure::{Failure, Outcome};
+use crate::input::{check_total, InputError, Source, MAX_INPUT_BYTES};
+use crate::output::write_now;
+
+/// What a chat request is made of besides its messages, and how answers are printed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatOptions {
+    /// The model.
+    pub model: String,
+    /// The system message, sent first.
+    pub system: Option<String>,
+    /// The most tokens to generate.
+    pub max_tokens: Option<u32>,
+    /// The sampling temperature.
+    pub temperature: Option<f64>,
+    /// How answers are printed.
+    pub style: Style,
+}
+
+impl ChatOptions {
+    /// The options the command line gives.
+    pub fn from_args(args: &ChatArgs) -> Self {
+        Self {
+            model: args.model.clone(),
+            system: args.system.clone(),
+            max_tokens: args.max_tokens,
+            temperature: args.temperature,
+            style: Style {
+                stream: !args.no_stream,
+                json: args.json,
+            },
+        }
+    }
+
+    /// Options for `model` with nothing else set, streaming text.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self {
+            model: model.into(),
+            system: None,
+            max_tokens: None,
+            temperature: None,
+            style: Style {
+                stream: true,
+                json: false,
+            },
+        }
+    }
+
+    /// The request for `conversation`: the system message first, then the conversation.
+    pub fn request(&self, conversation: &[Message]) -> ChatCompletionRequest {
+        let mut messages = Vec::with_capacity(conversation.len() + 1);
+        if let Some(system) = &self.system {
+            messages.push(Message::system(system.as_str()));
+        }
+        messages.extend_from_slice(conversation);
+        let mut request = ChatCompletionRequest::new(self.model.as_str(), messages);
+        request.max_tokens = self.max_tokens;
+        request.temperature = self.temperature;
+        request
+    }
+}
+
+/// How an answer is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    /// Ask for a stream and print each piece as it arrives.
+    pub stream: bool,
+    /// Print JSON: each chunk as one line, or the whole completion.
+    pub json: bool,
+}
+
+/// The user's turn: the prompt, then each data text as one `data` message.
+pub fn user_turn(prompt: &str, data: &[String]) -> Vec<Message> {
+    let mut messages = Vec::with_capacity(data.len() + 1);
+    messages.push(Message::user(prompt));
+    messages.extend(data.iter().map(|text| Message::data(text.as_str())));
+    messages
+}
+
+/// Sends `request` and prints the answer to `out` in `style`; returns the answer's text
+/// (for the conversation's history).
+///
+/// Streamed text ends with a newline when it did not bring one. A stream that breaks off
+/// leaves what arrived printed, ends the line, and fails.
+///
+/// # Errors
+/// [`Failure::Api`] when the request or the stream fails, [`Failure::Answer`] when a whole
+/// answer has no text to print, [`Failure::ClosedOutput`] or [`Failure::Output`] when
+/// printing fails.
+pub async fn answer(
+    client: &Client,
+    request: &ChatCompletionRequest,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<String, Failure> {
+    check_total(
+        request.messages.iter().filter_map(|m| m.content.as_deref()),
+        MAX_INPUT_BYTES,
+    )?;
+    if style.stream {
+        stream_answer(client, request, style.json, out).await
+    } else {
+        whole_answer(client, request, style.json, out).await
+    }
+}
+
+async fn whole_answer(
+    client: &Client,
+    request: &ChatCompletionRequest,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<String, Failure> {
+    let completion = client.chat(request).await?;
+    if json {
+        let mut text = serde_json::to_string_pretty(&completion)
+            .map_err(|e| Failure::Answer(format!("cannot print the completion as JSON: {e}")))?;
+        text.push('\n');
+        write_now(out, &text)?;
+        return Ok(completion.content().unwrap_or_default().to_owned());
+    }
+    let choice = completion
+        .choice(0)
+        .ok_or_else(|| Failure::Answer("the answer has no choice with index 0".into()))?;
+    let Some(text) = choice.message.content.as_deref() else {
+        let reason = choice
+            .finish_reason
+            .as_ref()
+            .map_or_else(|| "none given".to_owned(), ToString::to_string);
+        return Err(Failure::Answer(format!(
+            "the answer has no text (finish reason: {reason})"
+        )));
+    };
+    write_now(out, text)?;
+    if !text.ends_with('\n') {
+        write_now(out, "\n")?;
+    }
+    Ok(text.to_owned())
+}
+
+async fn stream_answer(
+    client: &Client,
+    request: &ChatCompletionRequest,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<String, Failure> {
+    let mut stream = client.chat_stream(request).await?;
+    let mut text = String::new();
+    while let Some(chunk) = stream.next_chunk().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                if !json && !text.is_empty() && !text.ends_with('\n') {
+                    write_now(out, "\n")?;
+                }
+                return Err(error.into());
+            }
+        };
+        if json {
+            let mut line = serde_json::to_string(&chunk)
+                .map_err(|e| Failure::Answer(format!("cannot print a chunk as JSON: {e}")))?;
+            line.push('\n');
+            write_now(out, &line)?;
+        }
+        if let Some(delta) = chunk.text_delta() {
+            if !json {
+                write_now(out, delta)?;
+            }
+            text.push_str(delta);
+        }
+    }
+    if !json && !text.is_empty() && !text.ends_with('\n') {
+        write_now(out, "\n")?;
+    }
+    Ok(text)
+}
+
+/// One answer to `prompt` with `data`, printed to `out`.
+///
+/// # Errors
+/// As [`answer`].
+pub async fn single(
+    client: &Client,
+    options: &ChatOptions,
+    prompt: &str,
+    data: &[String],
+    out: &mut impl Write,
+) -> Result<Outcome, Failure> {
+    let request = options.request(&user_turn(prompt, data));
+    answer(client, &request, options.style, out).await?;
+    Ok(Outcome::Success)
+}
+
+/// A conversation: each line read from `lines` is the user's next message, answered in
+/// turn; the history (assistant answers included) goes with every request. The data texts
+/// follow the first message. Ends at the end of input or at a line `/exit`; blank lines are
+/// skipped. When `prompt` is given, `> ` is written to it before each line is read.
+///
+/// # Errors
+/// As [`answer`], and [`Failure::Input`] when a line cannot be read (or is not UTF-8).
+pub async fn conversation<R: AsyncBufRead + Unpin>(
+    client: &Client,
+    options: &ChatOptions,
+    data: &[String],
+    mut lines: R,
+    out: &mut impl Write,
+    mut prompt: Option<&mut dyn Write>,
+) -> Result<Outcome, Failure> {
+    let mut history: Vec<Message> = Vec::new();
+    let mut line = String::new();
+    loop {
+        if let Some(prompt) = prompt.as_deref_mut() {
+            // The prompt is a courtesy on the terminal; losing it loses nothing.
+            let _ = prompt.write_all(b"> ").and_then(|()| prompt.flush());
+        }
+        line.clear();
+        let read = lines
+            .read_line(&mut line)
+            .await
+            .map_err(|error| InputError::Read {
+                source_name: Source::Stdin,
+                error,
+            })?;
+        if read == 0 {
+            if let Some(prompt) = prompt.as_deref_mut() {
+                let _ = prompt.write_all(b"\n");
+            }
+            return Ok(Outcome::Success);
+        }
+        let said = line.trim();
+        if said.is_empty() {
+            continue;
+        }
+        if said == "/exit" {
+            return Ok(Outcome::Success);
+        }
+        if history.is_empty() {
+            history = user_turn(said, data);
+        } else {
+            history.push(Message::user(said));
+        }
+        let text = answer(client, &options.request(&history), options.style, out).await?;
+        history.push(Message::assistant(text));
+    }
+}

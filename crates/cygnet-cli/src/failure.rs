@@ -1,0 +1,131 @@
+//! What can end the command, the exit status of each end, and how a failure is reported.
+//!
+//! | status | when |
+//! |---|---|
+//! | 0 | success, or standard output closed by its reader |
+//! | 1 | any error: configuration, input, the API, the network, the answer |
+//! | 2 | `moderate --fail-if-flagged` and the text was flagged |
+//! | 130 | interrupted (Ctrl-C) |
+//!
+//! A command-line usage error is status 1 as well (clap's own convention is 2), so that 2
+//! always means "flagged" to a script.
+
+use std::io::{self, Write};
+
+use cygnet::config::API_KEY_ENV;
+
+use crate::input::InputError;
+
+/// How a command that did its work ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Success,
+    /// The moderated text was flagged and `--fail-if-flagged` was given.
+    Flagged,
+}
+
+/// What can end the command early.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failure {
+    /// No API key in the environment.
+    #[error("no API key: set the {API_KEY_ENV} environment variable to your Gray Swan API key")]
+    MissingKey,
+    /// The client or the API failed.
+    #[error(transparent)]
+    Api(#[from] cygnet::Error),
+    /// An input cannot be sent.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The arguments and inputs do not make a request.
+    #[error("{0}")]
+    Usage(String),
+    /// The answer arrived but is not what the command can show.
+    #[error("{0}")]
+    Answer(String),
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(io::Error),
+    /// Standard output failed (other than being closed).
+    #[error("cannot write the output: {0}")]
+    Output(io::Error),
+    /// Standard output was closed by its reader: a quiet end.
+    #[error("standard output was closed")]
+    ClosedOutput,
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The exit status of `result`.
+pub fn exit_status(result: &Result<Outcome, Failure>) -> u8 {
+    match result {
+        Ok(Outcome::Success) | Err(Failure::ClosedOutput) => 0,
+        Ok(Outcome::Flagged) => 2,
+        Err(Failure::Interrupted) => 130,
+        Err(_) => 1,
+    }
+}
+
+/// Reports `failure` the way the examples do: `error: ...` on standard error, the request
+/// id when the server sent one, a hint for a rejected key. An interruption writes a newline
+/// to `stdout` (ending the line a stream was printing); a closed output writes nothing.
+pub fn report(failure: &Failure, stdout: &mut impl Write, stderr: &mut impl Write) {
+    // Reporting is best effort: if standard error is gone too, there is no one to tell.
+    match failure {
+        Failure::ClosedOutput => {}
+        Failure::Interrupted => {
+            let _ = stdout.write_all(b"\n").and_then(|()| stdout.flush());
+        }
+        Failure::Api(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            if let cygnet::Error::Api(api) = error {
+                if let Some(id) = api.request_id() {
+                    let _ = writeln!(stderr, "request id: {id}");
+                }
+                if api.status.is_some_and(|s| s.as_u16() == 401) {
+                    let _ = writeln!(stderr, "hint: check the key in {API_KEY_ENV}");
+                }
+            }
+        }
+        other => {
+            let _ = writeln!(stderr, "error: {other}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_end_has_its_status() {
+        assert_eq!(exit_status(&Ok(Outcome::Success)), 0);
+        assert_eq!(exit_status(&Ok(Outcome::Flagged)), 2);
+        assert_eq!(exit_status(&Err(Failure::ClosedOutput)), 0);
+        assert_eq!(exit_status(&Err(Failure::Interrupted)), 130);
+        assert_eq!(exit_status(&Err(Failure::MissingKey)), 1);
+        assert_eq!(exit_status(&Err(Failure::Usage("x".into()))), 1);
+    }
+
+    #[test]
+    fn reports_go_to_stderr_except_the_interruption_newline() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        report(&Failure::MissingKey, &mut out, &mut err);
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key\n"
+        );
+        assert!(out.is_empty());
+
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        report(&Failure::Interrupted, &mut out, &mut err);
+        assert_eq!(out, b"\n");
+        assert!(err.is_empty());
+
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        report(&Failure::ClosedOutput, &mut out, &mut err);
+        assert!(out.is_empty() && err.is_empty());
+    }
+}

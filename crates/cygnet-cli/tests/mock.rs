@@ -1,0 +1,214 @@
+//! The command's logic on cygnet's mock transport: the conversation's history, answers in
+//! each style, a broken stream, and moderation verdicts, with no process and no socket.
+
+use cygnet::mock::{MockReply, MockTransport};
+use cygnet_cli::chat::{self, ChatOptions, Style};
+use cygnet_cli::moderate::moderate;
+use cygnet_cli::{Failure, Outcome};
+use serde_json::json;
+
+/// `work`, failing the test if it takes longer than any of these should.
+async fn bounded<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), work)
+        .await
+        .expect("the command's logic finishes in time")
+}
+
+fn options(stream: bool) -> ChatOptions {
+    let mut options = ChatOptions::new("cygnet");
+    options.system = Some("Be brief.".into());
+    options.style = Style {
+        stream,
+        json: false,
+    };
+    options
+}
+
+#[tokio::test]
+async fn a_conversation_keeps_its_history_and_ends_at_exit() {
+    let mock = MockTransport::conversation([
+        MockReply::stream_text(["Hi ", "there."]),
+        MockReply::stream_text(["Fine, ", "thanks."]),
+    ]);
+    let lines: &[u8] = b"Hello\n\n   \nHow are you?\r\n/exit\nnever sent\n";
+    let mut out = Vec::new();
+    let data = vec!["<p>untrusted page</p>".to_owned()];
+
+    let outcome = bounded(chat::conversation(
+        &mock.client(),
+        &options(true),
+        &data,
+        lines,
+        &mut out,
+        None,
+    ))
+    .await
+    .unwrap();
+
+    assert_eq!(outcome, Outcome::Success);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "Hi there.\nFine, thanks.\n"
+    );
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].json(),
+        json!({
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hello"},
+                {"role": "data", "content": "<p>untrusted page</p>"}
+            ],
+            "model": "cygnet",
+            "stream": true
+        })
+    );
+    assert_eq!(
+        requests[1].json(),
+        json!({
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hello"},
+                {"role": "data", "content": "<p>untrusted page</p>"},
+                {"role": "assistant", "content": "Hi there."},
+                {"role": "user", "content": "How are you?"}
+            ],
+            "model": "cygnet",
+            "stream": true
+        })
+    );
+    mock.assert_all_consumed();
+}
+
+#[tokio::test]
+async fn a_conversation_ends_at_the_end_of_input_and_shows_its_prompt() {
+    let mock = MockTransport::conversation([MockReply::text("One answer.")]);
+    let mut out = Vec::new();
+    let mut prompt = Vec::new();
+
+    bounded(chat::conversation(
+        &mock.client(),
+        &options(false),
+        &[],
+        &b"Question\n"[..],
+        &mut out,
+        Some(&mut prompt),
+    ))
+    .await
+    .unwrap();
+
+    assert_eq!(String::from_utf8(out).unwrap(), "One answer.\n");
+    assert_eq!(String::from_utf8(prompt).unwrap(), "> > \n");
+    assert!(mock.requests()[0].json().get("stream").is_none());
+    mock.assert_all_consumed();
+}
+
+#[tokio::test]
+async fn json_streaming_prints_one_line_per_chunk() {
+    let mock = MockTransport::conversation([MockReply::stream_text(["A", "B"])]);
+    let mut options = ChatOptions::new("cygnet");
+    options.style = Style {
+        stream: true,
+        json: true,
+    };
+    let mut out = Vec::new();
+
+    bounded(chat::single(&mock.client(), &options, "Hi", &[], &mut out))
+        .await
+        .unwrap();
+
+    let out = String::from_utf8(out).unwrap();
+    let deltas: Vec<_> = out
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .map(|chunk| chunk["choices"][0]["delta"]["content"].clone())
+        .collect();
+    // Two text chunks, then the chunk with the finish reason.
+    assert_eq!(
+        deltas,
+        vec![json!("A"), json!("B"), serde_json::Value::Null]
+    );
+}
+
+#[tokio::test]
+async fn a_broken_stream_leaves_what_arrived_and_fails() {
+    let mock =
+        MockTransport::conversation([MockReply::stream_text(["Half ", "an"]).without_done()]);
+    let mut out = Vec::new();
+
+    let failure = bounded(chat::single(
+        &mock.client(),
+        &options(true),
+        "Hi",
+        &[],
+        &mut out,
+    ))
+    .await
+    .unwrap_err();
+
+    assert!(
+        matches!(failure, Failure::Api(cygnet::Error::Stream(_))),
+        "{failure:?}"
+    );
+    assert_eq!(String::from_utf8(out).unwrap(), "Half an\n");
+}
+
+#[tokio::test]
+async fn a_whole_answer_without_text_is_an_error_not_an_empty_line() {
+    let mock = MockTransport::conversation([MockReply::json(
+        200,
+        json!({
+            "id": "c1", "object": "chat.completion", "created": 1, "model": "cygnet",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null},
+                         "finish_reason": "content_filter"}]
+        }),
+    )]);
+    let mut out = Vec::new();
+
+    let failure = bounded(chat::single(
+        &mock.client(),
+        &options(false),
+        "Hi",
+        &[],
+        &mut out,
+    ))
+    .await
+    .unwrap_err();
+
+    assert_eq!(
+        failure.to_string(),
+        "the answer has no text (finish reason: content_filter)"
+    );
+    assert!(out.is_empty());
+}
+
+#[tokio::test]
+async fn moderation_prints_the_verdict_and_flags_on_demand() {
+    let verdict = json!({
+        "id": "modr-1", "created": 1, "model": "cygnet-moderation",
+        "flagged": true, "detected": 0.9, "passed": 0.1
+    });
+    let mock = MockTransport::conversation([
+        MockReply::json(200, verdict.clone()),
+        MockReply::json(200, verdict),
+    ]);
+    let client = mock.client();
+
+    let mut out = Vec::new();
+    let outcome = bounded(moderate(&client, "text", false, true, &mut out))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Flagged);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "flagged: true\ndetected: 0.9\npassed: 0.1\n"
+    );
+
+    let mut out = Vec::new();
+    let outcome = bounded(moderate(&client, "text", false, false, &mut out))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Success);
+    assert_eq!(mock.requests()[0].json(), json!({"input": "text"}));
+}
