@@ -105,10 +105,20 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod cassette;
+pub mod cassette_format;
 pub mod clock;
+mod recorder;
+mod redact;
+mod replay;
 mod reply;
 mod transport;
 
+pub use cassette::{Cassette, CassetteTransport, RecordMode, RECORD_ENV};
+pub use cassette_format::{CassetteError, CASSETTE_FORMAT_VERSION};
 pub use clock::{MockClock, MockInstant, MockSleep};
+pub use recorder::Recorder;
+pub use redact::{Redactions, REDACTED};
+pub use replay::{ReplayMismatch, Replayer};
 pub use reply::{MockReply, MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
 pub use transport::{CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL};
