@@ -42,7 +42,7 @@ use serde_json::Value;
 
 use crate::cassette_format::{BodyEnd, CassetteError, CassetteFile, RecordedBody};
 use crate::clock::MockClock;
-use crate::redact::Redactions;
+use crate::redact::{scrub_str, Redactions};
 
 /// A [`Transport`] that answers every request from a cassette file: the recorded status,
 /// headers, body (streamed bodies chunk by chunk, as they arrived when recording) and
@@ -281,9 +281,13 @@ impl Transport for Replayer {
         let secrets = shared.redactions.secrets_for(request.headers());
         let method = request.method().as_str();
         let uri = request.uri();
-        let path = uri
-            .path_and_query()
-            .map_or_else(|| uri.path(), |p| p.as_str());
+        // Scrubbed as the recorder scrubbed it, so a secret in the query still matches.
+        let path = scrub_str(
+            uri.path_and_query()
+                .map_or_else(|| uri.path(), |p| p.as_str()),
+            &secrets,
+        );
+        let path = path.as_str();
         let body = RecordedBody::of_request(request.body(), &shared.redactions, &secrets);
         let found = {
             let mut state = shared.state();

@@ -716,3 +716,34 @@ fn non_utf8_chunks_survive_as_hex() {
         assert_eq!(recorded, replayed);
     });
 }
+
+#[test]
+fn a_secret_in_the_query_is_redacted_and_still_matches_on_replay() {
+    bounded(|| {
+        let path = cassette_path("query.json");
+        let redactions = Redactions::new().text("tok-in-query-1");
+        let with_query = |token: &str| {
+            http::Request::get(format!("https://x.invalid/models?token={token}&key={KEY}"))
+                .header("authorization", format!("Bearer {KEY}"))
+                .body(Bytes::new())
+                .unwrap()
+        };
+        let recorder = Cassette::new(&path)
+            .redact(redactions.clone())
+            .recorder(MockTransport::conversation([MockReply::text("listed")]));
+        block_on(exchange(&recorder, with_query("tok-in-query-1")));
+        recorder.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("\"path\": \"/models?token=<redacted>&key=<redacted>\""),
+            "{text}"
+        );
+
+        let replayer = Cassette::new(&path).redact(redactions).replayer().unwrap();
+        let seen = block_on(exchange(&replayer, with_query("tok-in-query-1")));
+        assert!(
+            matches!(seen, Seen::Answered { status: 200, .. }),
+            "{seen:?}"
+        );
+    });
+}
