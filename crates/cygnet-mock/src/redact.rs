@@ -23,6 +23,7 @@
 //! values (and only when they occur in request bodies).
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use http::HeaderMap;
 use serde_json::Value;
@@ -64,7 +65,9 @@ pub(crate) const DEFAULT_RESPONSE_HEADERS: [&str; 5] = [
 ///     .text("acme-internal-hostname.example"); // scrubbed wherever it occurs
 /// # let _ = redactions;
 /// ```
-#[derive(Clone, Debug, Default)]
+///
+/// Its `Debug` output counts the literal values but never shows them.
+#[derive(Clone, Default)]
 #[must_use]
 pub struct Redactions {
     headers: BTreeSet<String>,
@@ -212,6 +215,17 @@ impl Redactions {
     }
 }
 
+impl fmt::Debug for Redactions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactions")
+            .field("headers", &self.headers)
+            .field("recorded_headers", &self.recorded_headers)
+            .field("fields", &self.fields)
+            .field("texts", &format_args!("<{} redacted>", self.texts.len()))
+            .finish()
+    }
+}
+
 /// `text` with every secret replaced by [`REDACTED`].
 pub(crate) fn scrub_str(text: &str, secrets: &[Vec<u8>]) -> String {
     let bytes = scrub_bytes(text.as_bytes(), secrets);
@@ -331,6 +345,17 @@ mod tests {
         assert_eq!(written.get("authorization").unwrap(), REDACTED);
         assert_eq!(written.get("x-tenant").unwrap(), REDACTED);
         assert!(!written.contains_key("x-trace"));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_literal_values() {
+        let redactions = Redactions::new().header("x-tenant").text("s3cret-value");
+        let debug = format!("{redactions:?}");
+        assert!(!debug.contains("s3cret-value"), "{debug}");
+        assert!(
+            debug.contains("x-tenant") && debug.contains("<1 redacted>"),
+            "{debug}"
+        );
     }
 
     #[test]
