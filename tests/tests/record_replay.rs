@@ -203,19 +203,23 @@ async fn a_hyper_recording_replays_the_same_error_status_stream_chunks_and_conne
         .max_retries(0)
         .build()
         .expect("client");
-    match client.chat(&seed_request()).await {
-        Err(Error::Api(api)) => {
-            assert_eq!(api.status.map(|s| s.as_u16()), Some(400));
-            assert_eq!(api.request_id(), Some("req_abc123"));
-            assert!(api.to_string().contains("model not found"), "{api}");
+    let text = bounded("a client on the replay", async {
+        match client.chat(&seed_request()).await {
+            Err(Error::Api(api)) => {
+                assert_eq!(api.status.map(|s| s.as_u16()), Some(400));
+                assert_eq!(api.request_id(), Some("req_abc123"));
+                assert!(api.to_string().contains("model not found"), "{api}");
+            }
+            other => panic!("expected the recorded 400, got {other:?}"),
         }
-        other => panic!("expected the recorded 400, got {other:?}"),
-    }
-    let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
-    let mut text = String::new();
-    while let Some(chunk) = stream.next_chunk().await {
-        text.push_str(chunk.expect("chunk").content().unwrap_or_default());
-    }
+        let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
+        let mut text = String::new();
+        while let Some(chunk) = stream.next_chunk().await {
+            text.push_str(chunk.expect("chunk").content().unwrap_or_default());
+        }
+        text
+    })
+    .await;
     assert_eq!(text, "A large language model is a neural network.");
 }
 

@@ -33,6 +33,8 @@
 //!
 //! - `cygnet_cassette` is the format version; a reader refuses a newer one
 //!   ([`CassetteError::NewerVersion`]).
+//! - `redacted_fields` lists the JSON members whose values were replaced by `"<redacted>"`
+//!   ([`Redactions::field`]); replay redacts them in its requests too before matching.
 //! - `request.path` is the path and query, without scheme and host, so a cassette recorded
 //!   against one base URL replays under another with the same path prefix. `request.headers`
 //!   appears only for headers asked for with [`Redactions::record_header`] or
@@ -44,16 +46,19 @@
 //!   UTF-8 on its own (a character split between two reads). An empty body has no `body`.
 //! - `response.end` says how a chunked body ended: absent when it ended normally,
 //!   `{"error": {"kind", "message"}}` when the connection failed, `"abandoned"` when the
-//!   caller stopped reading before its end (replay then fails at that point, since what
-//!   followed was never seen).
+//!   caller stopped reading before its end had arrived (replay then fails at that point,
+//!   since what followed was never seen).
 //! - With timing recorded ([`Cassette::record_timing`](crate::Cassette::record_timing)),
 //!   `head_delay_ms` is the time from sending to the response head and `chunk_delays_ms` the
-//!   time before each chunk.
+//!   time before each chunk (the first counted from the head).
 //! - An exchange whose request failed below HTTP has `error` instead of `response`; the
 //!   `kind` is one of `connect`, `timeout`, `io`, `request`, `other`. One the caller gave up
 //!   on before the response head arrived (its timeout fired) has `"abandoned": true`
 //!   instead; replay never answers it, so the caller's timeout fires again.
 //!
+//! Cassettes are meant to be read and, where useful, edited by hand (to trim a long answer,
+//! or to write a fault no server produces on demand); replay checks every field when it
+//! loads one and names the exchange at fault.
 
 use std::collections::BTreeMap;
 use std::fmt;
