@@ -747,3 +747,35 @@ fn a_secret_in_the_query_is_redacted_and_still_matches_on_replay() {
         );
     });
 }
+
+#[test]
+fn concurrent_exchanges_are_written_in_the_order_they_were_sent() {
+    bounded(|| {
+        let path = cassette_path("concurrent.json");
+        let recorder = Recorder::new(
+            &path,
+            MockTransport::conversation([
+                // The first answer is slow, so the second exchange ends first.
+                MockReply::text("slow").delay(Duration::from_secs(2)),
+                MockReply::text("fast"),
+            ]),
+        );
+        let mut slow = seed(false);
+        slow["messages"][0]["content"] = json!("slow");
+        let mut fast = seed(false);
+        fast["messages"][0]["content"] = json!("fast");
+        block_on(futures_util::future::join(
+            exchange(&recorder, request(slow)),
+            exchange(&recorder, request(fast)),
+        ));
+        recorder.finish().unwrap();
+        let file: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let asked: Vec<&Value> = file["exchanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["request"]["body"]["json"]["messages"][0]["content"])
+            .collect();
+        assert_eq!(asked, [&json!("slow"), &json!("fast")]);
+    });
+}
