@@ -306,12 +306,12 @@ async fn no_file_written_while_recording_holds_the_key_or_a_redacted_header() {
     let path = cassette_path("secrets.json");
     let dir = path.parent().expect("dir").to_owned();
     let mut server = Server::new_async().await;
-    // A server that echoes the key and sets a session header the user redacts.
+    // A server that echoes the key and sets a login header the user redacts.
     server
         .mock("POST", "/chat/completion")
         .with_status(401)
         .with_header("content-type", "application/json")
-        .with_header("x-session-token", "sess-secret-42")
+        .with_header("x-login-token", "login-secret-42")
         .with_header("x-request-id", "req_401")
         .with_body(
             json!({"error": {"message": format!("Incorrect API key provided: {FAKE_KEY}")}})
@@ -323,7 +323,7 @@ async fn no_file_written_while_recording_holds_the_key_or_a_redacted_header() {
         .redact(
             Redactions::new()
                 .header("x-tenant-token")
-                .header("x-session-token"),
+                .header("x-login-token"),
         )
         .recorder(HyperTransport::new());
     let client = ClientBuilder::new()
@@ -349,7 +349,7 @@ async fn no_file_written_while_recording_holds_the_key_or_a_redacted_header() {
     for entry in std::fs::read_dir(&dir).expect("cassette dir") {
         let entry = entry.expect("entry");
         let text = std::fs::read_to_string(entry.path()).expect("text file");
-        for secret in [FAKE_KEY, "tenant-secret-9", "sess-secret-42", "Bearer"] {
+        for secret in [FAKE_KEY, "tenant-secret-9", "login-secret-42", "Bearer"] {
             assert!(
                 !text.contains(secret),
                 "{secret} in {}:\n{text}",
@@ -368,7 +368,7 @@ async fn no_file_written_while_recording_holds_the_key_or_a_redacted_header() {
         "<redacted>"
     );
     assert_eq!(
-        exchange["response"]["headers"]["x-session-token"],
+        exchange["response"]["headers"]["x-login-token"],
         "<redacted>"
     );
     assert_eq!(exchange["response"]["headers"]["x-request-id"], "req_401");

@@ -324,7 +324,7 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
                 401,
                 json!({"error": {"message": format!("Invalid API key: {KEY}")}}),
             )
-            .header("x-session", "sess-secret-1")
+            .header("x-login", "login-secret-1")
             .header("set-cookie", "id=cookie-secret"),
             // Read 5 bytes at a time: the echoed key is split across chunks.
             MockReply::stream_text([format!("your key is {KEY} ok")]).read_sizes([5]),
@@ -332,7 +332,7 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
         ]);
         let redactions = Redactions::new()
             .header("x-tenant-token")
-            .header("x-session")
+            .header("x-login")
             .record_header("set-cookie")
             .field("user")
             .text("internal-host-7");
@@ -366,7 +366,7 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
         for secret in [
             KEY,
             "tenant-secret-9",
-            "sess-secret-1",
+            "login-secret-1",
             "cookie-secret",
             "internal-host-7",
             "alice@example.com",
@@ -375,7 +375,7 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
         }
         for kept in [
             "\"x-tenant-token\": \"<redacted>\"",
-            "\"x-session\": \"<redacted>\"",
+            "\"x-login\": \"<redacted>\"",
             "\"set-cookie\": \"<redacted>\"",
             "\"user\": \"<redacted>\"",
             "Invalid API key: <redacted>",
