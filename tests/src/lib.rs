@@ -87,21 +87,31 @@ pub struct LoopbackServer {
 impl LoopbackServer {
     /// Starts a server answering `reply`.
     pub async fn start(reply: Reply) -> Self {
+        Self::start_sequence(vec![reply]).await
+    }
+
+    /// Starts a server answering its first connection with `replies[0]`, the second with
+    /// `replies[1]`, and so on; the last reply answers every connection after it.
+    pub async fn start_sequence(replies: Vec<Reply>) -> Self {
+        assert!(!replies.is_empty(), "a server needs a reply");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let (requests_tx, requests) = mpsc::unbounded_channel();
         let (release, released) = watch::channel(false);
-        let reply = Arc::new(reply);
+        let replies = Arc::new(replies);
         let task = tokio::spawn(async move {
+            let mut accepted = 0;
             while let Ok((socket, _)) = listener.accept().await {
-                let reply = Arc::clone(&reply);
+                let replies = Arc::clone(&replies);
+                let index = accepted.min(replies.len() - 1);
+                accepted += 1;
                 let requests_tx = requests_tx.clone();
                 let released = released.clone();
                 tokio::spawn(async move {
                     // A client that hangs up early is not the server's failure.
-                    let _ = serve(socket, &reply, requests_tx, released).await;
+                    let _ = serve(socket, &replies[index], requests_tx, released).await;
                 });
             }
         });
@@ -233,6 +243,7 @@ fn build_examples() -> Result<PathBuf, String> {
 pub struct ExampleCommand {
     name: String,
     base_url: Option<String>,
+    args: Vec<std::ffi::OsString>,
 }
 
 /// What an example printed and how it ended.
@@ -252,6 +263,7 @@ impl ExampleCommand {
         Self {
             name: name.into(),
             base_url: None,
+            args: Vec::new(),
         }
     }
 
@@ -260,7 +272,14 @@ impl ExampleCommand {
         Self {
             name: name.into(),
             base_url: Some(base_url.into()),
+            args: Vec::new(),
         }
+    }
+
+    /// Adds a command-line argument.
+    pub fn arg(mut self, arg: impl Into<std::ffi::OsString>) -> Self {
+        self.args.push(arg.into());
+        self
     }
 
     /// The child process, with stdout and stderr piped and killed when dropped.
@@ -277,6 +296,7 @@ impl ExampleCommand {
                 .env("GRAY_SWAN_BASE_URL", base);
         }
         command
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -223,3 +223,63 @@ async fn an_error_status_exits_1_with_status_and_message_on_stderr() {
         assert!(!out.stderr.contains(tests::FAKE_KEY), "{name}: key leaked");
     }
 }
+
+#[tokio::test]
+async fn record_replay_records_with_a_key_then_replays_the_same_output_without_one() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("record-replay-example-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cassette = dir.join("seed.json");
+
+    // Without a key and without a cassette: it says what to do and fails.
+    let out = ExampleCommand::offline("record_replay")
+        .arg(&cassette)
+        .run()
+        .await;
+    assert_eq!(out.code, Some(1), "stdout {:?}", out.stdout);
+    assert!(out.stderr.contains("GRAYSWAN_API_KEY"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&cassette.display().to_string()),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(!cassette.exists());
+
+    // With the fake key: one chat call, then one streamed call, recorded.
+    let mut server = LoopbackServer::start_sequence(vec![
+        Reply::json(200, &completion_json(ANSWER)),
+        Reply::sse_held(
+            delta_events(&["A large ", "language "], true),
+            delta_events(&["model is ", "a neural network."], false) + &stream_end(),
+        ),
+    ])
+    .await;
+    server.release();
+    let recorded = ExampleCommand::against("record_replay", &server.base_url())
+        .arg(&cassette)
+        .run()
+        .await;
+    assert_eq!(recorded.code, Some(0), "stderr: {}", recorded.stderr);
+    let expected = format!("{ANSWER}\nA large language model is a neural network.\n");
+    assert_eq!(recorded.stdout, expected);
+    server
+        .next_request()
+        .await
+        .assert_cygnet_request("/chat/completion");
+    let streamed = server.next_request().await;
+    assert_eq!(streamed.json(), official_body(true));
+    drop(server);
+    let text = std::fs::read_to_string(&cassette).expect("the cassette was written");
+    assert!(!text.contains(tests::FAKE_KEY), "key written:\n{text}");
+
+    // Without the key, the server gone: the same output from the cassette.
+    let replayed = ExampleCommand::offline("record_replay")
+        .arg(&cassette)
+        .run()
+        .await;
+    assert_eq!(replayed.code, Some(0), "stderr: {}", replayed.stderr);
+    assert_eq!(replayed.stdout, expected);
+    assert!(replayed.stderr.contains("replays"), "{}", replayed.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

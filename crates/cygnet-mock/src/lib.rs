@@ -103,21 +103,92 @@
 //! once and races between a slow reply and a timeout end as they would in real time; a
 //! [`MockClock::manual`] clock moves only when the test calls [`MockClock::advance`].
 //!
+//! # Record and replay
+//!
+//! Scripting replies by hand is one way; the other is to record a real conversation once
+//! and replay it in every later run: real chunk boundaries, real tool-call fragments, real
+//! error bodies, and no key and no network in CI.
+//!
+//! - [`Recorder`] wraps any transport (in practice cygnet-hyper's), passes every exchange
+//!   through unchanged, streams as streams, and writes a [cassette](cassette_format): a
+//!   pretty-printed JSON file with each request (method, path, body) and what came back
+//!   (status, the headers the client reads, the body, streamed bodies as the exact chunks
+//!   that arrived, transport errors). It is rewritten after every exchange, so a test that
+//!   panics half-way keeps what it recorded; [`Recorder::finish`] reports a failed write.
+//! - [`Replayer`] answers from a cassette: each request gets the first unused exchange
+//!   with the same method, path and (JSON-equal) body, so reordered calls still match. A
+//!   request with no match fails with a [`ReplayMismatch`] naming the closest recorded
+//!   request and where the bodies differ. Time runs on a [`MockClock`].
+//! - [`Cassette::auto`] chooses: record when the file is missing (or when
+//!   `CYGNET_RECORD=1`), replay otherwise, and in replay mode the real transport is never
+//!   even built. `CYGNET_RECORD=0` forbids recording (for CI).
+//! - The API key, `Authorization` and cookies are never written; [`Redactions`] adds
+//!   headers, JSON fields and literal values of your own.
+//!
+//! ```
+//! use cygnet_mock::{Cassette, MockReply, MockTransport, RecordMode};
+//! use cygnet_types::{ChatCompletionRequest, Message};
+//!
+//! let path = std::env::temp_dir().join(format!("cygnet-doc-{}.json", std::process::id()));
+//! # let _ = std::fs::remove_file(&path);
+//! let request = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
+//! // In a real suite `real` is `cygnet_hyper::HyperTransport::new`, and the mode comes from
+//! // CYGNET_RECORD; here the "real" server is a mock, and the modes are forced.
+//! let real = || MockTransport::conversation([MockReply::stream_text(["Hel", "lo!"])]);
+//! for mode in [RecordMode::Always, RecordMode::Never] {
+//!     let transport = Cassette::new(&path).mode(mode).transport(real)?;
+//!     let client = cygnet_core::ClientBuilder::new()
+//!         .api_key("sk-test-fake")
+//!         .transport(transport.clone())
+//!         .build()?;
+//!     let text = futures_executor::block_on(async {
+//!         let mut stream = client.chat_stream(&request).await?;
+//!         let mut text = String::new();
+//!         while let Some(chunk) = stream.next_chunk().await {
+//!             text.push_str(chunk?.content().unwrap_or_default());
+//!         }
+//!         Ok::<_, cygnet_core::Error>(text)
+//!     })?;
+//!     assert_eq!(text, "Hello!");
+//!     assert_eq!(transport.is_recording(), mode == RecordMode::Always);
+//!     transport.finish()?;
+//! }
+//! let cassette = std::fs::read_to_string(&path)?;
+//! assert!(cassette.contains("\"chunks\""));
+//! assert!(!cassette.contains("sk-test-fake"));
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Why hand-written
 //!
 //! The timer is a few dozen lines of discrete-event scheduling over `std` wakers, rather
 //! than a runtime's paused time, because the mock must work under any executor and must
 //! not pull an async runtime into users' dev-dependencies.
+//!
+//! The cassette format is hand-written over serde_json too (a few serde structs, and hex for
+//! the rare chunk that is not UTF-8 on its own) rather than a VCR crate's: those record
+//! whole bodies, not the chunks a stream arrived in, and would need an HTTP library.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod cassette;
+pub mod cassette_format;
 pub mod clock;
 mod fixtures;
+pub mod recorder;
+pub mod redact;
+pub mod replay;
 mod reply;
 mod scripted_body;
 mod transport;
 
+pub use cassette::{Cassette, CassetteTransport, RecordMode, RECORD_ENV};
+pub use cassette_format::{CassetteError, CASSETTE_FORMAT_VERSION};
 pub use clock::{MockClock, MockInstant, MockSleep};
 pub use fixtures::{MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
+pub use recorder::Recorder;
+pub use redact::{Redactions, REDACTED};
+pub use replay::{ReplayMismatch, Replayer};
 pub use reply::MockReply;
 pub use transport::{CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL};

@@ -1,0 +1,308 @@
+//! [`Cassette`]: record a real conversation once, replay it in every later run.
+//!
+//! [`Cassette::auto`] is the switch for a test suite: it records through the real transport
+//! when the cassette file is missing (or when `CYGNET_RECORD=1` asks to record again), and
+//! replays it otherwise, without ever building the real transport, so a replaying test
+//! cannot reach the network. The file is the [`cassette_format`](crate::cassette_format);
+//! [`Recorder`] and [`Replayer`] document how each side works.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
+
+use crate::cassette_format::CassetteError;
+use crate::clock::MockClock;
+use crate::recorder::Recorder;
+use crate::redact::Redactions;
+use crate::replay::Replayer;
+
+/// The environment variable that chooses the [`RecordMode`] when the code does not:
+/// unset or empty for [`RecordMode::WhenMissing`], `1` (or `true`, `yes`, `always`) for
+/// [`RecordMode::Always`], `0` (or `false`, `no`, `never`) for [`RecordMode::Never`].
+pub const RECORD_ENV: &str = "CYGNET_RECORD";
+
+/// When a [`Cassette`] records and when it replays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordMode {
+    /// Record when the cassette file does not exist, replay it when it does.
+    #[default]
+    WhenMissing,
+    /// Always record, replacing the file: to refresh a cassette.
+    Always,
+    /// Always replay; a missing cassette is an error ([`CassetteError::Missing`]). For CI,
+    /// where recording could only fail.
+    Never,
+}
+
+impl RecordMode {
+    /// The mode `CYGNET_RECORD` asks for ([`RECORD_ENV`]).
+    ///
+    /// `path` only names the cassette in the error.
+    ///
+    /// # Errors
+    ///
+    /// [`CassetteError::Mode`] when the variable holds anything else than the values listed
+    /// at [`RECORD_ENV`].
+    pub fn from_env(path: &Path) -> Result<Self, CassetteError> {
+        let value = std::env::var_os(RECORD_ENV).map(|v| v.to_string_lossy().into_owned());
+        Self::parse(value.as_deref(), path)
+    }
+
+    fn parse(value: Option<&str>, path: &Path) -> Result<Self, CassetteError> {
+        let value = value.unwrap_or_default();
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(RecordMode::WhenMissing),
+            "1" | "true" | "yes" | "always" => Ok(RecordMode::Always),
+            "0" | "false" | "no" | "never" => Ok(RecordMode::Never),
+            _ => Err(CassetteError::Mode {
+                path: path.to_owned(),
+                value: value.to_owned(),
+            }),
+        }
+    }
+}
+
+/// A cassette file and how to record or replay it.
+///
+/// ```no_run
+/// use cygnet_mock::Cassette;
+///
+/// # async fn test() -> Result<(), Box<dyn std::error::Error>> {
+/// // Records through the real transport the first time (or with CYGNET_RECORD=1), replays
+/// // the file in every later run, with no key and no network.
+/// # fn real_transport() -> cygnet_mock::MockTransport { cygnet_mock::MockTransport::new() }
+/// // `real_transport()` is the one the client normally uses, e.g.
+/// // `cygnet_hyper::HyperTransport::new()`.
+/// let transport = Cassette::auto("tests/cassettes/weather.json", real_transport)?;
+/// let client = cygnet_core::ClientBuilder::from_env()
+///     .api_key(std::env::var("GRAYSWAN_API_KEY").unwrap_or_else(|_| "sk-replay".into()))
+///     .transport(transport.clone())
+///     .build()?;
+/// // ... the code under test ...
+/// transport.finish()?; // when recording: write now and report a failed write
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Cassette {
+    path: PathBuf,
+    mode: Option<RecordMode>,
+    redactions: Redactions,
+    record_timing: bool,
+    replay_timing: bool,
+    clock: Option<MockClock>,
+}
+
+impl Cassette {
+    /// The cassette at `path`, with the mode from `CYGNET_RECORD`, the default
+    /// [`Redactions`] and no timing.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self {
+            path: path.as_ref().to_owned(),
+            mode: None,
+            redactions: Redactions::new(),
+            record_timing: false,
+            replay_timing: false,
+            clock: None,
+        }
+    }
+
+    /// Records through `real()` or replays the cassette at `path`, as `CYGNET_RECORD` says
+    /// (by default: record when the file is missing). Short for
+    /// `Cassette::new(path).transport(real)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Cassette::transport`].
+    pub fn auto<T: Transport>(
+        path: impl AsRef<Path>,
+        real: impl FnOnce() -> T,
+    ) -> Result<CassetteTransport, CassetteError> {
+        Self::new(path).transport(real)
+    }
+
+    /// Sets the mode instead of reading `CYGNET_RECORD`.
+    pub fn mode(mut self, mode: RecordMode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// What to keep out of the cassette (and to redact in requests before matching them on
+    /// replay). The defaults always apply too.
+    pub fn redact(mut self, redactions: Redactions) -> Self {
+        self.redactions = redactions;
+        self
+    }
+
+    /// Records the time to each response head and before each streamed chunk. Off by
+    /// default, since the figures change on every recording and make diffs noisy.
+    pub fn record_timing(mut self, on: bool) -> Self {
+        self.record_timing = on;
+        self
+    }
+
+    /// Replays the recorded times on the replay's [`MockClock`] (virtual time, so a replay
+    /// still takes no real time); off by default: everything answers at once.
+    pub fn replay_timing(mut self, on: bool) -> Self {
+        self.replay_timing = on;
+        self
+    }
+
+    /// The clock a replay keeps time on; an auto-advancing one by default.
+    pub fn clock(mut self, clock: MockClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The cassette's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records through `real()` or replays, as the mode says. `real` is only called when
+    /// recording.
+    ///
+    /// # Errors
+    ///
+    /// When replaying, those of [`Cassette::replayer`]; [`CassetteError::Mode`] for a
+    /// `CYGNET_RECORD` value that is not a mode; [`CassetteError::Read`] when whether the
+    /// file exists cannot be told.
+    pub fn transport<T: Transport>(
+        self,
+        real: impl FnOnce() -> T,
+    ) -> Result<CassetteTransport, CassetteError> {
+        let mode = match self.mode {
+            Some(mode) => mode,
+            None => RecordMode::from_env(&self.path)?,
+        };
+        let record = match mode {
+            RecordMode::Always => true,
+            RecordMode::Never => false,
+            RecordMode::WhenMissing => {
+                !self
+                    .path
+                    .try_exists()
+                    .map_err(|source| CassetteError::Read {
+                        path: self.path.clone(),
+                        source,
+                    })?
+            }
+        };
+        Ok(if record {
+            CassetteTransport::Record(self.recorder(real()))
+        } else {
+            CassetteTransport::Replay(self.replayer()?)
+        })
+    }
+
+    /// A [`Recorder`] passing requests to `inner` and writing this cassette (replacing the
+    /// file).
+    pub fn recorder(self, inner: impl Transport) -> Recorder {
+        Recorder::with_options(
+            &self.path,
+            Arc::new(inner),
+            self.redactions,
+            self.record_timing,
+        )
+    }
+
+    /// A [`Replayer`] answering from this cassette.
+    ///
+    /// # Errors
+    ///
+    /// [`CassetteError::Missing`], [`CassetteError::Read`], [`CassetteError::Invalid`] or
+    /// [`CassetteError::NewerVersion`], each naming the file.
+    pub fn replayer(self) -> Result<Replayer, CassetteError> {
+        Replayer::with_options(
+            &self.path,
+            self.redactions,
+            self.replay_timing,
+            self.clock.unwrap_or_default(),
+        )
+    }
+}
+
+/// What [`Cassette::auto`] and [`Cassette::transport`] return: a recording or a replaying
+/// transport. Cheap to clone; clones share the cassette.
+#[derive(Clone, Debug)]
+pub enum CassetteTransport {
+    /// Recording through the real transport.
+    Record(Recorder),
+    /// Replaying the file.
+    Replay(Replayer),
+}
+
+impl CassetteTransport {
+    /// Whether this records (rather than replays).
+    pub fn is_recording(&self) -> bool {
+        matches!(self, CassetteTransport::Record(_))
+    }
+
+    /// The cassette's path.
+    pub fn path(&self) -> &Path {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.path(),
+            CassetteTransport::Replay(replayer) => replayer.path(),
+        }
+    }
+
+    /// When recording, writes the cassette now ([`Recorder::finish`]); when replaying,
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`CassetteError::Write`] when recording and a write failed.
+    pub fn finish(&self) -> Result<(), CassetteError> {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.finish(),
+            CassetteTransport::Replay(_) => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for CassetteTransport {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Body>, TransportError> {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.send(request).await,
+            CassetteTransport::Replay(replayer) => replayer.send(request).await,
+        }
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.sleep(duration),
+            CassetteTransport::Replay(replayer) => replayer.sleep(duration),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_modes_parse_and_bad_values_name_the_cassette() {
+        let path = Path::new("c.json");
+        for (value, mode) in [
+            (None, RecordMode::WhenMissing),
+            (Some(""), RecordMode::WhenMissing),
+            (Some("1"), RecordMode::Always),
+            (Some("Always"), RecordMode::Always),
+            (Some("0"), RecordMode::Never),
+            (Some("never"), RecordMode::Never),
+        ] {
+            assert_eq!(RecordMode::parse(value, path).unwrap(), mode, "{value:?}");
+        }
+        let error = RecordMode::parse(Some("sometimes"), path).unwrap_err();
+        assert!(error.to_string().contains("c.json"), "{error}");
+        assert!(error.to_string().contains("\"sometimes\""), "{error}");
+    }
+}

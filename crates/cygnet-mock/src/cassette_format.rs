@@ -1,0 +1,625 @@
+//! The cassette file: recorded exchanges, what they look like on disk, and the errors of
+//! reading and writing one.
+//!
+//! # The format
+//!
+//! One pretty-printed JSON document, so a cassette reads well and diffs line by line in
+//! review. It is rewritten whole after every exchange, through a temporary file renamed over
+//! the old one, so the file on disk is always a complete, valid cassette (JSON Lines would
+//! allow appending, but a streamed body would then be one very long line).
+//!
+//! ```json
+//! {
+//!   "cygnet_cassette": 1,
+//!   "redacted_fields": ["user"],
+//!   "exchanges": [
+//!     {
+//!       "request": { "method": "POST", "path": "/chat/completion",
+//!                    "body": { "json": { "model": "cygnet", "messages": [] } } },
+//!       "response": {
+//!         "status": 200,
+//!         "headers": { "content-type": "text/event-stream", "x-request-id": "req_1" },
+//!         "body": { "chunks": [ "data: {...}\n\n", "data: [DONE]\n\n" ] },
+//!         "chunk_delays_ms": [ 120, 35 ]
+//!       }
+//!     },
+//!     {
+//!       "request": { "method": "POST", "path": "/moderation", "body": { "json": {} } },
+//!       "error": { "kind": "connect", "message": "connection refused" }
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! - `cygnet_cassette` is the format version; a reader refuses a newer one
+//!   ([`CassetteError::NewerVersion`]).
+//! - `redacted_fields` lists the JSON members whose values were replaced by `"<redacted>"`
+//!   ([`Redactions::field`]); replay redacts them in its requests too before matching.
+//! - `request.path` is the path and query, without scheme and host, so a cassette recorded
+//!   against one base URL replays under another with the same path prefix. `request.headers`
+//!   appears only for headers asked for with [`Redactions::record_header`] or
+//!   [`Redactions::header`].
+//! - A body is `{"json": value}` when it is JSON (its bytes are not kept: it replays as
+//!   compact JSON), `{"text": "..."}` when it is other UTF-8, and `{"chunks": [...]}` for a
+//!   streamed (`text/event-stream`) body or one that did not end cleanly: the exact byte
+//!   chunks as they arrived, each a string, or `{"hex": "..."}` for a chunk that is not
+//!   UTF-8 on its own (a character split between two reads). An empty body has no `body`.
+//! - `response.end` says how a chunked body ended: absent when it ended normally,
+//!   `{"error": {"kind", "message"}}` when the connection failed, `"abandoned"` when the
+//!   caller stopped reading before its end had arrived (replay then fails at that point,
+//!   since what followed was never seen).
+//! - With timing recorded ([`Cassette::record_timing`](crate::Cassette::record_timing)),
+//!   `head_delay_ms` is the time from sending to the response head and `chunk_delays_ms` the
+//!   time before each chunk (the first counted from the head).
+//! - An exchange whose request failed below HTTP has `error` instead of `response`; the
+//!   `kind` is one of `connect`, `timeout`, `io`, `request`, `other`. One the caller gave up
+//!   on before the response head arrived (its timeout fired) has `"abandoned": true`
+//!   instead; replay never answers it, so the caller's timeout fires again.
+//!
+//! Cassettes are meant to be read and, where useful, edited by hand (to trim a long answer,
+//! or to write a fault no server produces on demand); replay checks every field when it
+//! loads one and names the exchange at fault.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use cygnet_core::TransportErrorKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::redact::{scrub_bytes, Redactions};
+
+/// The cassette format version this crate writes, and the newest it reads.
+pub const CASSETTE_FORMAT_VERSION: u64 = 1;
+
+/// The name of the version field, the first member of every cassette.
+const VERSION_FIELD: &str = "cygnet_cassette";
+
+/// A whole cassette file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct CassetteFile {
+    pub(crate) cygnet_cassette: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) redacted_fields: Vec<String>,
+    #[serde(default)]
+    pub(crate) exchanges: Vec<Exchange>,
+}
+
+/// One request and what came back.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Exchange {
+    pub(crate) request: RecordedRequest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) response: Option<RecordedResponse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<RecordedError>,
+    /// The caller gave up (a timeout) before the response head arrived.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) abandoned: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordedRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<RecordedBody>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordedResponse {
+    pub(crate) status: u16,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) head_delay_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<RecordedBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) chunk_delays_ms: Option<Vec<u64>>,
+    #[serde(default, skip_serializing_if = "BodyEnd::is_eof")]
+    pub(crate) end: BodyEnd,
+}
+
+/// A body: JSON, text, or the chunks as they arrived.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RecordedBody {
+    Json(Value),
+    Text(String),
+    Chunks(Vec<Chunk>),
+}
+
+impl RecordedBody {
+    /// How a request body is written, and compared on replay: `None` when empty, JSON
+    /// (redacted) when it parses, text (scrubbed) when UTF-8, one hex chunk otherwise.
+    pub(crate) fn of_request(
+        body: &[u8],
+        redactions: &Redactions,
+        secrets: &[Vec<u8>],
+    ) -> Option<Self> {
+        if body.is_empty() {
+            return None;
+        }
+        if let Ok(mut value) = serde_json::from_slice::<Value>(body) {
+            redactions.redact_json(&mut value, secrets);
+            return Some(RecordedBody::Json(value));
+        }
+        let body = scrub_bytes(body, secrets);
+        Some(match String::from_utf8(body) {
+            Ok(text) => RecordedBody::Text(text),
+            Err(e) => RecordedBody::Chunks(vec![Chunk::from_bytes(e.into_bytes())]),
+        })
+    }
+}
+
+/// One chunk of a streamed body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Chunk {
+    Text(String),
+    Hex { hex: String },
+}
+
+impl Chunk {
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => Chunk::Text(text),
+            Err(e) => Chunk::Hex {
+                hex: to_hex(e.as_bytes()),
+            },
+        }
+    }
+
+    pub(crate) fn to_bytes(&self) -> Result<Bytes, String> {
+        match self {
+            Chunk::Text(text) => Ok(Bytes::from(text.clone())),
+            Chunk::Hex { hex } => from_hex(hex).map(Bytes::from),
+        }
+    }
+}
+
+/// How a chunked body ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BodyEnd {
+    /// The body ended normally.
+    #[default]
+    Eof,
+    /// The connection failed while reading it.
+    Error(RecordedError),
+    /// The caller stopped reading before the end.
+    Abandoned,
+}
+
+impl BodyEnd {
+    fn is_eof(&self) -> bool {
+        *self == BodyEnd::Eof
+    }
+}
+
+/// A transport failure: its kind and message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordedError {
+    pub(crate) kind: String,
+    pub(crate) message: String,
+}
+
+pub(crate) fn kind_name(kind: TransportErrorKind) -> &'static str {
+    match kind {
+        TransportErrorKind::Connect => "connect",
+        TransportErrorKind::Timeout => "timeout",
+        TransportErrorKind::Io => "io",
+        TransportErrorKind::Request => "request",
+        _ => "other",
+    }
+}
+
+fn kind_from_name(name: &str) -> Option<TransportErrorKind> {
+    Some(match name {
+        "connect" => TransportErrorKind::Connect,
+        "timeout" => TransportErrorKind::Timeout,
+        "io" => TransportErrorKind::Io,
+        "request" => TransportErrorKind::Request,
+        "other" => TransportErrorKind::Other,
+        _ => return None,
+    })
+}
+
+impl RecordedError {
+    pub(crate) fn kind(&self) -> TransportErrorKind {
+        // Checked when the cassette is loaded.
+        kind_from_name(&self.kind).unwrap_or(TransportErrorKind::Other)
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let bytes = hex.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return Err(format!("hex chunk {hex:?} has an odd number of digits"));
+    }
+    bytes
+        .chunks(2)
+        .map(|pair| match (digit(pair[0]), digit(pair[1])) {
+            (Some(high), Some(low)) => Ok(high << 4 | low),
+            _ => Err(format!(
+                "hex chunk {hex:?} holds a character that is not a hex digit"
+            )),
+        })
+        .collect()
+}
+
+impl CassetteFile {
+    pub(crate) fn new(redacted_fields: Vec<String>, exchanges: Vec<Exchange>) -> Self {
+        Self {
+            cygnet_cassette: CASSETTE_FORMAT_VERSION,
+            redacted_fields,
+            exchanges,
+        }
+    }
+
+    /// Reads and checks the cassette at `path`.
+    pub(crate) fn load(path: &Path) -> Result<Self, CassetteError> {
+        let text = match std::fs::read(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CassetteError::Missing {
+                    path: path.to_owned(),
+                })
+            }
+            Err(source) => {
+                return Err(CassetteError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks cassette text; `path` only names it in errors.
+    pub(crate) fn parse(path: &Path, text: &[u8]) -> Result<Self, CassetteError> {
+        let invalid = |reason: String| CassetteError::Invalid {
+            path: path.to_owned(),
+            reason,
+        };
+        let value: Value =
+            serde_json::from_slice(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        // The version first: a newer format may differ in anything else.
+        let version = value
+            .as_object()
+            .ok_or_else(|| invalid("not a JSON object".into()))?
+            .get(VERSION_FIELD)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "no \"{VERSION_FIELD}\" version field: not a cygnet cassette"
+                ))
+            })?;
+        let version = version.as_u64().ok_or_else(|| {
+            invalid(format!(
+                "\"{VERSION_FIELD}\" is {version}, not a version number"
+            ))
+        })?;
+        if version > CASSETTE_FORMAT_VERSION {
+            return Err(CassetteError::NewerVersion {
+                path: path.to_owned(),
+                found: version,
+                supported: CASSETTE_FORMAT_VERSION,
+            });
+        }
+        if version == 0 {
+            return Err(invalid(format!(
+                "\"{VERSION_FIELD}\" is 0: no such version"
+            )));
+        }
+        let file: CassetteFile =
+            serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        for (index, exchange) in file.exchanges.iter().enumerate() {
+            exchange
+                .check()
+                .map_err(|reason| invalid(format!("exchange #{}: {reason}", index + 1)))?;
+        }
+        Ok(file)
+    }
+
+    /// The cassette as written to disk: pretty JSON with a final newline.
+    pub(crate) fn to_text(&self) -> Vec<u8> {
+        // Serialising these plain data types cannot fail (string keys only).
+        let mut text = serde_json::to_vec_pretty(self).unwrap_or_default();
+        text.push(b'\n');
+        text
+    }
+
+    /// Writes the cassette to `path` atomically: a temporary file beside it, renamed over it.
+    pub(crate) fn save(&self, path: &Path) -> Result<(), CassetteError> {
+        let write_error = |source| CassetteError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(write_error)?;
+        }
+        let mut temporary = path.as_os_str().to_owned();
+        temporary.push(".tmp");
+        let temporary = PathBuf::from(temporary);
+        std::fs::write(&temporary, self.to_text()).map_err(write_error)?;
+        std::fs::rename(&temporary, path).map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            write_error(e)
+        })
+    }
+}
+
+impl Exchange {
+    fn check(&self) -> Result<(), String> {
+        http::Method::from_bytes(self.request.method.as_bytes())
+            .map_err(|_| format!("{:?} is not an HTTP method", self.request.method))?;
+        match (&self.response, &self.error) {
+            (Some(_), Some(_)) => {
+                return Err("has both a \"response\" and an \"error\"".into());
+            }
+            (Some(_), None) | (None, Some(_)) if self.abandoned => {
+                return Err("is \"abandoned\" but has a \"response\" or an \"error\"".into());
+            }
+            (None, None) if self.abandoned => {}
+            (None, None) => {
+                return Err("has none of \"response\", \"error\" and \"abandoned\"".into())
+            }
+            (None, Some(error)) => check_kind(error)?,
+            (Some(response), None) => {
+                http::StatusCode::from_u16(response.status)
+                    .map_err(|_| format!("status {} is not an HTTP status", response.status))?;
+                for (name, value) in &response.headers {
+                    http::HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| format!("{name:?} is not a header name"))?;
+                    http::HeaderValue::from_str(value)
+                        .map_err(|_| format!("header {name} has an invalid value {value:?}"))?;
+                }
+                let chunks = match &response.body {
+                    Some(RecordedBody::Chunks(chunks)) => {
+                        for chunk in chunks {
+                            chunk.to_bytes()?;
+                        }
+                        Some(chunks.len())
+                    }
+                    _ => None,
+                };
+                if let Some(delays) = &response.chunk_delays_ms {
+                    if Some(delays.len()) != chunks {
+                        return Err(format!(
+                            "\"chunk_delays_ms\" has {} entries for {} chunks",
+                            delays.len(),
+                            chunks.unwrap_or(0)
+                        ));
+                    }
+                }
+                if let BodyEnd::Error(error) = &response.end {
+                    check_kind(error)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_kind(error: &RecordedError) -> Result<(), String> {
+    match kind_from_name(&error.kind) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "error kind {:?} is not one of connect, timeout, io, request, other",
+            error.kind
+        )),
+    }
+}
+
+/// Why a cassette could not be read or written, or a mode not chosen. Every variant names
+/// the file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CassetteError {
+    /// There is no cassette at `path` (and it was asked to replay).
+    Missing {
+        /// The cassette's path.
+        path: PathBuf,
+    },
+    /// The file exists but could not be read.
+    Read {
+        /// The cassette's path.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not a cassette this crate understands: not JSON, no version field, or a
+    /// field that does not fit the format.
+    Invalid {
+        /// The cassette's path.
+        path: PathBuf,
+        /// What was wrong, with the JSON parser's line and column where there is one.
+        reason: String,
+    },
+    /// The cassette was written in a newer format than this crate reads.
+    NewerVersion {
+        /// The cassette's path.
+        path: PathBuf,
+        /// The cassette's format version.
+        found: u64,
+        /// The newest version this crate reads ([`CASSETTE_FORMAT_VERSION`]).
+        supported: u64,
+    },
+    /// The cassette could not be written.
+    Write {
+        /// The cassette's path.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The record-mode environment variable holds a value that means nothing.
+    Mode {
+        /// The cassette's path.
+        path: PathBuf,
+        /// The variable's value.
+        value: String,
+    },
+}
+
+impl CassetteError {
+    /// The cassette file this error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            CassetteError::Missing { path }
+            | CassetteError::Read { path, .. }
+            | CassetteError::Invalid { path, .. }
+            | CassetteError::NewerVersion { path, .. }
+            | CassetteError::Write { path, .. }
+            | CassetteError::Mode { path, .. } => path,
+        }
+    }
+}
+
+impl fmt::Display for CassetteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CassetteError::Missing { path } => write!(
+                f,
+                "cassette {} does not exist; record it first (run with {}=1 and a real transport)",
+                path.display(),
+                crate::cassette::RECORD_ENV
+            ),
+            CassetteError::Read { path, source } => {
+                write!(f, "cannot read cassette {}: {source}", path.display())
+            }
+            CassetteError::Invalid { path, reason } => {
+                write!(f, "cassette {} is not valid: {reason}", path.display())
+            }
+            CassetteError::NewerVersion {
+                path,
+                found,
+                supported,
+            } => write!(
+                f,
+                "cassette {} has format version {found}, newer than the {supported} this \
+                 cygnet-mock reads; update cygnet-mock or record it again",
+                path.display()
+            ),
+            CassetteError::Write { path, source } => {
+                write!(f, "cannot write cassette {}: {source}", path.display())
+            }
+            CassetteError::Mode { path, value } => write!(
+                f,
+                "{}={value:?} (for cassette {}) is not a record mode; use 1 (record again), \
+                 0 (replay only) or leave it unset (record when missing)",
+                crate::cassette::RECORD_ENV,
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CassetteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CassetteError::Read { source, .. } | CassetteError::Write { source, .. } => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_rejects_garbage() {
+        let bytes = vec![0xe2, 0x82, 0x00, 0xff];
+        assert_eq!(from_hex(&to_hex(&bytes)).unwrap(), bytes);
+        assert!(from_hex("abc").is_err());
+        assert!(from_hex("zz").is_err());
+        assert_eq!(
+            Chunk::from_bytes(vec![0xe2, 0x82]),
+            Chunk::Hex { hex: "e282".into() }
+        );
+        assert_eq!(Chunk::from_bytes(b"ok".to_vec()), Chunk::Text("ok".into()));
+    }
+
+    #[test]
+    fn a_written_cassette_parses_back() {
+        let file = CassetteFile::new(
+            vec!["user".into()],
+            vec![Exchange {
+                request: RecordedRequest {
+                    method: "POST".into(),
+                    path: "/chat/completion".into(),
+                    headers: BTreeMap::new(),
+                    body: Some(RecordedBody::Json(serde_json::json!({"model": "cygnet"}))),
+                },
+                response: None,
+                error: Some(RecordedError {
+                    kind: "connect".into(),
+                    message: "refused".into(),
+                }),
+                abandoned: false,
+            }],
+        );
+        let text = file.to_text();
+        let back = CassetteFile::parse(Path::new("c.json"), &text).unwrap();
+        assert_eq!(back.to_text(), text);
+        assert!(String::from_utf8(text)
+            .unwrap()
+            .starts_with("{\n  \"cygnet_cassette\": 1,"));
+    }
+
+    #[test]
+    fn bad_exchanges_are_refused_with_their_number() {
+        for (text, wanted) in [
+            (
+                r#"{"cygnet_cassette":1,"exchanges":[{"request":{"method":"POST","path":"/"}}]}"#,
+                "exchange #1: has none of",
+            ),
+            (
+                r#"{"cygnet_cassette":1,"exchanges":[{"request":{"method":"POST","path":"/"},"error":{"kind":"gone","message":""}}]}"#,
+                "error kind \"gone\"",
+            ),
+            (
+                r#"{"cygnet_cassette":1,"exchanges":[{"request":{"method":"POST","path":"/"},"response":{"status":200,"body":{"chunks":["a"]},"chunk_delays_ms":[1,2]}}]}"#,
+                "2 entries for 1 chunks",
+            ),
+            (
+                r#"{"cygnet_cassette":1,"exchanges":[{"request":{"method":"POST","path":"/"},"response":{"status":1000}}]}"#,
+                "status 1000",
+            ),
+            (r#"{"cygnet_cassette":"1"}"#, "not a version number"),
+            (r#"[1]"#, "not a JSON object"),
+        ] {
+            let error = CassetteFile::parse(Path::new("bad.json"), text.as_bytes()).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains(wanted), "{message}");
+            assert!(message.contains("bad.json"), "{message}");
+        }
+    }
+}
