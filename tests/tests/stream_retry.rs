@@ -77,7 +77,7 @@ fn a_stream_stalled_after_an_event_fails_with_an_idle_timeout() {
     let (texts, error) = collect(&mock, options);
     assert_eq!(texts.concat(), "Hello");
     assert!(
-        matches!(error, Some(Error::Timeout(TimeoutKind::Idle(d))) if d == Duration::from_secs(7)),
+        matches!(error.as_ref().and_then(Error::timeout_kind), Some(TimeoutKind::Idle(d)) if d == Duration::from_secs(7)),
         "{error:?}"
     );
     assert_eq!(mock.request_count(), 1);
