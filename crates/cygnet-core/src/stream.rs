@@ -430,55 +430,6 @@ impl ChatStream {
         // Release the connection at once rather than when the caller drops the stream.
         self.events.close();
     }
-
-    /// Folds every chunk into the completion while still yielding each one; see
-    /// [`AccumulatingStream`](crate::AccumulatingStream).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
-    /// let mut stream = client.chat_stream(&request).await?.accumulate();
-    /// while let Some(chunk) = stream.next_chunk().await {
-    ///     print!("{}", chunk?.text_delta().unwrap_or_default());
-    /// }
-    /// println!("\n{:?}", stream.into_completion().usage);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn accumulate(self) -> crate::AccumulatingStream {
-        crate::AccumulatingStream::new(self)
-    }
-
-    /// Reads the stream to its end and returns the completion a non-streaming call would
-    /// have returned; the first error ends it.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
-    /// let completion = client.chat_stream(&request).await?.collect_completion().await?;
-    /// println!("{}", completion.content().unwrap_or_default());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn collect_completion(self) -> Result<cygnet_types::ChatCompletion> {
-        self.accumulate().collect_completion().await
-    }
-
-    /// Just the text of choice 0, piece by piece; see [`TextStream`](crate::TextStream).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
-    /// let mut text = client.chat_stream(&request).await?.text();
-    /// while let Some(piece) = text.next_text().await {
-    ///     print!("{}", piece?);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn text(self) -> crate::TextStream {
-        crate::TextStream::new(self)
-    }
 }
 
 /// The chunk types an event's data parses into, owned or borrowed.
