@@ -479,7 +479,7 @@ where
 /// stream knows nothing of what is built on it.
 impl ChatStream {
     /// Folds every chunk into the completion while still yielding each one; see
-    /// [`AccumulatingStream`](crate::AccumulatingStream).
+    /// [`AccumulatingStream`].
     ///
     /// ```no_run
     /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)

@@ -165,7 +165,7 @@ impl Client {
     ///
     /// An error status gives the same [`Error::Api`] as [`Client::chat`]. The stream ends at
     /// the server's `[DONE]`; a body that ends before it yields
-    /// [`StreamError::Incomplete`] after the chunks that did arrive.
+    /// [`StreamError::Incomplete`](crate::StreamError::Incomplete) after the chunks that did arrive.
     pub async fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
         let body = if request.stream == Some(true) {
             self.body_bytes(request)?

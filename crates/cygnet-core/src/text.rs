@@ -106,7 +106,7 @@ where
 /// How a chat stream becomes text; here rather than in the stream module, so the stream
 /// knows nothing of what is built on it.
 impl ChatStream {
-    /// Just the text of choice 0, piece by piece; see [`TextStream`](crate::TextStream).
+    /// Just the text of choice 0, piece by piece; see [`TextStream`].
     ///
     /// ```no_run
     /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
