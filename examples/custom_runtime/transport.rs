@@ -114,11 +114,26 @@ fn body_stream(reader: ureq::BodyReader<'static>) -> Body {
 }
 
 /// Sorts ureq's errors into the kinds core retries (connect, timeout, I/O) and the rest.
+/// Core words each kind and adds where the call went; this only says what failed.
 fn map_error(error: ureq::Error) -> TransportError {
+    use std::io::ErrorKind;
     let kind = match &error {
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
-        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+        ureq::Error::Io(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+            ) =>
+        {
+            TransportErrorKind::Connect
+        }
+        // A failed name lookup reaches ureq as an I/O error of a kind std does not name;
+        // its message is std's own.
+        ureq::Error::Io(e) if e.to_string().contains("failed to lookup address") => {
             TransportErrorKind::Connect
         }
         ureq::Error::Io(_) => TransportErrorKind::Io,

@@ -275,3 +275,21 @@ fn ureq_transport_refused_connection_is_a_connect_error() {
         other => panic!("expected a connect error, got {other:?}"),
     }
 }
+
+#[test]
+fn ureq_transport_errors_read_like_every_other_transport() {
+    // A loopback port with nothing listening on it.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = ureq_client(SocketAddr::from(([127, 0, 0, 1], port)))
+        .build()
+        .unwrap();
+    let error = smol::block_on(client.chat(&request())).unwrap_err();
+    let text = error.to_string();
+    let prefix = format!("POST 127.0.0.1:{port}: could not connect after 1 attempt: ");
+    assert!(text.starts_with(&prefix), "{text}");
+    assert_eq!(error.attempts(), Some(1));
+}

@@ -474,3 +474,40 @@ where
         self.inner.size_hint()
     }
 }
+
+/// How a chat stream becomes a completion; here rather than in the stream module, so the
+/// stream knows nothing of what is built on it.
+impl ChatStream {
+    /// Folds every chunk into the completion while still yielding each one; see
+    /// [`AccumulatingStream`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let mut stream = client.chat_stream(&request).await?.accumulate();
+    /// while let Some(chunk) = stream.next_chunk().await {
+    ///     print!("{}", chunk?.text_delta().unwrap_or_default());
+    /// }
+    /// println!("\n{:?}", stream.into_completion().usage);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn accumulate(self) -> AccumulatingStream {
+        AccumulatingStream::new(self)
+    }
+
+    /// Reads the stream to its end and returns the completion a non-streaming call would
+    /// have returned; the first error ends it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let completion = client.chat_stream(&request).await?.collect_completion().await?;
+    /// println!("{}", completion.content().unwrap_or_default());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn collect_completion(self) -> Result<cygnet_types::ChatCompletion> {
+        self.accumulate().collect_completion().await
+    }
+}

@@ -1,19 +1,13 @@
 //! The client: one shared handle that sends chat completions and moderation requests.
 //!
-//! A call goes: serialize the body once, then for each attempt build the `http::Request`
-//! (headers are cheap clones, the body a reference-counted [`Bytes`]), send it through the
-//! [`Transport`] under a deadline, read and classify the answer, and on a retryable failure
-//! wait (on the transport's clock) and go again. Nothing here names a runtime: deadlines and
-//! waits are the transport's [`Transport::sleep`] futures raced against the work.
+//! A call serializes its body once and hands it, with the client's options, to the retry
+//! engine (a `Call`, see the `engine` module), which sends every attempt, whole calls and
+//! stream re-sends alike. The client turns what comes back into typed answers and streams.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,22 +15,19 @@ use tracing::Instrument;
 
 use cygnet_types::{ChatCompletion, ChatCompletionRequest, ModerationRequest, ModerationResponse};
 
-use crate::config::{
-    ApiKey, BaseUrl, ClientBuilder, Limits, DEFAULT_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT,
-    DEFAULT_TIMEOUT,
-};
-use crate::error::{ApiError, DecodeError, Error, Result, StreamError, TimeoutKind};
+use crate::config::{ClientBuilder, ClientConfig};
+use crate::engine::{Call, Engine, StreamDeadline};
+use crate::error::{DecodeError, Error, Result};
 use crate::options::RequestOptions;
-use crate::retry;
 use crate::stream::{ChatStream, SseStream};
-use crate::transport::{Body, ConnectTimeout, Transport};
+use crate::transport::Transport;
+
+pub use crate::engine::USER_AGENT_VALUE;
 
 /// The path of chat completions.
 pub const CHAT_COMPLETION_PATH: &str = "/chat/completion";
 /// The path of moderation.
 pub const MODERATION_PATH: &str = "/moderation";
-/// The `User-Agent` this crate sends.
-pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSION"));
 
 /// A client for the Cygnet API.
 ///
@@ -50,24 +41,17 @@ pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSI
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    shared: Arc<Shared>,
+    engine: Arc<Engine>,
     options: Arc<RequestOptions>,
-}
-
-struct Shared {
-    transport: Arc<dyn Transport>,
-    authorization: HeaderValue,
-    base: BaseUrl,
-    limits: Limits,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.shared.base.as_str())
+            .field("base_url", &self.engine.base().as_str())
             .field("api_key", &"<redacted>")
             .field("options", &self.options)
-            .field("limits", &self.shared.limits)
+            .field("limits", &self.engine.limits())
             .finish_non_exhaustive()
     }
 }
@@ -115,45 +99,22 @@ impl RawResponse {
     }
 }
 
-/// Options with every default filled in.
-#[derive(Debug)]
-pub(crate) struct Resolved {
-    pub(crate) timeout: Duration,
-    /// Set only when configured; otherwise the transport's own default applies.
-    pub(crate) connect_timeout: Option<Duration>,
-    pub(crate) headers_timeout: Duration,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) max_retries: u32,
-}
-
 impl Client {
     /// A builder; see [`ClientBuilder`].
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
     }
 
-    pub(crate) fn from_parts(
-        transport: Arc<dyn Transport>,
-        api_key: ApiKey,
-        base: BaseUrl,
-        options: RequestOptions,
-        limits: Limits,
-    ) -> Result<Self> {
-        let mut authorization = HeaderValue::try_from(format!("Bearer {}", api_key.expose()))
-            .map_err(|_| {
-                Error::Config(
-                    "the API key contains characters not allowed in an HTTP header".into(),
-                )
-            })?;
-        authorization.set_sensitive(true);
+    fn from_config(config: ClientConfig) -> Result<Self> {
+        let engine = Engine::new(
+            config.transport,
+            &config.api_key,
+            config.base,
+            config.limits,
+        )?;
         Ok(Self {
-            shared: Arc::new(Shared {
-                transport,
-                authorization,
-                base,
-                limits,
-            }),
-            options: Arc::new(options),
+            engine: Arc::new(engine),
+            options: Arc::new(config.options),
         })
     }
 
@@ -163,7 +124,7 @@ impl Client {
     /// `client.with_options(RequestOptions::new().max_retries(0)).chat(&request)`.
     pub fn with_options(&self, options: RequestOptions) -> Client {
         Client {
-            shared: Arc::clone(&self.shared),
+            engine: Arc::clone(&self.engine),
             options: Arc::new(self.options.merged_with(&options)),
         }
     }
@@ -175,12 +136,12 @@ impl Client {
 
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        self.shared.base.as_str()
+        self.engine.base().as_str()
     }
 
     /// The transport this client sends through.
     pub fn transport(&self) -> &Arc<dyn Transport> {
-        &self.shared.transport
+        self.engine.transport()
     }
 
     /// Sends a chat completion request and waits for the whole answer.
@@ -204,7 +165,7 @@ impl Client {
     ///
     /// An error status gives the same [`Error::Api`] as [`Client::chat`]. The stream ends at
     /// the server's `[DONE]`; a body that ends before it yields
-    /// [`StreamError::Incomplete`] after the chunks that did arrive.
+    /// [`StreamError::Incomplete`](crate::StreamError::Incomplete) after the chunks that did arrive.
     pub async fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
         let body = if request.stream == Some(true) {
             self.body_bytes(request)?
@@ -258,14 +219,15 @@ impl Client {
         body: &(impl Serialize + ?Sized),
     ) -> Result<RawResponse> {
         let body = self.body_bytes(body)?;
-        let resolved = self.resolved();
-        let url = self.shared.base.join(path, &self.options.query);
-        let span = tracing::debug_span!("cygnet.request", method = "POST", path, stream = false);
-        self.with_retries(&url, body, &resolved, |request| {
-            self.attempt_full(request, &resolved)
+        let call = Call::new(&self.engine, &self.options, path, body, false)?;
+        let span = call.span().clone();
+        let response = call.send_full().instrument(span).await?;
+        let (parts, body) = response.into_parts();
+        Ok(RawResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
         })
-        .instrument(span)
-        .await
     }
 
     /// POSTs any JSON body to `path` and returns the raw server-sent events of the answer.
@@ -278,33 +240,18 @@ impl Client {
         self.open_stream(path, body).await
     }
 
+    /// Sends a streaming request and waits for an answer head that starts a stream.
+    ///
+    /// A whole stream's bound, when configured, starts here and also covers this wait.
     async fn open_stream(&self, path: &str, body: Bytes) -> Result<SseStream> {
-        let resolved = self.resolved();
-        let url = self.shared.base.join(path, &self.options.query);
-        let span = tracing::debug_span!("cygnet.request", method = "POST", path, stream = true);
-        let response = self
-            .with_retries(&url, body.clone(), &resolved, |request| {
-                self.attempt_stream(request, &resolved)
-            })
+        let call = Arc::new(Call::new(&self.engine, &self.options, path, body, true)?);
+        let mut deadline = call.stream_deadline();
+        let span = call.span().clone();
+        let opened = StreamDeadline::race(deadline.as_mut(), call.open_stream())
             .instrument(span)
-            .await?;
-        Ok(SseStream::new(self.clone(), url, body, resolved, response))
-    }
-
-    pub(crate) fn resolved(&self) -> Resolved {
-        let o = &self.options;
-        let timeout = o.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        Resolved {
-            timeout,
-            connect_timeout: o.connect_timeout,
-            headers_timeout: o.stream_headers_timeout.unwrap_or(timeout),
-            idle_timeout: o.stream_idle_timeout.unwrap_or(DEFAULT_STREAM_IDLE_TIMEOUT),
-            max_retries: o.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-        }
-    }
-
-    pub(crate) fn limits(&self) -> Limits {
-        self.shared.limits
+            .await
+            .map_err(|e| call.with_context(e))?;
+        Ok(SseStream::new(call, opened, deadline))
     }
 
     /// Serializes `body` once, merging the options' extra fields (the extra value wins).
@@ -323,219 +270,10 @@ impl Client {
         };
         encoded.map(Bytes::from).map_err(encode_error)
     }
-
-    pub(crate) fn build_request(
-        &self,
-        url: &str,
-        body: Bytes,
-        resolved: &Resolved,
-    ) -> Result<http::Request<Bytes>> {
-        let mut request = http::Request::post(url)
-            .body(body)
-            .map_err(|e| Error::Config(format!("cannot build a request for {url}: {e}")))?;
-        let len = request.body().len();
-        let headers = request.headers_mut();
-        headers.insert(AUTHORIZATION, self.shared.authorization.clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
-        for (name, value) in &self.options.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        // Only when configured: inserting an extension allocates, and a transport without
-        // one uses its own default (the contract's 5 s for cygnet-hyper's).
-        if let Some(timeout) = resolved.connect_timeout {
-            request.extensions_mut().insert(ConnectTimeout(timeout));
-        }
-        Ok(request)
-    }
-
-    /// Runs `attempt` until it succeeds, fails for good, or retries run out.
-    pub(crate) async fn with_retries<T, F, Fut>(
-        &self,
-        url: &str,
-        body: Bytes,
-        resolved: &Resolved,
-        mut attempt: F,
-    ) -> Result<T>
-    where
-        F: FnMut(http::Request<Bytes>) -> Fut,
-        Fut: Future<Output = Result<T>>,
-        T: AttemptStatus,
-    {
-        let mut retries_done = 0;
-        loop {
-            let request = self.build_request(url, body.clone(), resolved)?;
-            let started = Instant::now();
-            let outcome = attempt(request).await;
-            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let error = match outcome {
-                Ok(value) => {
-                    tracing::debug!(
-                        attempt = retries_done + 1,
-                        latency_ms,
-                        status = value.status_code(),
-                        "attempt succeeded"
-                    );
-                    return Ok(value);
-                }
-                Err(error) => error,
-            };
-            let status = error.status().map(|s| s.as_u16());
-            let Some(wait) = self.retry_wait(&error, retries_done, resolved.max_retries) else {
-                tracing::debug!(attempt = retries_done + 1, latency_ms, status, error = %error, "attempt failed");
-                return Err(error);
-            };
-            tracing::debug!(
-                attempt = retries_done + 1,
-                latency_ms,
-                status,
-                error = %error,
-                wait_ms = wait.as_millis() as u64,
-                "attempt failed; retrying"
-            );
-            self.shared.transport.sleep(wait).await;
-            retries_done += 1;
-        }
-    }
-
-    /// How long to wait before retrying after `error`, or `None` to give up.
-    pub(crate) fn retry_wait(
-        &self,
-        error: &Error,
-        retries_done: u32,
-        max_retries: u32,
-    ) -> Option<Duration> {
-        if retries_done >= max_retries {
-            return None;
-        }
-        let empty = HeaderMap::new();
-        let headers = match error {
-            Error::Transport(e) if e.is_retryable() => &empty,
-            Error::Timeout(_) => &empty,
-            Error::Api(api) => match api.status {
-                Some(status) if retry::should_retry(status, &api.headers) => &api.headers,
-                _ => return None,
-            },
-            _ => return None,
-        };
-        Some(retry::retry_delay(
-            headers,
-            retries_done,
-            fastrand::f64(),
-            SystemTime::now(),
-        ))
-    }
-
-    /// One attempt of a non-streaming call: send and read the whole body, under one deadline.
-    async fn attempt_full(
-        &self,
-        request: http::Request<Bytes>,
-        resolved: &Resolved,
-    ) -> Result<RawResponse> {
-        let limit = self.shared.limits.max_body_bytes;
-        let work = async {
-            let response = self.shared.transport.send(request).await?;
-            tracing::debug!(status = response.status().as_u16(), "response head");
-            let (parts, body) = response.into_parts();
-            let bytes = read_body(body, &parts.headers, limit).await?;
-            if !parts.status.is_success() {
-                return Err(ApiError::from_response(parts.status, parts.headers, bytes).into());
-            }
-            Ok(RawResponse {
-                status: parts.status,
-                headers: parts.headers,
-                body: bytes,
-            })
-        };
-        self.deadline(
-            resolved.timeout,
-            TimeoutKind::Request(resolved.timeout),
-            work,
-        )
-        .await
-    }
-
-    /// One attempt of a streaming call: send and wait for the head; read an error body whole.
-    pub(crate) async fn attempt_stream(
-        &self,
-        request: http::Request<Bytes>,
-        resolved: &Resolved,
-    ) -> Result<http::Response<Body>> {
-        let limit = self.shared.limits.max_body_bytes;
-        let work = async {
-            let response = self.shared.transport.send(request).await?;
-            tracing::debug!(status = response.status().as_u16(), "response head");
-            if response.status().is_success() {
-                return Ok(response);
-            }
-            let (parts, body) = response.into_parts();
-            let bytes = read_body(body, &parts.headers, limit).await?;
-            Err(ApiError::from_response(parts.status, parts.headers, bytes).into())
-        };
-        let limit = resolved.headers_timeout;
-        self.deadline(limit, TimeoutKind::Headers(limit), work)
-            .await
-    }
-
-    /// Runs `work`, failing with `Error::Timeout(kind)` if it takes longer than `limit`.
-    pub(crate) async fn deadline<T>(
-        &self,
-        limit: Duration,
-        kind: TimeoutKind,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let mut work = std::pin::pin!(work);
-        let mut timer = self.shared.transport.sleep(limit);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = work.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            match timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(Error::Timeout(kind))),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
-    }
 }
 
 fn encode_error(e: serde_json::Error) -> Error {
     Error::Config(format!("the request could not be encoded as JSON: {e}"))
-}
-
-/// Reads a whole body, failing once it grows past `limit` bytes.
-async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(StreamError::BodyTooLarge { limit }.into());
-    }
-    // The common case is one chunk: keep it without copying.
-    let Some(first) = body.chunk().await.transpose()? else {
-        return Ok(Bytes::new());
-    };
-    if first.len() > limit {
-        return Err(StreamError::BodyTooLarge { limit }.into());
-    }
-    let Some(second) = body.chunk().await.transpose()? else {
-        return Ok(first);
-    };
-    let capacity = declared.map_or(first.len() + second.len(), |len| len as usize);
-    let mut buffer = BytesMut::with_capacity(capacity.min(limit));
-    buffer.extend_from_slice(&first);
-    let mut next = Some(second);
-    while let Some(chunk) = next {
-        if buffer.len() + chunk.len() > limit {
-            return Err(StreamError::BodyTooLarge { limit }.into());
-        }
-        buffer.extend_from_slice(&chunk);
-        next = body.chunk().await.transpose()?;
-    }
-    Ok(buffer.freeze())
 }
 
 fn parse_json<T: DeserializeOwned>(
@@ -547,20 +285,15 @@ fn parse_json<T: DeserializeOwned>(
         .map_err(|e| DecodeError::new(Some(status), expected, body, Some(Box::new(e))).into())
 }
 
-/// The status an attempt's success reports in its trace event, so every attempt event carries
-/// one (failed attempts take it from the error).
-pub(crate) trait AttemptStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl AttemptStatus for RawResponse {
-    fn status_code(&self) -> u16 {
-        self.status.as_u16()
-    }
-}
-
-impl AttemptStatus for http::Response<Body> {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
+impl ClientBuilder {
+    /// Checks the configuration and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// Fails with [`Error::Config`] when the key or the transport is missing, when the base
+    /// URL is not an absolute `http`/`https` URL, or when it would send the key in cleartext
+    /// to a remote host without [`ClientBuilder::allow_insecure_http`].
+    pub fn build(self) -> Result<Client> {
+        Client::from_config(self.into_config()?)
     }
 }

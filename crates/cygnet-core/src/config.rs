@@ -3,12 +3,14 @@
 //! Everything here can be read from the environment as the official client does
 //! (`GRAYSWAN_API_KEY`, `GRAY_SWAN_BASE_URL`) and overridden in code. A missing key or a bad
 //! base URL is reported by [`ClientBuilder::build`], before any request is sent.
+//!
+//! This module only collects and checks settings; the client module turns checked settings
+//! into a [`Client`](crate::Client), so the dependency runs one way.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::options::RequestOptions;
 use crate::transport::Transport;
@@ -85,7 +87,7 @@ impl Default for Limits {
     }
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`](crate::Client).
 ///
 /// ```
 /// # use std::time::Duration;
@@ -200,6 +202,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Time a whole stream may take, from sending the request (re-sends included) to its
+    /// last event; none by default. Where the idle timeout stops a server that goes quiet,
+    /// this stops one that drips forever. The chunks that arrived in time stay delivered;
+    /// then the stream ends with [`TimeoutKind::StreamTotal`](crate::TimeoutKind::StreamTotal).
+    pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
+        self.options.stream_total_timeout = Some(timeout);
+        self
+    }
+
     /// Options applied to every request of the client; per-call options override them.
     pub fn default_options(mut self, options: RequestOptions) -> Self {
         self.options = self.options.merged_with(&options);
@@ -227,12 +238,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client.
-    ///
-    /// Fails with [`Error::Config`] when the key or the transport is missing, when the base
-    /// URL is not an absolute `http`/`https` URL, or when it would send the key in cleartext
-    /// to a remote host without [`ClientBuilder::allow_insecure_http`].
-    pub fn build(self) -> Result<Client> {
+    /// Checks the configuration (see [`ClientBuilder::build`]).
+    pub(crate) fn into_config(self) -> Result<ClientConfig> {
         let api_key = self.api_key.ok_or_else(|| {
             Error::Config(format!(
                 "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
@@ -248,8 +255,23 @@ impl ClientBuilder {
         })?;
         let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = BaseUrl::parse(base_url, self.allow_insecure_http)?;
-        Client::from_parts(transport, api_key, base, self.options, self.limits)
+        Ok(ClientConfig {
+            transport,
+            api_key,
+            base,
+            options: self.options,
+            limits: self.limits,
+        })
     }
+}
+
+/// A checked configuration, what a client is made of.
+pub(crate) struct ClientConfig {
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) api_key: ApiKey,
+    pub(crate) base: BaseUrl,
+    pub(crate) options: RequestOptions,
+    pub(crate) limits: Limits,
 }
 
 fn env_var(name: &str) -> Option<String> {

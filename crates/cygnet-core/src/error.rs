@@ -4,6 +4,10 @@
 //! network failed ([`Error::Transport`]), a deadline passed ([`Error::Timeout`]), an answer
 //! could not be read ([`Error::Decode`]), a stream broke off ([`Error::Stream`]), or the client
 //! was set up wrong ([`Error::Config`]). None of them ever carries the API key.
+//!
+//! Transport and timeout errors that end a call also say where it went and how often it
+//! tried ([`CallContext`]): `POST api.grayswan.ai:443: could not connect after 3 attempts:
+//! dns error: ...`. Each kind of failure reads the same whatever the transport.
 
 use std::fmt;
 use std::time::Duration;
@@ -11,6 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use crate::call_context::{CallContext, RequestTarget};
 use crate::transport::TransportError;
 
 /// A `Result` whose error is [`Error`].
@@ -31,8 +36,8 @@ pub enum Error {
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// A deadline passed.
-    #[error("{0}")]
-    Timeout(TimeoutKind),
+    #[error(transparent)]
+    Timeout(TimeoutError),
     /// An answer arrived but could not be read as what was due.
     #[error(transparent)]
     Decode(Box<DecodeError>),
@@ -64,6 +69,43 @@ impl Error {
         matches!(self, Error::Timeout(_))
             || matches!(self, Error::Transport(e) if e.kind() == crate::transport::TransportErrorKind::Timeout)
     }
+
+    /// Which of the client's deadlines passed, for [`Error::Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet_core::{Error, TimeoutKind};
+    /// let error = Error::from(TimeoutKind::Idle(Duration::from_secs(7)));
+    /// assert_eq!(error.timeout_kind(), Some(TimeoutKind::Idle(Duration::from_secs(7))));
+    /// ```
+    pub fn timeout_kind(&self) -> Option<TimeoutKind> {
+        match self {
+            Error::Timeout(e) => Some(e.kind()),
+            _ => None,
+        }
+    }
+
+    /// Where the call went and how often it tried, for transport and timeout errors that
+    /// ended a call.
+    pub fn context(&self) -> Option<&CallContext> {
+        match self {
+            Error::Transport(e) => e.context(),
+            Error::Timeout(e) => e.context(),
+            _ => None,
+        }
+    }
+
+    /// How many attempts the call made before this error ended it (transport and timeout
+    /// errors only).
+    pub fn attempts(&self) -> Option<u32> {
+        self.context().map(CallContext::attempts)
+    }
+
+    /// The method, host and port of the request this error ended (transport and timeout
+    /// errors only).
+    pub fn target(&self) -> Option<&RequestTarget> {
+        self.context().map(CallContext::target)
+    }
 }
 
 /// Which deadline passed.
@@ -76,6 +118,9 @@ pub enum TimeoutKind {
     Headers(Duration),
     /// A stream went quiet for longer than allowed between two reads.
     Idle(Duration),
+    /// A whole stream, from sending its request to its last event, took longer than
+    /// allowed (see [`RequestOptions::stream_total_timeout`](crate::RequestOptions::stream_total_timeout)).
+    StreamTotal(Duration),
 }
 
 impl fmt::Display for TimeoutKind {
@@ -84,7 +129,81 @@ impl fmt::Display for TimeoutKind {
             TimeoutKind::Request(d) => write!(f, "request timed out after {d:?}"),
             TimeoutKind::Headers(d) => write!(f, "no response headers within {d:?}"),
             TimeoutKind::Idle(d) => write!(f, "stream idle for more than {d:?}"),
+            TimeoutKind::StreamTotal(d) => write!(f, "stream not finished within {d:?}"),
         }
+    }
+}
+
+/// A deadline of the client passed: which one, and (once it ended a call) where the call went
+/// and how often it tried.
+///
+/// Reads `POST api.grayswan.ai:443: timed out after 3 attempts: no response headers within
+/// 5s` when it ended a call; just the kind's words otherwise.
+///
+/// ```
+/// use std::time::Duration;
+/// use cygnet_core::{TimeoutError, TimeoutKind};
+/// let error = TimeoutError::new(TimeoutKind::Headers(Duration::from_secs(5)));
+/// assert_eq!(error.to_string(), "no response headers within 5s");
+/// assert!(error.context().is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeoutError {
+    kind: TimeoutKind,
+    context: Option<CallContext>,
+}
+
+impl TimeoutError {
+    /// A timeout of `kind`, not yet tied to a call.
+    pub fn new(kind: TimeoutKind) -> Self {
+        Self {
+            kind,
+            context: None,
+        }
+    }
+
+    /// Which deadline passed.
+    pub fn kind(&self) -> TimeoutKind {
+        self.kind
+    }
+
+    /// Where the call went and how often it tried, once the timeout ended a call.
+    pub fn context(&self) -> Option<&CallContext> {
+        self.context.as_ref()
+    }
+
+    pub(crate) fn set_context(&mut self, context: CallContext) {
+        self.context = Some(context);
+    }
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(context) = &self.context {
+            context.describe(f, crate::call_context::TIMED_OUT)?;
+            f.write_str(": ")?;
+        }
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl std::error::Error for TimeoutError {}
+
+impl From<TimeoutKind> for TimeoutError {
+    fn from(kind: TimeoutKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl From<TimeoutKind> for Error {
+    fn from(kind: TimeoutKind) -> Self {
+        Error::Timeout(TimeoutError::new(kind))
+    }
+}
+
+impl From<TimeoutError> for Error {
+    fn from(e: TimeoutError) -> Self {
+        Error::Timeout(e)
     }
 }
 

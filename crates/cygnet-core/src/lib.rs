@@ -8,8 +8,11 @@
 #![forbid(unsafe_code)]
 
 pub mod accumulate;
+mod answer;
+mod call_context;
 pub mod client;
 pub mod config;
+mod engine;
 pub mod error;
 pub mod options;
 pub mod retry;
@@ -19,10 +22,13 @@ pub mod text;
 pub mod transport;
 
 pub use accumulate::{AccumulatingStream, Accumulator};
+pub use call_context::{CallContext, RequestTarget};
 pub use client::{ApiResponse, Client, RawResponse};
 pub use config::{ApiKey, ClientBuilder, Limits};
 pub use cygnet_types as types;
-pub use error::{ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutKind};
+pub use error::{
+    ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutError, TimeoutKind,
+};
 pub use options::RequestOptions;
 pub use stream::{ChatStream, SseStream};
 pub use text::TextStream;

@@ -34,6 +34,10 @@ pub struct RequestOptions {
     pub stream_headers_timeout: Option<Duration>,
     /// Time a stream may stay silent between two reads.
     pub stream_idle_timeout: Option<Duration>,
+    /// Time a whole stream may take, from sending the request (re-sends included) to its last
+    /// event; none unless set. Where the idle timeout stops a server that goes quiet, this
+    /// stops one that drips forever.
+    pub stream_total_timeout: Option<Duration>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
     /// Headers added to the request; they replace headers of the same name.
@@ -75,6 +79,16 @@ impl RequestOptions {
     #[must_use]
     pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
         self.stream_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the time a whole stream may take, from sending the request (re-sends included)
+    /// to its last event. Off unless set. The chunks that arrived in time stay delivered;
+    /// then the stream ends with
+    /// [`TimeoutKind::StreamTotal`](crate::TimeoutKind::StreamTotal).
+    #[must_use]
+    pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_total_timeout = Some(timeout);
         self
     }
 
@@ -126,6 +140,7 @@ impl RequestOptions {
         merged.stream_headers_timeout =
             other.stream_headers_timeout.or(self.stream_headers_timeout);
         merged.stream_idle_timeout = other.stream_idle_timeout.or(self.stream_idle_timeout);
+        merged.stream_total_timeout = other.stream_total_timeout.or(self.stream_total_timeout);
         merged.max_retries = other.max_retries.or(self.max_retries);
         for (name, value) in &other.headers {
             merged.headers.insert(name.clone(), value.clone());

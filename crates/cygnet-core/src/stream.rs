@@ -1,28 +1,51 @@
 //! Streams of server-sent events and of typed chat chunks.
 //!
-//! [`SseStream`] reads the response body, feeds the [`SseDecoder`]
-//! and enforces the idle timeout between reads. Until the first event has reached the caller
-//! it may also re-send the request after a retryable failure (a broken connection, a stall);
-//! after that it never does, so a caller never sees an answer start twice.
+//! [`SseStream`] reads the response body, feeds the [`SseDecoder`] and enforces the stream's
+//! timers: the idle timeout between reads and, when configured, the bound on the whole
+//! stream. Until the first event has reached the caller, any end of an attempt (a broken
+//! connection, a clean end with no event, an idle timeout) is a failed attempt: the stream
+//! hands it to the retry engine, which decides as for any other attempt and may send the
+//! request again, within the same retry budget. Every attempt starts with fresh timers and a
+//! fresh decoder. After the first event nothing is re-sent, so a caller never sees an answer
+//! start twice.
+//!
+//! A 2xx answer whose `Content-Type` is present and is not `text/event-stream` is not a
+//! stream: opening it fails with the status, the content type and the server's message. An
+//! answer without `Content-Type` is read as a stream (some gateways drop the header).
+//!
+//! The whole-stream bound ([`RequestOptions::stream_total_timeout`]) starts when the request
+//! is first sent and is checked whenever the stream waits for the server; when it passes,
+//! the chunks already delivered stay delivered and the stream ends with
+//! [`TimeoutKind::StreamTotal`].
+//!
 //! [`ChatStream`] turns events into [`ChatCompletionChunk`]s, stops at `[DONE]`, and turns a
 //! body that ends early, or an error object sent in the stream, into an error.
 //! [`ChatStream::next_chunk_with`] lends each chunk as a [`ChatCompletionChunkRef`] whose
 //! strings borrow from the read buffer instead, for callers that do not keep chunks.
+//!
+//! [`RequestOptions::stream_total_timeout`]: crate::RequestOptions::stream_total_timeout
+//! [`TimeoutKind::StreamTotal`]: crate::TimeoutKind::StreamTotal
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode};
+use tracing::Instrument;
 
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 
-use crate::client::{Client, Resolved};
+use crate::engine::{Call, StreamDeadline};
 use crate::error::{ApiError, DecodeError, Error, Result, StreamError, TimeoutKind};
 use crate::sse::{Event, OwnedEvent, SseDecoder};
 use crate::transport::{Body, BoxFuture, Sleep};
+
+/// A re-send in progress: the wait, then the engine's attempts until a stream's head.
+type Reconnecting = BoxFuture<'static, Result<(http::Response<Body>, Instant)>>;
 
 /// The raw server-sent events of a streaming answer.
 ///
@@ -30,23 +53,21 @@ use crate::transport::{Body, BoxFuture, Sleep};
 /// instead, without copying it. Dropping the stream drops the body and so releases the
 /// connection.
 pub struct SseStream {
-    client: Client,
+    /// The request and its engine (transport and settings), shared with re-sends.
+    call: Arc<Call>,
     status: StatusCode,
     headers: HeaderMap,
     body: Body,
     decoder: SseDecoder,
-    resolved: Resolved,
+    /// The current attempt's idle timer, made when the body first waits.
     idle_timer: Option<Sleep>,
-    /// Present until the first event reaches the caller: what is needed to send again.
-    resend: Option<Resend>,
-    reconnecting: Option<BoxFuture<'static, Result<http::Response<Body>>>>,
+    /// The whole stream's bound, when configured.
+    deadline: Option<StreamDeadline>,
+    /// When the current attempt began, until its first event reaches the caller; while it is
+    /// set, a failure may be re-sent.
+    attempt_started: Option<Instant>,
+    reconnecting: Option<Reconnecting>,
     done: bool,
-}
-
-struct Resend {
-    url: String,
-    body: Bytes,
-    retries_done: u32,
 }
 
 impl fmt::Debug for SseStream {
@@ -60,27 +81,21 @@ impl fmt::Debug for SseStream {
 
 impl SseStream {
     pub(crate) fn new(
-        client: Client,
-        url: String,
-        body: Bytes,
-        resolved: Resolved,
-        response: http::Response<Body>,
+        call: Arc<Call>,
+        (response, started): (http::Response<Body>, Instant),
+        deadline: Option<StreamDeadline>,
     ) -> Self {
-        let (parts, response_body) = response.into_parts();
-        let decoder = SseDecoder::with_max_event_size(client.limits().max_event_bytes);
+        let (parts, body) = response.into_parts();
+        let decoder = SseDecoder::with_max_event_size(call.limits().max_event_bytes);
         Self {
-            client,
+            call,
             status: parts.status,
             headers: parts.headers,
-            body: response_body,
+            body,
             decoder,
-            resolved,
             idle_timer: None,
-            resend: Some(Resend {
-                url,
-                body,
-                retries_done: 0,
-            }),
+            deadline,
+            attempt_started: Some(started),
             reconnecting: None,
             done: false,
         }
@@ -99,8 +114,9 @@ impl SseStream {
     /// Polls for the next event and hands it, borrowed from the read buffer, to `f`.
     ///
     /// `Ready(None)` at the end of the body. A body that ends inside an event is
-    /// [`StreamError::Incomplete`]; a silence longer than the idle timeout is
-    /// [`Error::Timeout`]. After an error the stream is finished.
+    /// [`StreamError::Incomplete`]; a silence longer than the idle timeout, or a stream that
+    /// outlasts its whole-stream bound, is [`Error::Timeout`]. After an error the stream is
+    /// finished.
     pub fn poll_event_with<R>(
         &mut self,
         cx: &mut Context<'_>,
@@ -112,97 +128,131 @@ impl SseStream {
         loop {
             if let Some(reconnecting) = self.reconnecting.as_mut() {
                 match reconnecting.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => return self.fail(e),
-                    Poll::Ready(Ok(response)) => {
-                        self.reconnecting = None;
-                        let (parts, body) = response.into_parts();
-                        self.status = parts.status;
-                        self.headers = parts.headers;
-                        self.body = body;
-                        self.decoder =
-                            SseDecoder::with_max_event_size(self.client.limits().max_event_bytes);
+                    Poll::Pending => {
+                        if let Some(error) = self.deadline_passed(cx) {
+                            return self.fail(error);
+                        }
+                        return Poll::Pending;
                     }
+                    Poll::Ready(Err(e)) => return self.fail(e),
+                    Poll::Ready(Ok(opened)) => self.start_attempt(opened),
                 }
             }
             match self.decoder.next_event() {
                 Ok(Some(event)) => {
                     let out = f(event);
-                    self.resend = None;
+                    if let Some(started) = self.attempt_started.take() {
+                        self.call.succeeded(started, self.status);
+                    }
                     return Poll::Ready(Some(Ok(out)));
                 }
                 Ok(None) => {}
-                Err(e) => return self.fail(e.into()),
+                Err(e) => {
+                    if let Some(end) = self.attempt_failed(e.into()) {
+                        return end;
+                    }
+                    continue;
+                }
             }
-            match self.body.poll_chunk(cx) {
+            let failure = match self.body.poll_chunk(cx) {
                 Poll::Ready(Some(Ok(bytes))) => {
                     self.idle_timer = None;
                     self.decoder.push(bytes);
+                    continue;
                 }
-                Poll::Ready(Some(Err(e))) => {
-                    let error = Error::Transport(e);
-                    if !self.try_resend(&error) {
-                        return self.fail(error);
-                    }
-                }
+                Poll::Ready(Some(Err(e))) => Error::Transport(e),
                 Poll::Ready(None) => {
-                    self.done = true;
-                    if self.decoder.finish() {
-                        return Poll::Ready(Some(
-                            Err(StreamError::Incomplete { chunks: 0 }.into()),
-                        ));
+                    let cut_short = self.decoder.finish();
+                    if self.attempt_started.is_none() {
+                        self.done = true;
+                        if cut_short {
+                            return Poll::Ready(Some(Err(
+                                StreamError::Incomplete { chunks: 0 }.into()
+                            )));
+                        }
+                        return Poll::Ready(None);
                     }
-                    return Poll::Ready(None);
+                    // Nothing reached the caller: an end now is a failed attempt like any
+                    // other, whether or not it cut an event short.
+                    StreamError::Incomplete { chunks: 0 }.into()
                 }
                 Poll::Pending => {
-                    let idle = self.resolved.idle_timeout;
-                    let transport = self.client.transport();
-                    let timer = self.idle_timer.get_or_insert_with(|| transport.sleep(idle));
+                    if let Some(error) = self.deadline_passed(cx) {
+                        return self.fail(error);
+                    }
+                    let idle = self.call.settings().idle_timeout;
+                    let call = &self.call;
+                    let timer = self.idle_timer.get_or_insert_with(|| call.sleep(idle));
                     if timer.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }
                     self.idle_timer = None;
-                    let error = Error::Timeout(TimeoutKind::Idle(idle));
-                    if !self.try_resend(&error) {
-                        return self.fail(error);
-                    }
+                    TimeoutKind::Idle(idle).into()
                 }
+            };
+            if let Some(end) = self.attempt_failed(failure) {
+                return end;
             }
         }
     }
 
-    /// Starts sending the request again if no event has reached the caller yet and the
-    /// error and retry budget allow it.
-    fn try_resend(&mut self, error: &Error) -> bool {
-        let Some(resend) = self.resend.as_mut() else {
-            return false;
+    /// Hands a failure of the current attempt to the engine. Before the first event it may
+    /// start a re-send (then `None`: keep polling); otherwise the stream ends with the error.
+    fn attempt_failed<T>(&mut self, error: Error) -> Option<Poll<Option<Result<T>>>> {
+        let Some(started) = self.attempt_started.take() else {
+            let error = self.call.with_context(error);
+            return Some(self.fail(error));
         };
-        let Some(wait) =
-            self.client
-                .retry_wait(error, resend.retries_done, self.resolved.max_retries)
-        else {
-            return false;
+        let wait = match self.call.after_failure(error, started) {
+            Ok(wait) => wait,
+            Err(error) => return Some(self.fail(error)),
         };
-        resend.retries_done += 1;
-        tracing::debug!(retry = resend.retries_done, error = %error, wait_ms = wait.as_millis() as u64, "stream failed before its first event; sending again");
-        let client = self.client.clone();
-        let url = resend.url.clone();
-        let body = resend.body.clone();
-        let resolved = client.resolved();
-        self.reconnecting = Some(Box::pin(async move {
-            client.transport().sleep(wait).await;
-            let request = client.build_request(&url, body, &resolved)?;
-            client.attempt_stream(request, &resolved).await
-        }));
-        true
+        // Release the failed attempt's connection and timer now; the next has its own.
+        self.body = Body::empty();
+        self.idle_timer = None;
+        let call = Arc::clone(&self.call);
+        let span = call.span().clone();
+        self.reconnecting = Some(Box::pin(
+            async move {
+                call.sleep(wait).await;
+                call.open_stream().await
+            }
+            .instrument(span),
+        ));
+        None
+    }
+
+    /// Takes over the answer of a re-send: fresh body, decoder and timers.
+    fn start_attempt(&mut self, (response, started): (http::Response<Body>, Instant)) {
+        self.reconnecting = None;
+        let (parts, body) = response.into_parts();
+        self.status = parts.status;
+        self.headers = parts.headers;
+        self.body = body;
+        self.decoder = SseDecoder::with_max_event_size(self.call.limits().max_event_bytes);
+        self.idle_timer = None;
+        self.attempt_started = Some(started);
+    }
+
+    /// The whole-stream timeout, with its context, once it has passed.
+    fn deadline_passed(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        let error = self.deadline.as_mut()?.poll_expired(cx)?;
+        Some(self.call.with_context(error))
     }
 
     fn fail<T>(&mut self, error: Error) -> Poll<Option<Result<T>>> {
-        self.done = true;
-        self.reconnecting = None;
-        // Drop the body now: a failed stream must not hold its connection.
-        self.body = Body::empty();
+        self.close();
         Poll::Ready(Some(Err(error)))
+    }
+
+    /// Ends the stream now: drops the body (a finished stream must not hold its
+    /// connection), any re-send in progress and the timers.
+    pub(crate) fn close(&mut self) {
+        self.done = true;
+        self.body = Body::empty();
+        self.reconnecting = None;
+        self.idle_timer = None;
+        self.deadline = None;
     }
 }
 
@@ -227,7 +277,7 @@ pub struct ChatStream {
 impl fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatStream")
-            .field("status", &self.events.status)
+            .field("status", &self.events.status())
             .field("chunks", &self.chunks)
             .field("finished", &self.finished)
             .finish()
@@ -378,57 +428,7 @@ impl ChatStream {
     fn finish(&mut self) {
         self.finished = true;
         // Release the connection at once rather than when the caller drops the stream.
-        self.events.body = Body::empty();
-        self.events.done = true;
-    }
-
-    /// Folds every chunk into the completion while still yielding each one; see
-    /// [`AccumulatingStream`](crate::AccumulatingStream).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
-    /// let mut stream = client.chat_stream(&request).await?.accumulate();
-    /// while let Some(chunk) = stream.next_chunk().await {
-    ///     print!("{}", chunk?.text_delta().unwrap_or_default());
-    /// }
-    /// println!("\n{:?}", stream.into_completion().usage);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn accumulate(self) -> crate::AccumulatingStream {
-        crate::AccumulatingStream::new(self)
-    }
-
-    /// Reads the stream to its end and returns the completion a non-streaming call would
-    /// have returned; the first error ends it.
-    ///
-    /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
-    /// let completion = client.chat_stream(&request).await?.collect_completion().await?;
-    /// println!("{}", completion.content().unwrap_or_default());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn collect_completion(self) -> Result<cygnet_types::ChatCompletion> {
-        self.accumulate().collect_completion().await
-    }
-
-    /// Just the text of choice 0, piece by piece; see [`TextStream`](crate::TextStream).
-    ///
-    /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
-    /// let mut text = client.chat_stream(&request).await?.text();
-    /// while let Some(piece) = text.next_text().await {
-    ///     print!("{}", piece?);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn text(self) -> crate::TextStream {
-        crate::TextStream::new(self)
+        self.events.close();
     }
 }
 

@@ -102,3 +102,23 @@ where
         (0, self.inner.size_hint().1)
     }
 }
+
+/// How a chat stream becomes text; here rather than in the stream module, so the stream
+/// knows nothing of what is built on it.
+impl ChatStream {
+    /// Just the text of choice 0, piece by piece; see [`TextStream`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let mut text = client.chat_stream(&request).await?.text();
+    /// while let Some(piece) = text.next_text().await {
+    ///     print!("{}", piece?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn text(self) -> TextStream {
+        TextStream::new(self)
+    }
+}

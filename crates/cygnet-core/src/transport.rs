@@ -17,6 +17,8 @@ pub use async_trait::async_trait;
 use bytes::Bytes;
 use futures_core::Stream;
 
+use crate::call_context::{CallContext, TIMED_OUT};
+
 /// A boxed, sendable future, as transports return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -204,11 +206,30 @@ pub enum TransportErrorKind {
     Other,
 }
 
+impl TransportErrorKind {
+    /// The words for this kind of failure, the same whatever the transport.
+    fn describe(self) -> &'static str {
+        match self {
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => TIMED_OUT,
+            TransportErrorKind::Io => "connection broke",
+            TransportErrorKind::Request => "could not send the request",
+            TransportErrorKind::Other => "transport failed",
+        }
+    }
+}
+
 /// A failure below HTTP: connecting, TLS, I/O.
+///
+/// A transport reports the kind and the cause; the client adds, to the error that ends a
+/// call, where it went and how often it tried ([`TransportError::context`]). It then reads
+/// `POST api.grayswan.ai:443: could not connect after 3 attempts: <cause>`, and
+/// `could not connect: <cause>` before.
 #[derive(Debug)]
 pub struct TransportError {
     kind: TransportErrorKind,
     source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    context: Option<CallContext>,
 }
 
 impl TransportError {
@@ -220,7 +241,17 @@ impl TransportError {
         Self {
             kind,
             source: source.into(),
+            context: None,
         }
+    }
+
+    /// Where the call went and how often it tried, once this error ended a call.
+    pub fn context(&self) -> Option<&CallContext> {
+        self.context.as_ref()
+    }
+
+    pub(crate) fn set_context(&mut self, context: CallContext) {
+        self.context = Some(context);
     }
 
     /// What kind of failure this is.
@@ -239,14 +270,11 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            TransportErrorKind::Connect => "connection failed",
-            TransportErrorKind::Timeout => "transport timed out",
-            TransportErrorKind::Io => "connection broke",
-            TransportErrorKind::Request => "request could not be sent",
-            TransportErrorKind::Other => "transport failed",
-        };
-        write!(f, "{what}: {}", self.source)
+        match &self.context {
+            Some(context) => context.describe(f, self.kind.describe())?,
+            None => f.write_str(self.kind.describe())?,
+        }
+        write!(f, ": {}", self.source)
     }
 }
 

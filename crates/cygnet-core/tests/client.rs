@@ -256,7 +256,7 @@ fn a_hanging_request_times_out_and_is_retried() {
     let (client, _) = client_hanging();
     let err = block_on(client.chat(&seed())).unwrap_err();
     assert!(
-        matches!(err, Error::Timeout(TimeoutKind::Request(d)) if d == Duration::from_secs(3)),
+        matches!(err.timeout_kind(), Some(TimeoutKind::Request(d)) if d == Duration::from_secs(3)),
         "{err:?}"
     );
     assert!(err.is_timeout());

@@ -28,6 +28,8 @@ const STREAM: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",
 struct Captured {
     name: String,
     fields: Vec<(String, String)>,
+    /// For events: the span named as their parent, by id.
+    parent: Option<u64>,
 }
 
 impl Captured {
@@ -84,7 +86,10 @@ impl Subscriber for Recorder {
     fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut captured = Captured::default();
+        let mut captured = Captured {
+            parent: event.parent().map(Id::into_u64),
+            ..Captured::default()
+        };
         event.record(&mut captured);
         captured.name = captured.field("message").unwrap_or_default().to_owned();
         self.events.lock().unwrap().push(captured);
@@ -186,4 +191,40 @@ fn a_retried_stream_is_one_span_with_an_event_per_attempt() {
         assert!(chunks[0].is_ok());
     });
     assert_request_traced(&recorder, "true");
+}
+
+#[test]
+fn a_stream_resent_before_its_first_event_logs_a_numbered_attempt_in_its_span() {
+    // The first answer is a stream that ends before any event: it is sent again.
+    let client = client(vec![(200, ""), (200, STREAM)]);
+    let recorder = capture(|| {
+        let stream = block_on(client.chat_stream(&request())).unwrap();
+        let chunks: Vec<_> = block_on(stream.collect::<Vec<_>>());
+        assert_eq!(chunks.len(), 1);
+        assert!(chunks[0].is_ok());
+    });
+    let spans = recorder.spans.lock().unwrap();
+    let request_span = spans
+        .iter()
+        .position(|s| s.name == "cygnet.request")
+        .expect("a request span") as u64
+        + 1;
+    let events = recorder.events.lock().unwrap();
+    let attempts: Vec<_> = events
+        .iter()
+        .filter(|e| e.field("attempt").is_some())
+        .collect();
+    assert_eq!(attempts.len(), 2, "two attempt events: {events:?}");
+    assert_eq!(attempts[0].field("attempt"), Some("1"));
+    assert_eq!(attempts[0].name, "attempt failed; retrying");
+    assert!(attempts[0]
+        .field("error")
+        .unwrap()
+        .contains("without [DONE]"));
+    assert_eq!(attempts[1].field("attempt"), Some("2"));
+    assert_eq!(attempts[1].field("status"), Some("200"));
+    assert_eq!(attempts[1].name, "attempt succeeded");
+    for attempt in attempts {
+        assert_eq!(attempt.parent, Some(request_span), "{attempt:?}");
+    }
 }

@@ -1,0 +1,206 @@
+//! Reading an answer's body and telling whether a streaming answer is a stream.
+//!
+//! - [`read_body`] reads a whole body (a non-streaming answer, or an error answer), failing
+//!   once it grows past the client's limit; an announced `Content-Length` over the limit is
+//!   refused before anything is read.
+//! - [`is_event_stream`] and [`not_a_stream`]: a 2xx answer to a streaming request whose
+//!   `Content-Type` is present and is not `text/event-stream` (compared case-insensitively,
+//!   parameters such as `charset` ignored) is not a stream. A gateway's JSON error or a
+//!   proxy's HTML page would otherwise read as a stream with no events. At most
+//!   [`NOT_A_STREAM_PREFIX`] bytes of it are read, and the error carries the status, the
+//!   content type and the server's words: [`Error::Api`] with the parsed message when the
+//!   body is JSON with a top-level `error`, else [`Error::Decode`] naming the content type
+//!   with a snippet of the body.
+//! - A streaming answer *without* `Content-Type` is read as a stream: some gateways drop the
+//!   header, and the contract only calls an answer "not a stream" when the header is present
+//!   and says otherwise. Such a body that holds no event still fails, as a stream that ended
+//!   without its terminator.
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, StatusCode};
+
+use crate::error::{ApiError, DecodeError, Error, Result, StreamError};
+use crate::transport::Body;
+
+/// How much of a streaming request's answer that is not a stream is read for its error.
+pub(crate) const NOT_A_STREAM_PREFIX: usize = 8 * 1024;
+
+/// The media type of server-sent events.
+const EVENT_STREAM: &str = "text/event-stream";
+
+/// Reads a whole body, failing once it grows past `limit` bytes.
+pub(crate) async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(StreamError::BodyTooLarge { limit }.into());
+    }
+    // The common case is one chunk: keep it without copying.
+    let Some(first) = body.chunk().await.transpose()? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(StreamError::BodyTooLarge { limit }.into());
+    }
+    let Some(second) = body.chunk().await.transpose()? else {
+        return Ok(first);
+    };
+    let capacity = declared.map_or(first.len() + second.len(), |len| len as usize);
+    let mut buffer = BytesMut::with_capacity(capacity.min(limit));
+    buffer.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if buffer.len() + chunk.len() > limit {
+            return Err(StreamError::BodyTooLarge { limit }.into());
+        }
+        buffer.extend_from_slice(&chunk);
+        next = body.chunk().await.transpose()?;
+    }
+    Ok(buffer.freeze())
+}
+
+/// Whether a 2xx answer to a streaming request may be read as a stream: its `Content-Type`
+/// is `text/event-stream` (any case, any parameters), or it has none.
+pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return true;
+    };
+    let media_type = value.as_bytes().split(|&b| b == b';').next().unwrap_or(&[]);
+    media_type
+        .trim_ascii()
+        .eq_ignore_ascii_case(EVENT_STREAM.as_bytes())
+}
+
+/// The error for a 2xx answer to a streaming request that is not a stream (see the module
+/// docs); reads at most `limit` bytes of its body.
+pub(crate) async fn not_a_stream(
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Error {
+    let prefix = match read_prefix(body, limit).await {
+        Ok(prefix) => prefix,
+        Err(e) => return e,
+    };
+    if has_error_member(&prefix) {
+        return ApiError::from_response(status, headers, prefix).into();
+    }
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    DecodeError::new(
+        Some(status),
+        "a text/event-stream answer",
+        &prefix,
+        Some(Box::new(UnexpectedContentType(content_type))),
+    )
+    .into()
+}
+
+/// Reads at most `limit` bytes of `body`; the rest is dropped unread with the body.
+async fn read_prefix(mut body: Body, limit: usize) -> Result<Bytes> {
+    let mut buffer = BytesMut::new();
+    while buffer.len() < limit {
+        let Some(chunk) = body.chunk().await.transpose()? else {
+            break;
+        };
+        let take = chunk.len().min(limit - buffer.len());
+        buffer.extend_from_slice(&chunk[..take]);
+    }
+    Ok(buffer.freeze())
+}
+
+/// Whether `body` is a JSON object with a top-level `error` (an object, or a bare message).
+fn has_error_member(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .ok()
+        .and_then(|object| object.get("error").map(|e| e.is_object() || e.is_string()))
+        .unwrap_or(false)
+}
+
+/// The cause of a decode error for an answer whose content type is not the one asked for.
+#[derive(Debug)]
+struct UnexpectedContentType(String);
+
+impl fmt::Display for UnexpectedContentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the answer's Content-Type is {:?}, not {EVENT_STREAM}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnexpectedContentType {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(content_type: Option<&'static str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = content_type {
+            headers.insert(CONTENT_TYPE, http::HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn event_stream_media_type_is_compared_without_case_or_parameters() {
+        for yes in [
+            None,
+            Some("text/event-stream"),
+            Some("Text/Event-Stream"),
+            Some("text/event-stream; charset=utf-8"),
+            Some(" text/event-stream ;charset=UTF-8"),
+        ] {
+            assert!(is_event_stream(&headers(yes)), "{yes:?}");
+        }
+        for no in [
+            Some("application/json"),
+            Some("text/html; charset=utf-8"),
+            Some("text/event-streams"),
+            Some(""),
+        ] {
+            assert!(!is_event_stream(&headers(no)), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn json_with_an_error_is_an_api_error_with_the_servers_message() {
+        let body = Body::from(r#"{"error":{"message":"quota exceeded"}}"#);
+        let error = futures_executor::block_on(not_a_stream(
+            StatusCode::OK,
+            headers(Some("application/json")),
+            body,
+            NOT_A_STREAM_PREFIX,
+        ));
+        let api = error.as_api().expect("an API error");
+        assert_eq!(api.status, Some(StatusCode::OK));
+        assert_eq!(api.message.as_deref(), Some("quota exceeded"));
+    }
+
+    #[test]
+    fn anything_else_is_a_decode_error_naming_the_content_type() {
+        let page = format!("<html>{}</html>", "x".repeat(3 * NOT_A_STREAM_PREFIX));
+        let error = futures_executor::block_on(not_a_stream(
+            StatusCode::OK,
+            headers(Some("text/html; charset=utf-8")),
+            Body::from(page),
+            NOT_A_STREAM_PREFIX,
+        ));
+        assert!(matches!(error, Error::Decode(_)), "{error:?}");
+        let text = error.to_string();
+        assert!(text.contains("200 OK"), "{text}");
+        assert!(text.contains("text/html; charset=utf-8"), "{text}");
+        assert!(text.contains("<html>xxx"), "{text}");
+    }
+}

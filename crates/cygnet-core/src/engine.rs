@@ -1,0 +1,413 @@
+//! The retry engine: every attempt of every call, whole or streamed, goes through here.
+//!
+//! An [`Engine`] is what a client and all its clones share: the transport, the
+//! `Authorization` header, the base URL and the limits. A [`Call`] is one request as it will
+//! be sent (URL, body, headers, timeouts, retry budget) over an engine. For each attempt the
+//! call builds the `http::Request` (headers are cheap clones, the body a reference-counted
+//! [`Bytes`]), sends it through the [`Transport`] under the attempt's deadline, classifies
+//! the answer, and on a retryable failure waits (on the transport's clock) and goes again,
+//! with one trace event per attempt. The error that ends a call names its target and the
+//! number of attempts ([`CallContext`]).
+//!
+//! A stream keeps its call in an `Arc`. When its body fails before the first event reached
+//! the caller (a reset, a clean end, an idle timeout), it hands the failure to
+//! [`Call::after_failure`], which decides exactly as for a failed answer head, and then
+//! re-sends with [`Call::open_stream`]: a re-send is a numbered attempt like any other and
+//! spends the same retry budget.
+//!
+//! Nothing here names a runtime: deadlines and waits are the transport's
+//! [`Transport::sleep`] futures raced against the work.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use http::{HeaderMap, Method, StatusCode, Uri};
+
+use crate::answer::{is_event_stream, not_a_stream, read_body, NOT_A_STREAM_PREFIX};
+use crate::call_context::{CallContext, RequestTarget};
+use crate::config::{
+    ApiKey, BaseUrl, Limits, DEFAULT_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+};
+use crate::error::{ApiError, Error, Result, StreamError, TimeoutKind};
+use crate::options::RequestOptions;
+use crate::retry;
+use crate::transport::{Body, ConnectTimeout, Sleep, Transport};
+
+/// The `User-Agent` this crate sends.
+pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSION"));
+
+/// What a client and its clones share: transport, authorization, base URL and limits.
+pub(crate) struct Engine {
+    transport: Arc<dyn Transport>,
+    authorization: HeaderValue,
+    base: BaseUrl,
+    limits: Limits,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        transport: Arc<dyn Transport>,
+        api_key: &ApiKey,
+        base: BaseUrl,
+        limits: Limits,
+    ) -> Result<Self> {
+        let mut authorization = HeaderValue::try_from(format!("Bearer {}", api_key.expose()))
+            .map_err(|_| {
+                Error::Config(
+                    "the API key contains characters not allowed in an HTTP header".into(),
+                )
+            })?;
+        authorization.set_sensitive(true);
+        Ok(Self {
+            transport,
+            authorization,
+            base,
+            limits,
+        })
+    }
+
+    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
+    pub(crate) fn base(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+}
+
+/// A call's options with every default filled in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) timeout: Duration,
+    /// Set only when configured; otherwise the transport's own default applies.
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) headers_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    /// A whole stream's bound; none by default.
+    pub(crate) total_timeout: Option<Duration>,
+    pub(crate) max_retries: u32,
+}
+
+impl Settings {
+    pub(crate) fn resolve(o: &RequestOptions) -> Self {
+        let timeout = o.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        Self {
+            timeout,
+            connect_timeout: o.connect_timeout,
+            headers_timeout: o.stream_headers_timeout.unwrap_or(timeout),
+            idle_timeout: o.stream_idle_timeout.unwrap_or(DEFAULT_STREAM_IDLE_TIMEOUT),
+            total_timeout: o.stream_total_timeout,
+            max_retries: o.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+        }
+    }
+}
+
+/// One request and everything needed to send it again: the engine, the options, the URL
+/// and the encoded body. Attempts are counted here, so every error that ends the call can
+/// say how many were made.
+pub(crate) struct Call {
+    engine: Arc<Engine>,
+    options: Arc<RequestOptions>,
+    settings: Settings,
+    uri: Uri,
+    body: Bytes,
+    target: RequestTarget,
+    span: tracing::Span,
+    attempts: AtomicU32,
+}
+
+impl Call {
+    /// A POST of `body` to `path` (with the options' query) over `engine`.
+    pub(crate) fn new(
+        engine: &Arc<Engine>,
+        options: &Arc<RequestOptions>,
+        path: &str,
+        body: Bytes,
+        stream: bool,
+    ) -> Result<Self> {
+        let url = engine.base.join(path, &options.query);
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| Error::Config(format!("cannot build a request for {url}: {e}")))?;
+        let span = tracing::debug_span!("cygnet.request", method = "POST", path, stream);
+        Ok(Self {
+            engine: Arc::clone(engine),
+            options: Arc::clone(options),
+            settings: Settings::resolve(options),
+            target: RequestTarget::from_uri(&Method::POST, &uri),
+            uri,
+            body,
+            span,
+            attempts: AtomicU32::new(0),
+        })
+    }
+
+    /// The call's trace span, `cygnet.request`.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.engine.limits
+    }
+
+    /// A timer on the transport's clock.
+    pub(crate) fn sleep(&self, duration: Duration) -> Sleep {
+        self.engine.transport.sleep(duration)
+    }
+
+    /// The attempts made so far.
+    fn attempts(&self) -> u32 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Sends the request, retrying as allowed, and reads the whole successful answer.
+    pub(crate) async fn send_full(&self) -> Result<http::Response<Bytes>> {
+        let (response, started) = self.run(|request| self.attempt_full(request)).await?;
+        self.succeeded(started, response.status());
+        Ok(response)
+    }
+
+    /// Sends the request, retrying as allowed, until an answer's head says a stream
+    /// follows; returns it with the moment its attempt began. Its success is traced by the
+    /// stream, when the first event arrives ([`Call::succeeded`]).
+    pub(crate) async fn open_stream(&self) -> Result<(http::Response<Body>, Instant)> {
+        self.run(|request| self.attempt_stream(request)).await
+    }
+
+    /// Runs attempts until one succeeds or the call fails for good.
+    async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<(T, Instant)>
+    where
+        F: FnMut(http::Request<Bytes>) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        loop {
+            let started = Instant::now();
+            self.attempts.fetch_add(1, Ordering::Relaxed);
+            match attempt(self.request()).await {
+                Ok(value) => return Ok((value, started)),
+                Err(error) => {
+                    let wait = self.after_failure(error, started)?;
+                    self.engine.transport.sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Decides after a failed attempt (started at `started`): the wait before the next one,
+    /// or the error that ends the call, with its context. Traces the attempt either way.
+    pub(crate) fn after_failure(&self, error: Error, started: Instant) -> Result<Duration> {
+        let attempt = self.attempts();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let status = error.status().map(|s| s.as_u16());
+        let retries_done = attempt.saturating_sub(1);
+        let Some(wait) = retry_wait(&error, retries_done, self.settings.max_retries) else {
+            tracing::debug!(parent: &self.span, attempt, latency_ms, status, error = %error, "attempt failed");
+            return Err(self.with_context(error));
+        };
+        tracing::debug!(
+            parent: &self.span,
+            attempt,
+            latency_ms,
+            status,
+            error = %error,
+            wait_ms = wait.as_millis() as u64,
+            "attempt failed; retrying"
+        );
+        Ok(wait)
+    }
+
+    /// Traces the success of the current attempt, started at `started`.
+    pub(crate) fn succeeded(&self, started: Instant, status: StatusCode) {
+        tracing::debug!(
+            parent: &self.span,
+            attempt = self.attempts(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            status = status.as_u16(),
+            "attempt succeeded"
+        );
+    }
+
+    /// `error`, as the end of this call: a transport or timeout error learns the call's
+    /// target and how many attempts were made.
+    pub(crate) fn with_context(&self, mut error: Error) -> Error {
+        let context = || CallContext::new(self.target.clone(), self.attempts());
+        match &mut error {
+            Error::Transport(e) => e.set_context(context()),
+            Error::Timeout(e) => e.set_context(context()),
+            _ => {}
+        }
+        error
+    }
+
+    /// The request of one attempt.
+    fn request(&self) -> http::Request<Bytes> {
+        let mut request = http::Request::new(self.body.clone());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        let len = request.body().len();
+        let headers = request.headers_mut();
+        headers.insert(AUTHORIZATION, self.engine.authorization.clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        for (name, value) in &self.options.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        // Only when configured: inserting an extension allocates, and a transport without
+        // one uses its own default (the contract's 5 s for cygnet-hyper's).
+        if let Some(timeout) = self.settings.connect_timeout {
+            request.extensions_mut().insert(ConnectTimeout(timeout));
+        }
+        request
+    }
+
+    /// One attempt of a non-streaming call: send and read the whole body, under one deadline.
+    async fn attempt_full(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>> {
+        let limit = self.engine.limits.max_body_bytes;
+        let work = async {
+            let response = self.engine.transport.send(request).await?;
+            tracing::debug!(status = response.status().as_u16(), "response head");
+            let (parts, body) = response.into_parts();
+            let bytes = read_body(body, &parts.headers, limit).await?;
+            if !parts.status.is_success() {
+                return Err(ApiError::from_response(parts.status, parts.headers, bytes).into());
+            }
+            Ok(http::Response::from_parts(parts, bytes))
+        };
+        let timeout = self.settings.timeout;
+        self.deadline(timeout, TimeoutKind::Request(timeout), work)
+            .await
+    }
+
+    /// One attempt of a streaming call: send and wait for the head. An error status's body
+    /// is read whole; a 2xx answer that is not an event stream is an error too.
+    async fn attempt_stream(&self, request: http::Request<Bytes>) -> Result<http::Response<Body>> {
+        let limit = self.engine.limits.max_body_bytes;
+        let work = async {
+            let response = self.engine.transport.send(request).await?;
+            tracing::debug!(status = response.status().as_u16(), "response head");
+            if response.status().is_success() && is_event_stream(response.headers()) {
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            if parts.status.is_success() {
+                let prefix = NOT_A_STREAM_PREFIX.min(limit);
+                return Err(not_a_stream(parts.status, parts.headers, body, prefix).await);
+            }
+            let bytes = read_body(body, &parts.headers, limit).await?;
+            Err(ApiError::from_response(parts.status, parts.headers, bytes).into())
+        };
+        let timeout = self.settings.headers_timeout;
+        self.deadline(timeout, TimeoutKind::Headers(timeout), work)
+            .await
+    }
+
+    /// Runs `work`, failing with a timeout of `kind` if it takes longer than `limit`.
+    async fn deadline<T>(
+        &self,
+        limit: Duration,
+        kind: TimeoutKind,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let mut work = std::pin::pin!(work);
+        let mut timer = self.engine.transport.sleep(limit);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(kind.into())),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// The bound on the whole stream, when one is configured; it starts now.
+    pub(crate) fn stream_deadline(&self) -> Option<StreamDeadline> {
+        let limit = self.settings.total_timeout?;
+        Some(StreamDeadline {
+            timer: self.sleep(limit),
+            limit,
+        })
+    }
+}
+
+/// How long to wait before retrying after `error`, or `None` to give up.
+fn retry_wait(error: &Error, retries_done: u32, max_retries: u32) -> Option<Duration> {
+    if retries_done >= max_retries {
+        return None;
+    }
+    let empty = HeaderMap::new();
+    let headers = match error {
+        Error::Transport(e) if e.is_retryable() => &empty,
+        // A whole stream's bound covers its re-sends: once it passed, nothing is left.
+        Error::Timeout(e) if !matches!(e.kind(), TimeoutKind::StreamTotal(_)) => &empty,
+        // Only ever seen before a stream's first event: a body that ended with nothing.
+        Error::Stream(StreamError::Incomplete { .. }) => &empty,
+        Error::Api(api) => match api.status {
+            Some(status) if retry::should_retry(status, &api.headers) => &api.headers,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(retry::retry_delay(
+        headers,
+        retries_done,
+        fastrand::f64(),
+        SystemTime::now(),
+    ))
+}
+
+/// A whole stream's deadline: one timer from the moment the request is first sent, across
+/// re-sends, to the stream's last event.
+pub(crate) struct StreamDeadline {
+    timer: Sleep,
+    limit: Duration,
+}
+
+impl StreamDeadline {
+    /// `Some(timeout)` once the deadline has passed.
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        match self.timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Some(TimeoutKind::StreamTotal(self.limit).into()),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Runs `work` (opening the stream) under this deadline.
+    pub(crate) async fn race<T>(
+        deadline: Option<&mut StreamDeadline>,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(deadline) = deadline else {
+            return work.await;
+        };
+        let mut work = std::pin::pin!(work);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            match deadline.poll_expired(cx) {
+                Some(error) => Poll::Ready(Err(error)),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+}
