@@ -101,13 +101,13 @@ impl Subscriber for Recorder {
 }
 
 /// A client whose transport answers with `replies` in order, each with a small
-/// `retry-after-ms`; a body of events is served as a stream, any other as JSON.
+/// `retry-after-ms`; a JSON object is served as JSON, any other body as a stream.
 fn client(replies: Vec<(u16, &'static str)>) -> Client {
     let replies = replies.into_iter().map(|(status, body)| {
-        let reply = if body.starts_with("data:") {
-            CannedReply::sse(body)
-        } else {
+        let reply = if body.starts_with('{') {
             CannedReply::json(status, body)
+        } else {
+            CannedReply::sse(body)
         };
         reply.header("retry-after-ms", "5")
     });
