@@ -8,7 +8,7 @@ use std::time::Duration;
 use cygnet::mock::{MockReply, MockTransport};
 use cygnet::{Error, RequestOptions, TimeoutKind, TransportErrorKind};
 use futures_executor::block_on;
-use tests::{bounded, bounded_blocking, seed_request, FAKE_KEY};
+use tests::{bounded, bounded_thread, seed_request, FAKE_KEY};
 
 /// A loopback port with nothing listening on it: bound, then released.
 fn closed_port() -> u16 {
@@ -105,7 +105,7 @@ async fn a_closed_loopback_port_through_hyper_names_target_attempts_and_cause() 
 #[test]
 fn a_closed_loopback_port_through_the_blocking_client_reads_the_same() {
     let port = closed_port();
-    let text = bounded_blocking("a refused blocking call", move || {
+    let text = bounded_thread(move || {
         let client = cygnet::blocking::Client::builder()
             .api_key(FAKE_KEY)
             .base_url(format!("http://127.0.0.1:{port}"))

@@ -191,7 +191,6 @@ fn a_streaming_call_answered_with_json_is_an_error() {
 }
 
 #[test]
-#[ignore = "needs core's content-type check"]
 fn a_streaming_call_answered_with_json_names_the_content_type() {
     bounded(|| {
         let (_, err) = stream_error(MockReply::text("fine"));
