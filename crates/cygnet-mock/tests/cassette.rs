@@ -493,6 +493,7 @@ fn a_request_given_up_while_recording_times_out_again_on_replay() {
         let replayed = block_on(
             cygnet_core::ClientBuilder::new()
                 .api_key(KEY)
+                .base_url(cygnet_mock::MOCK_BASE_URL)
                 .transport(replayer.clone())
                 .max_retries(0)
                 .timeout(Duration::from_secs(5))
