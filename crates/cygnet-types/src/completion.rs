@@ -2,11 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::{self, or_null, NoError};
 use crate::message::Role;
 use crate::open_enum::open_enum;
 use crate::tool::ToolCall;
 
 /// The answer to a non-streaming chat completion request.
+///
+/// `choices`, and each choice's `index` and `message`, must be present; the identifying
+/// fields may be absent or `null` (read as empty) but must have their type when present. A
+/// body with a top-level `error` member (other than `null`) does not parse: it is the server
+/// reporting an error.
 ///
 /// ```
 /// let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet",
@@ -19,19 +25,19 @@ use crate::tool::ToolCall;
 #[non_exhaustive]
 pub struct ChatCompletion {
     /// The completion's id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::id")]
     pub id: String,
     /// Always `chat.completion`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::object")]
     pub object: String,
     /// Unix time in seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::created")]
     pub created: i64,
     /// The model that answered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::model")]
     pub model: String,
     /// One entry per generated choice.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::choices")]
     pub choices: Vec<Choice>,
     /// The backend configuration that answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +45,9 @@ pub struct ChatCompletion {
     /// Token counts, when the server sends them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Refuses a body with an `error` member.
+    #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
+    pub(crate) error: NoError,
 }
 
 impl ChatCompletion {
@@ -81,13 +90,13 @@ impl ChatCompletion {
 #[non_exhaustive]
 pub struct Choice {
     /// Which choice this is, from 0.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::index")]
     pub index: u32,
     /// The generated message.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::message")]
     pub message: ResponseMessage,
     /// Why generation stopped.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "field::finish_reason")]
     pub finish_reason: Option<FinishReason>,
     /// Log probabilities, when asked for; kept as the server sent them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,8 +107,8 @@ pub struct Choice {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ResponseMessage {
-    /// Normally `assistant`.
-    #[serde(default = "assistant")]
+    /// Normally `assistant`; absent or `null` reads as `assistant`.
+    #[serde(default = "assistant", deserialize_with = "role_or_assistant")]
     pub role: Role,
     /// The text, absent when the model only called tools.
     #[serde(default)]
@@ -111,6 +120,10 @@ pub struct ResponseMessage {
 
 fn assistant() -> Role {
     Role::Assistant
+}
+
+fn role_or_assistant<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Role, D::Error> {
+    field::role::<Option<Role>, D>(deserializer).map(|role| role.unwrap_or_else(assistant))
 }
 
 impl Default for ResponseMessage {

@@ -35,6 +35,7 @@ mod chunk_ref;
 mod chunk_scan;
 mod completion;
 mod error_body;
+mod field;
 mod message;
 mod moderation;
 mod open_enum;
