@@ -21,11 +21,12 @@ use tracing::Instrument;
 
 use cygnet_types::{ChatCompletion, ChatCompletionRequest, ModerationRequest, ModerationResponse};
 
+use crate::answer;
 use crate::config::{
     ApiKey, BaseUrl, ClientBuilder, Limits, DEFAULT_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT,
     DEFAULT_TIMEOUT,
 };
-use crate::error::{ApiError, DecodeError, Error, Result, StreamError, TimeoutKind};
+use crate::error::{ApiError, Error, Result, StreamError, TimeoutKind};
 use crate::options::RequestOptions;
 use crate::retry;
 use crate::stream::{ChatStream, SseStream};
@@ -110,8 +111,19 @@ pub struct RawResponse {
 
 impl RawResponse {
     /// Parses the body as JSON into the caller's own type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the body is not a `T`; but when such a body is a JSON object
+    /// with a top-level `error` member (not `null`), [`Error::Api`] with the server's message,
+    /// as for the typed calls.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        parse_json(self.status, &self.body, std::any::type_name::<T>())
+        answer::parse_json(
+            self.status,
+            &self.headers,
+            &self.body,
+            std::any::type_name::<T>(),
+        )
     }
 }
 
@@ -239,7 +251,7 @@ impl Client {
         expected: &'static str,
     ) -> Result<ApiResponse<T>> {
         let raw = self.post_raw(path, body).await?;
-        let value = parse_json(raw.status, &raw.body, expected)?;
+        let value = answer::parse_json(raw.status, &raw.headers, &raw.body, expected)?;
         Ok(ApiResponse {
             status: raw.status,
             headers: raw.headers,
@@ -536,15 +548,6 @@ async fn read_body(mut body: Body, headers: &HeaderMap, limit: usize) -> Result<
         next = body.chunk().await.transpose()?;
     }
     Ok(buffer.freeze())
-}
-
-fn parse_json<T: DeserializeOwned>(
-    status: StatusCode,
-    body: &[u8],
-    expected: &'static str,
-) -> Result<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| DecodeError::new(Some(status), expected, body, Some(Box::new(e))).into())
 }
 
 /// The status an attempt's success reports in its trace event, so every attempt event carries

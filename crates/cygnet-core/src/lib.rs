@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accumulate;
+mod answer;
 pub mod client;
 pub mod config;
 pub mod error;
