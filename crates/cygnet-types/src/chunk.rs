@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::completion::{FinishReason, Usage};
+use crate::field::object_only;
 use crate::field::{self, or_null, NoError};
 use crate::message::Role;
 use crate::tool::ToolType;
@@ -16,6 +17,7 @@ use crate::tool::ToolType;
 /// assert_eq!(chunk.content(), Some("Hel"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ChatCompletionChunk {
     /// The completion's id, the same in every chunk.
@@ -92,6 +94,7 @@ impl ChatCompletionChunk {
 
 /// What one chunk adds to one choice.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ChunkChoice {
     /// Which choice this adds to.
@@ -110,6 +113,7 @@ pub struct ChunkChoice {
 
 /// The part of a message one chunk carries.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Delta {
     /// The role, usually only in the first chunk.
@@ -156,3 +160,7 @@ pub struct FunctionCallDelta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
 }
+
+object_only!(ChatCompletionChunk);
+object_only!(ChunkChoice);
+object_only!(Delta);

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
 use crate::completion::{FinishReason, Usage};
-use crate::field::{self, named, NoError};
+use crate::field::{self, named, object_only, NoError};
 use crate::message::Role;
 use crate::tool::ToolType;
 
@@ -39,6 +39,7 @@ use crate::tool::ToolType;
 /// assert_eq!(owned, serde_json::from_str::<cygnet_types::ChatCompletionChunk>(data).unwrap());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 // Named as the owned type, so that parse errors read the same on both paths.
 #[serde(expecting = "struct ChatCompletionChunk")]
 #[non_exhaustive]
@@ -123,6 +124,7 @@ impl From<ChatCompletionChunkRef<'_>> for ChatCompletionChunk {
 
 /// What one chunk adds to one choice, borrowed; see [`ChunkChoice`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 // Named as the owned type, so that parse errors read the same on both paths.
 #[serde(expecting = "struct ChunkChoice")]
 #[non_exhaustive]
@@ -155,6 +157,7 @@ impl ChunkChoiceRef<'_> {
 
 /// The part of a message one chunk carries, borrowed; see [`Delta`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 // Named as the owned type, so that parse errors read the same on both paths.
 #[serde(expecting = "struct Delta")]
 #[non_exhaustive]
@@ -265,6 +268,10 @@ impl FunctionCallDeltaRef<'_> {
         }
     }
 }
+
+object_only!(ChatCompletionChunkRef<'a>);
+object_only!(ChunkChoiceRef<'a>);
+object_only!(DeltaRef<'a>);
 
 /// The identifying strings of a borrowed chunk: absent or `null` reads as empty, like the
 /// owned chunk's `String`s, and an error names the field.

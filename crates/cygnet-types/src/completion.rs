@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::object_only;
 use crate::field::{self, or_null, NoError};
 use crate::message::Role;
 use crate::open_enum::open_enum;
@@ -22,6 +23,7 @@ use crate::tool::ToolCall;
 /// assert_eq!(completion.content(), Some("Hi"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ChatCompletion {
     /// The completion's id.
@@ -87,6 +89,7 @@ impl ChatCompletion {
 
 /// One generated answer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Choice {
     /// Which choice this is, from 0.
@@ -105,6 +108,7 @@ pub struct Choice {
 
 /// The message the model generated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ResponseMessage {
     /// Normally `assistant`; absent or `null` reads as `assistant`.
@@ -175,3 +179,7 @@ impl Usage {
         }
     }
 }
+
+object_only!(ChatCompletion);
+object_only!(Choice);
+object_only!(ResponseMessage);

@@ -8,7 +8,7 @@
 //! ...`); nested fields give a path (`choices: index: invalid type: ...`). Written by hand
 //! because serde has no attribute for it and the crate depends on serde alone.
 
-use serde::de::{Deserialize, Deserializer, Error, IgnoredAny};
+use serde::de::{Deserialize, Deserializer, Error, IgnoredAny, Visitor};
 
 /// Reads a field with `read`; an error names `field`.
 #[inline]
@@ -108,9 +108,96 @@ impl NoError {
     }
 }
 
+/// A deserializer that reads a struct only from a JSON object.
+///
+/// serde's derived structs also take an array of the field values in order, which no server
+/// sends and which would let `[]` read as a message made of defaults. The response types
+/// derive their parse as an inherent function (`#[serde(remote = "Self")]`) and implement
+/// `Deserialize` through this wrapper (see [`object_only`]); it hands `deserialize_struct` to
+/// `deserialize_map` and everything else on unchanged, so borrowing and errors are serde's.
+pub(crate) struct ObjectOnly<D>(pub(crate) D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+/// `Deserialize` (through [`ObjectOnly`]) and `Serialize` for a type whose derives are
+/// `#[serde(remote = "Self")]`.
+macro_rules! object_only {
+    ($ty:ident $(<$lt:lifetime>)?) => {
+        impl<'de $(: $lt, $lt)?> ::serde::Deserialize<'de> for $ty $(<$lt>)? {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                $ty::deserialize($crate::field::ObjectOnly(deserializer))
+            }
+        }
+
+        impl $(<$lt>)? ::serde::Serialize for $ty $(<$lt>)? {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $ty::serialize(self, serializer)
+            }
+        }
+    };
+}
+
+pub(crate) use object_only;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_and_their_parts_are_read_only_from_objects() {
+        use crate::ModerationResponse;
+        use crate::{ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef};
+        for array in [
+            r#"["c1","chat.completion",1,"cygnet",[]]"#,
+            r#"{"choices":[[0,{"content":"x"}]]}"#,
+            r#"{"choices":[{"index":0,"message":[]}]}"#,
+        ] {
+            let error = serde_json::from_str::<ChatCompletion>(array).unwrap_err();
+            assert!(
+                error.to_string().contains("expected struct"),
+                "{array}: {error}"
+            );
+        }
+        for array in [
+            r#"["c1","chat.completion.chunk",1,"cygnet",null,[]]"#,
+            r#"{"choices":[[0,{"content":"x"}]]}"#,
+            r#"{"choices":[{"index":0,"delta":[]}]}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ChatCompletionChunk>(array).is_err(),
+                "{array}"
+            );
+            assert!(ChatCompletionChunkRef::from_json(array).is_err(), "{array}");
+        }
+        assert!(serde_json::from_str::<ModerationResponse>(r#"["m",1,0.0,true,"m",1.0]"#).is_err());
+    }
 
     #[test]
     fn only_a_trailing_position_is_cut() {

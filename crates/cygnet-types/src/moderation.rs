@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::object_only;
 use crate::field::{self, or_null, NoError};
 
 /// The body of `POST /moderation`.
@@ -61,6 +62,7 @@ impl ModerationRequest {
 /// assert!(err.to_string().contains("missing field"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ModerationResponse {
     /// The response's id.
@@ -97,3 +99,5 @@ pub struct ModerationResponse {
     #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
     pub(crate) error: NoError,
 }
+
+object_only!(ModerationResponse);
