@@ -10,6 +10,11 @@ use crate::tool::ToolType;
 
 /// One event of a streaming chat completion.
 ///
+/// `choices`, and each choice's `index` and `delta`, must be present; the identifying fields
+/// may be absent or `null` (read as empty) but must have their type when present. A chunk
+/// with a top-level `error` member (other than `null`) does not parse: it is the server
+/// reporting an error.
+///
 /// ```
 /// let data = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"cygnet",
 ///   "choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
