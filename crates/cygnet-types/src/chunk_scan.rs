@@ -19,7 +19,9 @@
 //!
 //! The scanner cannot fall behind the types: where it fills a chunk type it names every field
 //! of it (a destructuring pattern without `..`), so a field added to the struct does not
-//! compile here until the scanner reads it or gives up on it.
+//! compile here until the scanner reads it or gives up on it. The owned types are built from
+//! the borrowed ones by struct literals (`into_owned`), so a field added to an owned type does
+//! not compile until the borrowed type, and with it the scanner, has it too.
 
 use std::borrow::Cow;
 
