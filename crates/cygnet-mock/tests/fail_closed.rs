@@ -368,3 +368,25 @@ fn an_error_or_an_empty_object_mid_stream_ends_the_stream_with_an_error() {
         decode_error_naming(items.into_iter().nth(1).unwrap(), "missing field `choices`");
     });
 }
+
+#[test]
+fn keys_and_urls_with_secrets_are_refused_before_sending_without_showing_them() {
+    let mock = MockTransport::new();
+    for key in ["", "sk-fäke-secret", "sk-fake-secret\n", "sk fake-secret"] {
+        let error = mock.client_builder().api_key(key).build().unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{error}");
+        assert!(!error.to_string().contains("secret"), "{error}");
+    }
+    let builder = mock
+        .client_builder()
+        .base_url("https://user:s3cr3t@example.com/v1");
+    assert!(!format!("{builder:?}").contains("s3cr3t"));
+    let error = builder.build().unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error}");
+    let text = format!("{error} {error:?}");
+    assert!(
+        !text.contains("s3cr3t") && text.contains("***@example.com"),
+        "{text}"
+    );
+    assert_eq!(mock.request_count(), 0);
+}
