@@ -1,5 +1,9 @@
 //! Moderation: ask whether a piece of text breaks the policy, and how strongly.
 //!
+//! The verdict is printed only when the answer carried one: an answer without `flagged`,
+//! `detected` and `passed`, or one that reports an error, is printed as the error and the
+//! example exits with status 1 (a missing verdict must never read as "not flagged").
+//!
 //! ```sh
 //! cargo run --example moderation
 //! ```
@@ -35,6 +39,7 @@ async fn run() -> Result<(), Failure> {
             }),
         )]
     })?;
+    // `moderate` fails unless the answer holds the whole verdict; `?` reports that error.
     let verdict = client.moderate(&ModerationRequest::new(TEXT)).await?;
     println!("input:    {TEXT}");
     println!("flagged:  {}", verdict.flagged);

@@ -15,9 +15,10 @@ use tracing::Instrument;
 
 use cygnet_types::{ChatCompletion, ChatCompletionRequest, ModerationRequest, ModerationResponse};
 
+use crate::answer;
 use crate::config::{ClientBuilder, ClientConfig};
 use crate::engine::{Call, Engine, StreamDeadline};
-use crate::error::{DecodeError, Error, Result};
+use crate::error::{Error, Result};
 use crate::options::RequestOptions;
 use crate::stream::{ChatStream, SseStream};
 use crate::transport::Transport;
@@ -94,8 +95,19 @@ pub struct RawResponse {
 
 impl RawResponse {
     /// Parses the body as JSON into the caller's own type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the body is not a `T`; but when such a body is a JSON object
+    /// with a top-level `error` member (not `null`), [`Error::Api`] with the server's message,
+    /// as for the typed calls.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        parse_json(self.status, &self.body, std::any::type_name::<T>())
+        answer::parse_json(
+            self.status,
+            &self.headers,
+            &self.body,
+            std::any::type_name::<T>(),
+        )
     }
 }
 
@@ -200,7 +212,7 @@ impl Client {
         expected: &'static str,
     ) -> Result<ApiResponse<T>> {
         let raw = self.post_raw(path, body).await?;
-        let value = parse_json(raw.status, &raw.body, expected)?;
+        let value = answer::parse_json(raw.status, &raw.headers, &raw.body, expected)?;
         Ok(ApiResponse {
             status: raw.status,
             headers: raw.headers,
@@ -276,23 +288,18 @@ fn encode_error(e: serde_json::Error) -> Error {
     Error::Config(format!("the request could not be encoded as JSON: {e}"))
 }
 
-fn parse_json<T: DeserializeOwned>(
-    status: StatusCode,
-    body: &[u8],
-    expected: &'static str,
-) -> Result<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| DecodeError::new(Some(status), expected, body, Some(Box::new(e))).into())
-}
-
 impl ClientBuilder {
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
     ///
-    /// Fails with [`Error::Config`] when the key or the transport is missing, when the base
-    /// URL is not an absolute `http`/`https` URL, or when it would send the key in cleartext
-    /// to a remote host without [`ClientBuilder::allow_insecure_http`].
+    /// [`Error::Config`] when the key or the transport is missing, when the key is empty or
+    /// holds a character that is not visible ASCII (`!` to `~`: no spaces, control characters
+    /// or non-ASCII letters, which an `Authorization` header cannot carry faithfully), when
+    /// the base URL is not an absolute `http`/`https` URL or carries credentials
+    /// (`user:password@`), or when it would send the key in cleartext to a remote host
+    /// without [`ClientBuilder::allow_insecure_http`]. No error shows the key or a URL's
+    /// credentials.
     pub fn build(self) -> Result<Client> {
         Client::from_config(self.into_config()?)
     }

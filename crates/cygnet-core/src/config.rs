@@ -118,7 +118,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(redact_userinfo))
             .field("transport", &self.transport.as_ref().map(|_| "..."))
             .field("options", &self.options)
             .field("limits", &self.limits)
@@ -245,9 +245,7 @@ impl ClientBuilder {
                 "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
             ))
         })?;
-        if api_key.expose().trim().is_empty() {
-            return Err(Error::Config("the API key is empty".into()));
-        }
+        check_api_key(api_key.expose())?;
         let transport = self.transport.ok_or_else(|| {
             Error::Config(
                 "no transport: use cygnet-hyper (the `cygnet` crate's default) or ClientBuilder::transport".into(),
@@ -274,6 +272,34 @@ pub(crate) struct ClientConfig {
     pub(crate) limits: Limits,
 }
 
+/// Refuses a key that is empty or holds anything but visible ASCII, without echoing it.
+fn check_api_key(key: &str) -> Result<()> {
+    if key.trim().is_empty() {
+        return Err(Error::Config("the API key is empty".into()));
+    }
+    if let Some(position) = key.bytes().position(|b| !(0x21..=0x7e).contains(&b)) {
+        return Err(Error::Config(format!(
+            "the API key holds a character that is not visible ASCII (whitespace, a control \
+             character or a non-ASCII letter) at byte {position} of {}; check how it was copied",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+/// `url` with the credentials of its authority (`user:password@`) replaced by `***`, for
+/// messages; any text, URL or not, that has an `@` before its path.
+pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
+    }
+}
+
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -287,8 +313,10 @@ pub(crate) struct BaseUrl {
 
 impl BaseUrl {
     pub(crate) fn parse(url: &str, allow_insecure_http: bool) -> Result<Self> {
-        let trimmed = url.trim();
-        let uri: http::Uri = trimmed
+        let url = url.trim();
+        // Every message shows the URL without its credentials.
+        let trimmed = redact_userinfo(url);
+        let uri: http::Uri = url
             .parse()
             .map_err(|e| Error::Config(format!("invalid base URL {trimmed:?}: {e}")))?;
         let scheme = uri.scheme_str().ok_or_else(|| {
@@ -301,7 +329,8 @@ impl BaseUrl {
             .ok_or_else(|| Error::Config(format!("base URL {trimmed:?} has no host")))?;
         if authority.as_str().contains('@') {
             return Err(Error::Config(format!(
-                "base URL {trimmed:?} must not carry credentials"
+                "base URL {trimmed:?} carries credentials (user:password@); remove them: \
+                 the API key is the only credential sent"
             )));
         }
         match scheme {
@@ -431,5 +460,48 @@ mod tests {
             );
         }
         assert!(BaseUrl::parse("http://example.com", true).is_ok());
+    }
+
+    #[test]
+    fn url_credentials_never_appear_in_errors_or_debug() {
+        for bad in [
+            "https://user:s3cr3t-pw@h",
+            "https://s3cr3t-pw@h/v1",
+            "https://user:s3cr3t-pw@h/?q=1",
+            "ftp://user:s3cr3t-pw@h",
+            "http://user:s3cr3t-pw@example.com",
+            "user:s3cr3t-pw@h",
+            "https://user:s3cr3t-pw@h:99999999",
+        ] {
+            let error = BaseUrl::parse(bad, false).unwrap_err().to_string();
+            assert!(!error.contains("s3cr3t"), "{bad}: {error}");
+            assert!(error.starts_with("configuration error"), "{error}");
+        }
+        let error = BaseUrl::parse("https://user:s3cr3t-pw@h/v1", false).unwrap_err();
+        assert!(error.to_string().contains("https://***@h/v1"), "{error}");
+        assert!(error.to_string().contains("credentials"), "{error}");
+        let builder = ClientBuilder::new().base_url("https://user:s3cr3t-pw@h");
+        let debug = format!("{builder:?}");
+        assert!(
+            !debug.contains("s3cr3t") && debug.contains("***@h"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn api_keys_must_be_visible_ascii_and_errors_do_not_echo_them() {
+        for bad in [
+            "",
+            "   ",
+            "sk-fäke-key",
+            "sk-fake key",
+            "sk-fake-key\n",
+            "sk-\u{7f}fake",
+        ] {
+            let error = check_api_key(bad).unwrap_err().to_string();
+            assert!(error.starts_with("configuration error"), "{error}");
+            assert!(!error.contains("fake"), "{error}");
+        }
+        assert!(check_api_key("sk-test-FAKE_key.0123~!").is_ok());
     }
 }

@@ -32,15 +32,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode};
 use tracing::Instrument;
 
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 
+use crate::answer;
 use crate::engine::{Call, StreamDeadline};
-use crate::error::{ApiError, DecodeError, Error, Result, StreamError, TimeoutKind};
+use crate::error::{Error, Result, StreamError, TimeoutKind};
 use crate::sse::{Event, OwnedEvent, SseDecoder};
 use crate::transport::{Body, BoxFuture, Sleep};
 
@@ -436,17 +436,11 @@ impl ChatStream {
 trait ChunkData<'a>: Sized {
     /// Parses one event's data.
     fn from_json(data: &'a str) -> serde_json::Result<Self>;
-    /// No id and no choices: what an error object parses as, since every field defaults.
-    fn is_blank(&self) -> bool;
 }
 
 impl ChunkData<'_> for ChatCompletionChunk {
     fn from_json(data: &str) -> serde_json::Result<Self> {
         ChatCompletionChunk::from_json(data)
-    }
-
-    fn is_blank(&self) -> bool {
-        self.id.is_empty() && self.choices.is_empty()
     }
 }
 
@@ -454,42 +448,23 @@ impl<'a> ChunkData<'a> for ChatCompletionChunkRef<'a> {
     fn from_json(data: &'a str) -> serde_json::Result<Self> {
         ChatCompletionChunkRef::from_json(data)
     }
-
-    fn is_blank(&self) -> bool {
-        self.id.is_empty() && self.choices.is_empty()
-    }
 }
 
+/// One event's answer: `[DONE]`, a chunk, or an error: an `error` event, a chunk with an
+/// `error` member (both [`Error::Api`]), or data that is not a chunk ([`Error::Decode`]);
+/// see `answer`.
 fn parse_event<'a, T: ChunkData<'a>>(status: StatusCode, event: &Event<'a>) -> Parsed<T> {
     let data = event.data;
     if data == "[DONE]" {
         return Parsed::Done;
     }
     if event.event == "error" {
-        return Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into());
+        return Parsed::Error(answer::in_stream_error(data));
     }
     match T::from_json(data) {
-        // A real chunk always has an id; an object without one may be an error object.
-        Ok(chunk) if chunk.is_blank() && is_error_object(data) => {
-            Parsed::Error(ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into())
-        }
         Ok(chunk) => Parsed::Chunk(chunk),
-        Err(e) => Parsed::Error(
-            DecodeError::new(
-                Some(status),
-                "chat completion chunk JSON",
-                data.as_bytes(),
-                Some(Box::new(e)),
-            )
-            .into(),
-        ),
+        Err(e) => Parsed::Error(answer::chunk_error(status, data, e)),
     }
-}
-
-fn is_error_object(data: &str) -> bool {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(data)
-        .map(|object| object.contains_key("error"))
-        .unwrap_or(false)
 }
 
 impl Stream for ChatStream {

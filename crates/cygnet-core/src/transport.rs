@@ -50,7 +50,9 @@ pub type Sleep = BoxFuture<'static, ()>;
 ///     async fn send(&self, _request: http::Request<Bytes>)
 ///         -> Result<http::Response<Body>, TransportError>
 ///     {
-///         Ok(http::Response::new(Body::from(r#"{"choices":[]}"#)))
+///         let answer = r#"{"id":"c1","choices":[{"index":0,
+///             "message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+///         Ok(http::Response::new(Body::from(answer)))
 ///     }
 ///
 ///     fn sleep(&self, _duration: Duration) -> Sleep {

@@ -3,10 +3,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::completion::{FinishReason, Usage};
+use crate::field::object_only;
+use crate::field::{self, or_null, NoError};
 use crate::message::Role;
 use crate::tool::ToolType;
 
 /// One event of a streaming chat completion.
+///
+/// `choices`, and each choice's `index` and `delta`, must be present; the identifying fields
+/// may be absent or `null` (read as empty) but must have their type when present. A chunk
+/// with a top-level `error` member (other than `null`) does not parse: it is the server
+/// reporting an error.
 ///
 /// ```
 /// let data = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"cygnet",
@@ -15,50 +22,36 @@ use crate::tool::ToolType;
 /// assert_eq!(chunk.content(), Some("Hel"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ChatCompletionChunk {
     /// The completion's id, the same in every chunk.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::id")]
     pub id: String,
     /// Always `chat.completion.chunk`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::object")]
     pub object: String,
     /// Unix time in seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::created")]
     pub created: i64,
     /// The model that answers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::model")]
     pub model: String,
     /// The backend configuration that answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// What each choice adds.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::choices")]
     pub choices: Vec<ChunkChoice>,
     /// Token counts, when the server sends them (usually in the last chunk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Refuses a chunk with an `error` member.
+    #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
+    pub(crate) error: NoError,
 }
 
 impl ChatCompletionChunk {
-    /// Parses one chunk's JSON: exactly what `serde_json::from_str` gives, value or error,
-    /// faster for the common shape of a streamed chunk; see
-    /// [`ChatCompletionChunkRef::from_json`](crate::ChatCompletionChunkRef::from_json).
-    ///
-    /// ```
-    /// use cygnet_types::ChatCompletionChunk;
-    /// let json = r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"}}]}"#;
-    /// let chunk = ChatCompletionChunk::from_json(json).unwrap();
-    /// assert_eq!(chunk.text_delta(), Some("Hel"));
-    /// ```
-    pub fn from_json(json: &str) -> serde_json::Result<Self> {
-        let mut chunk = crate::ChatCompletionChunkRef::default();
-        match crate::chunk_scan::scan(json, &mut chunk) {
-            Some(()) => Ok(chunk.into_owned()),
-            None => serde_json::from_str(json),
-        }
-    }
-
     /// The content delta of the first choice, the common case of `n` = 1.
     pub fn content(&self) -> Option<&str> {
         self.choices.first()?.delta.content.as_deref()
@@ -106,16 +99,17 @@ impl ChatCompletionChunk {
 
 /// What one chunk adds to one choice.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ChunkChoice {
     /// Which choice this adds to.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::index")]
     pub index: u32,
     /// The addition.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::delta")]
     pub delta: Delta,
     /// Set on the choice's last chunk.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "field::finish_reason")]
     pub finish_reason: Option<FinishReason>,
     /// Log probabilities, when asked for; kept as the server sent them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,10 +118,15 @@ pub struct ChunkChoice {
 
 /// The part of a message one chunk carries.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Delta {
     /// The role, usually only in the first chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "field::role",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub role: Option<Role>,
     /// The next piece of text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,3 +165,7 @@ pub struct FunctionCallDelta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
 }
+
+object_only!(ChatCompletionChunk);
+object_only!(ChunkChoice);
+object_only!(Delta);

@@ -1,35 +1,110 @@
-//! A single-pass scanner for the common shape of a stream chunk's JSON.
+//! The fast parse of a stream chunk: `from_json` for [`ChatCompletionChunkRef`] and
+//! [`ChatCompletionChunk`], and the single-pass scanner behind it.
 //!
 //! Why hand-written: parsing each chunk is the biggest share of the CPU a streamed answer
-//! costs the client (the derived serde_json parse of a typical 200-byte chunk takes ~320 ns,
-//! more than framing and reading it together, and its code crowds the instruction cache).
-//! The chunks a server streams are small objects of a few known fields, plain strings and
-//! small integers, the same shape every time. This scanner (~170 ns) reads exactly that
-//! shape, text and tool-call deltas, borrowing every string that has no escape and
-//! unescaping, like serde_json, one with `\n`, `\"` and the other one-letter escapes. It
-//! gives up (returns `None`) at anything it does not read exactly: a `\u` escape or a
-//! control character in a string, a number other than a plain non-negative integer, a
-//! known field twice, usage counts, log probabilities, an unknown field whose value is not
-//! `null`, a boolean or a plain string, or anything malformed. The caller then parses with
-//! serde_json, so the result, and every error, is always exactly serde_json's:
-//! property-tested in `tests/chunk_scan.rs` against serde_json on generated chunks, half
-//! well typed and half broken.
+//! costs the client (more than framing and reading it together, and the derived parse's code
+//! crowds the instruction cache; `bench/README.md` has the figures). The chunks a server
+//! streams are small objects of a few known fields, plain strings and small integers, the
+//! same shape every time. This scanner reads exactly that shape, text and tool-call deltas,
+//! borrowing every string that has no escape and unescaping, like serde_json, one with `\n`,
+//! `\"` and the other one-letter escapes. It gives up (returns `None`) at anything it does
+//! not read exactly: a `\u` escape or a control character in a string, a number other than a
+//! plain non-negative integer, a known field twice, a required field missing (`choices`, a
+//! choice's `index` or `delta`), an `error` member that is not `null`, usage counts, log
+//! probabilities, an unknown field whose value is not `null`, a boolean or a plain string, or
+//! anything malformed. The caller then parses with serde_json, so the result, and every
+//! error, is always exactly serde_json's: property-tested in `tests/chunk_scan.rs` against
+//! serde_json on generated chunks, half well typed and half broken, and fuzzed on arbitrary
+//! bytes (`fuzz/fuzz_targets/chunk_scan.rs`).
+//!
+//! The scanner cannot fall behind the types: where it fills a chunk type it names every field
+//! of it (a destructuring pattern without `..`), so a field added to the struct does not
+//! compile here until the scanner reads it or gives up on it. The owned types are built from
+//! the borrowed ones by struct literals (`into_owned`), so a field added to an owned type does
+//! not compile until the borrowed type, and with it the scanner, has it too.
 
 use std::borrow::Cow;
 
+use crate::chunk::ChatCompletionChunk;
 use crate::chunk_ref::{
     ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
 };
 use crate::completion::FinishReason;
+use crate::field::NoError;
 use crate::message::Role;
 use crate::tool::ToolType;
+
+impl<'a> ChatCompletionChunkRef<'a> {
+    /// Parses one chunk's JSON, borrowing its strings from `json`.
+    ///
+    /// Gives exactly what `serde_json::from_str` gives, value or error, but reads the
+    /// common shape of a streamed chunk (text and tool-call deltas: plain or simply escaped
+    /// strings, small integers) in a single hand-written pass; anything else goes to
+    /// serde_json.
+    ///
+    /// ```
+    /// use cygnet_types::ChatCompletionChunkRef;
+    /// let json = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"cygnet",
+    ///   "choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
+    /// let chunk = ChatCompletionChunkRef::from_json(json).unwrap();
+    /// assert_eq!(chunk.content(), Some("Hel"));
+    /// assert_eq!(chunk, serde_json::from_str(json).unwrap());
+    /// assert!(ChatCompletionChunkRef::from_json(r#"{"id":1}"#).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// serde_json's error when `json` is not a chunk: malformed JSON, a required field
+    /// (`choices`, a choice's `index` or `delta`) missing, a field of the wrong type (the
+    /// message names it), or an `error` member.
+    pub fn from_json(json: &'a str) -> serde_json::Result<Self> {
+        let mut chunk = Self::default();
+        match scan(json, &mut chunk) {
+            Some(()) => Ok(chunk),
+            None => serde_json::from_str(json),
+        }
+    }
+
+    /// The scanner alone: the chunk when `json` has the shape it reads, `None` when
+    /// [`ChatCompletionChunkRef::from_json`] would hand it to serde_json. For tests that
+    /// check how often the fast path is taken; not part of the stable API.
+    #[doc(hidden)]
+    pub fn from_json_fast_path_only(json: &'a str) -> Option<Self> {
+        let mut chunk = Self::default();
+        scan(json, &mut chunk).map(|()| chunk)
+    }
+}
+
+impl ChatCompletionChunk {
+    /// Parses one chunk's JSON: exactly what `serde_json::from_str` gives, value or error,
+    /// faster for the common shape of a streamed chunk; see
+    /// [`ChatCompletionChunkRef::from_json`].
+    ///
+    /// ```
+    /// use cygnet_types::ChatCompletionChunk;
+    /// let json = r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"}}]}"#;
+    /// let chunk = ChatCompletionChunk::from_json(json).unwrap();
+    /// assert_eq!(chunk.text_delta(), Some("Hel"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ChatCompletionChunkRef::from_json`].
+    pub fn from_json(json: &str) -> serde_json::Result<Self> {
+        let mut chunk = ChatCompletionChunkRef::default();
+        match scan(json, &mut chunk) {
+            Some(()) => Ok(chunk.into_owned()),
+            None => serde_json::from_str(json),
+        }
+    }
+}
 
 /// Reads the chunk `json` holds into `chunk` (a default one), when it has the common shape;
 /// `None` means "ask serde_json" (and `chunk` is then partly filled, to be dropped).
 ///
 /// Filled in place rather than returned: the chunk is big enough that each move is a call
-/// to `memcpy`, about a tenth of the scan.
-pub(crate) fn scan<'a>(json: &'a str, chunk: &mut ChatCompletionChunkRef<'a>) -> Option<()> {
+/// to `memcpy`.
+fn scan<'a>(json: &'a str, chunk: &mut ChatCompletionChunkRef<'a>) -> Option<()> {
     let mut scanner = Scanner {
         text: json,
         bytes: json.as_bytes(),
@@ -53,6 +128,11 @@ struct Scanner<'a> {
 struct Seen(u8);
 
 impl Seen {
+    /// Whether `field` was seen: a required field missing is serde's error to give.
+    fn has(&self, field: u8) -> bool {
+        self.0 & (1 << field) != 0
+    }
+
     fn first(&mut self, field: u8) -> Option<()> {
         let bit = 1 << field;
         if self.0 & bit != 0 {
@@ -65,92 +145,123 @@ impl Seen {
 
 impl<'a> Scanner<'a> {
     fn chunk(&mut self, chunk: &mut ChatCompletionChunkRef<'a>) -> Option<()> {
+        // Every field named: a new one does not compile until it is read here.
+        let ChatCompletionChunkRef {
+            id,
+            object,
+            created,
+            model,
+            system_fingerprint,
+            choices,
+            usage,
+            error,
+        } = chunk;
         let mut seen = Seen::default();
         self.object(|s, key| {
             match key {
                 "id" => {
                     seen.first(0)?;
-                    chunk.id = s.string()?;
+                    *id = s.string_or_null()?.unwrap_or_default();
                 }
                 "object" => {
                     seen.first(1)?;
-                    chunk.object = s.string()?;
+                    *object = s.string_or_null()?.unwrap_or_default();
                 }
                 "created" => {
                     seen.first(2)?;
-                    chunk.created = i64::try_from(s.integer()?).ok()?;
+                    *created = match s.or_null(Self::integer)? {
+                        Some(n) => i64::try_from(n).ok()?,
+                        None => 0,
+                    };
                 }
                 "model" => {
                     seen.first(3)?;
-                    chunk.model = s.string()?;
+                    *model = s.string_or_null()?.unwrap_or_default();
                 }
                 "system_fingerprint" => {
                     seen.first(4)?;
-                    chunk.system_fingerprint = s.string_or_null()?;
+                    *system_fingerprint = s.string_or_null()?;
                 }
                 "choices" => {
                     seen.first(5)?;
                     s.array(|s| {
                         // Read in place: a choice is too big to move cheaply.
-                        chunk.choices.push(ChunkChoiceRef::default());
-                        s.choice(chunk.choices.last_mut()?)?;
+                        choices.push(ChunkChoiceRef::default());
+                        s.choice(choices.last_mut()?)?;
                         Some(())
                     })?;
                 }
                 "usage" => {
                     seen.first(6)?;
                     s.null()?;
+                    *usage = None;
+                }
+                "error" => {
+                    seen.first(7)?;
+                    s.null()?;
+                    *error = NoError;
                 }
                 _ => s.skip_plain_value()?,
             }
             Some(())
         })?;
-        Some(())
+        seen.has(5).then_some(())
     }
 
     fn choice(&mut self, choice: &mut ChunkChoiceRef<'a>) -> Option<()> {
+        let ChunkChoiceRef {
+            index,
+            delta,
+            finish_reason,
+            logprobs,
+        } = choice;
         let mut seen = Seen::default();
         self.object(|s, key| {
             match key {
                 "index" => {
                     seen.first(0)?;
-                    choice.index = s.index()?;
+                    *index = s.index()?;
                 }
                 "delta" => {
                     seen.first(1)?;
-                    choice.delta = s.delta()?;
+                    s.delta(delta)?;
                 }
                 "finish_reason" => {
                     seen.first(2)?;
-                    choice.finish_reason = s.string_or_null()?.as_deref().map(FinishReason::from);
+                    *finish_reason = s.string_or_null()?.as_deref().map(FinishReason::from);
                 }
                 "logprobs" => {
                     seen.first(3)?;
                     s.null()?;
+                    *logprobs = None;
                 }
                 _ => s.skip_plain_value()?,
             }
             Some(())
         })?;
-        Some(())
+        (seen.has(0) && seen.has(1)).then_some(())
     }
 
-    fn delta(&mut self) -> Option<DeltaRef<'a>> {
-        let mut delta = DeltaRef::default();
+    fn delta(&mut self, delta: &mut DeltaRef<'a>) -> Option<()> {
+        let DeltaRef {
+            role,
+            content,
+            tool_calls,
+        } = delta;
         let mut seen = Seen::default();
         self.object(|s, key| {
             match key {
                 "role" => {
                     seen.first(0)?;
-                    delta.role = s.string_or_null()?.as_deref().map(Role::from);
+                    *role = s.string_or_null()?.as_deref().map(Role::from);
                 }
                 "content" => {
                     seen.first(1)?;
-                    delta.content = s.string_or_null()?;
+                    *content = s.string_or_null()?;
                 }
                 "tool_calls" => {
                     seen.first(2)?;
-                    delta.tool_calls = s.or_null(|s| {
+                    *tool_calls = s.or_null(|s| {
                         let mut calls = Vec::new();
                         s.array(|s| {
                             calls.push(s.tool_call()?);
@@ -162,30 +273,35 @@ impl<'a> Scanner<'a> {
                 _ => s.skip_plain_value()?,
             }
             Some(())
-        })?;
-        Some(delta)
+        })
     }
 
     fn tool_call(&mut self) -> Option<ToolCallDeltaRef<'a>> {
         let mut call = ToolCallDeltaRef::default();
+        let ToolCallDeltaRef {
+            index,
+            id,
+            kind,
+            function,
+        } = &mut call;
         let mut seen = Seen::default();
         self.object(|s, key| {
             match key {
                 "index" => {
                     seen.first(0)?;
-                    call.index = s.index()?;
+                    *index = s.index()?;
                 }
                 "id" => {
                     seen.first(1)?;
-                    call.id = s.string_or_null()?;
+                    *id = s.string_or_null()?;
                 }
                 "type" => {
                     seen.first(2)?;
-                    call.kind = s.string_or_null()?.as_deref().map(ToolType::from);
+                    *kind = s.string_or_null()?.as_deref().map(ToolType::from);
                 }
                 "function" => {
                     seen.first(3)?;
-                    call.function = s.or_null(Self::function)?;
+                    *function = s.or_null(Self::function)?;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -196,16 +312,17 @@ impl<'a> Scanner<'a> {
 
     fn function(&mut self) -> Option<FunctionCallDeltaRef<'a>> {
         let mut function = FunctionCallDeltaRef::default();
+        let FunctionCallDeltaRef { name, arguments } = &mut function;
         let mut seen = Seen::default();
         self.object(|s, key| {
             match key {
                 "name" => {
                     seen.first(0)?;
-                    function.name = s.string_or_null()?;
+                    *name = s.string_or_null()?;
                 }
                 "arguments" => {
                     seen.first(1)?;
-                    function.arguments = s.string_or_null()?;
+                    *arguments = s.string_or_null()?;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -458,36 +575,58 @@ mod tests {
         assert_eq!(chunk.content(), Some("Hel"));
         assert_eq!(chunk.choices[0].delta.role, Some(Role::Assistant));
         assert_eq!(chunk, serde_json::from_str(common).unwrap());
-        let escaped = scan(r#"{"id":"a\"b","choices":[{"delta":{"content":"x\n\\y"}}]}"#).unwrap();
+        let escaped =
+            scan(r#"{"id":"a\"b","choices":[{"index":0,"delta":{"content":"x\n\\y"}}]}"#).unwrap();
         assert!(matches!(escaped.id, Cow::Owned(ref id) if id == "a\"b"));
         assert_eq!(escaped.content(), Some("x\n\\y"));
-        let largest = scan(r#"{"created":999999999999999999,"choices":[{"index":4294967295}]}"#);
+        let largest =
+            scan(r#"{"created":999999999999999999,"choices":[{"index":4294967295,"delta":{}}]}"#);
         assert_eq!(
             largest.map(|c| (c.created, c.choices[0].index)),
             Some((999_999_999_999_999_999, u32::MAX))
         );
         for other in [
-            r#"{"choices":[{"index":4294967296}]}"#,
-            r#"{"created":1000000000000000000}"#,
-            r#"{"id":"\u00e9"}"#,
-            r#"{"id":"a\qb"}"#,
-            r#"{"i\"d":"a"}"#,
-            r#"{"created":1.5}"#,
-            r#"{"created":-1}"#,
-            r#"{"created":01}"#,
-            r#"{"id":"a","id":"b"}"#,
-            r#"{"usage":{"total_tokens":3}}"#,
-            r#"{"extra":[1]}"#,
-            r#"{"id":"a"} x"#,
-            r#"{"id":"a",}"#,
-            "{\"id\":\"\u{1}n\"}",
-            "{\"id\":\"abcdefgh\u{1f}ijklmnop\"}",
-            r#"{"choices":[{"finish_reason":"stop","finish_reason":null}]}"#,
-            r#"{"choices":[{"delta":{"tool_calls":[],"tool_calls":null}}]}"#,
-            r#"{"choices":[{"delta":{"tool_calls":[{"function":null,"function":null}]}}]}"#,
-            r#"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"a","name":"b"}}]}}]}"#,
+            r#"{"choices":[{"index":4294967296,"delta":{}}]}"#,
+            r#"{"choices":[],"created":1000000000000000000}"#,
+            r#"{"choices":[],"id":"\u00e9"}"#,
+            r#"{"choices":[],"id":"a\qb"}"#,
+            r#"{"choices":[],"i\"d":"a"}"#,
+            r#"{"choices":[],"created":1.5}"#,
+            r#"{"choices":[],"created":-1}"#,
+            r#"{"choices":[],"created":01}"#,
+            r#"{"choices":[],"id":"a","id":"b"}"#,
+            r#"{"choices":[],"usage":{"total_tokens":3}}"#,
+            r#"{"choices":[],"extra":[1]}"#,
+            r#"{"choices":[],"id":"a"} x"#,
+            r#"{"choices":[],"id":"a",}"#,
+            "{\"choices\":[],\"id\":\"\u{1}n\"}",
+            "{\"choices\":[],\"id\":\"abcdefgh\u{1f}ijklmnop\"}",
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop","finish_reason":null}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[],"tool_calls":null}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":null,"function":null}]}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"name":"a","name":"b"}}]}}]}"#,
         ] {
             assert!(scan(other).is_none(), "{other}");
+        }
+        let nulls =
+            r#"{"id":null,"object":null,"created":null,"model":null,"error":null,"choices":[]}"#;
+        let chunk = scan(nulls).expect("null identifying fields are scanned");
+        assert_eq!(chunk, serde_json::from_str(nulls).unwrap());
+    }
+
+    #[test]
+    fn leaves_missing_required_fields_and_error_members_to_serde_json() {
+        for other in [
+            r#"{}"#,
+            r#"{"id":"x"}"#,
+            r#"{"choices":[{"delta":{}}]}"#,
+            r#"{"choices":[{"index":0}]}"#,
+            r#"{"choices":[],"error":"m"}"#,
+            r#"{"choices":[],"error":{"message":"m"}}"#,
+            r#"{"choices":[],"error":null,"error":null}"#,
+        ] {
+            assert!(scan(other).is_none(), "{other}");
+            assert!(serde_json::from_str::<ChatCompletionChunkRef<'_>>(other).is_err());
         }
     }
 

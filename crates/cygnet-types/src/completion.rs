@@ -2,11 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::object_only;
+use crate::field::{self, or_null, NoError};
 use crate::message::Role;
 use crate::open_enum::open_enum;
 use crate::tool::ToolCall;
 
 /// The answer to a non-streaming chat completion request.
+///
+/// `choices`, and each choice's `index` and `message`, must be present; the identifying
+/// fields may be absent or `null` (read as empty) but must have their type when present. A
+/// body with a top-level `error` member (other than `null`) does not parse: it is the server
+/// reporting an error.
 ///
 /// ```
 /// let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet",
@@ -16,22 +23,23 @@ use crate::tool::ToolCall;
 /// assert_eq!(completion.content(), Some("Hi"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ChatCompletion {
     /// The completion's id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::id")]
     pub id: String,
     /// Always `chat.completion`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::object")]
     pub object: String,
     /// Unix time in seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::created")]
     pub created: i64,
     /// The model that answered.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::model")]
     pub model: String,
     /// One entry per generated choice.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::choices")]
     pub choices: Vec<Choice>,
     /// The backend configuration that answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +47,9 @@ pub struct ChatCompletion {
     /// Token counts, when the server sends them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Refuses a body with an `error` member.
+    #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
+    pub(crate) error: NoError,
 }
 
 impl ChatCompletion {
@@ -78,16 +89,17 @@ impl ChatCompletion {
 
 /// One generated answer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct Choice {
     /// Which choice this is, from 0.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::index")]
     pub index: u32,
     /// The generated message.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::message")]
     pub message: ResponseMessage,
     /// Why generation stopped.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "field::finish_reason")]
     pub finish_reason: Option<FinishReason>,
     /// Log probabilities, when asked for; kept as the server sent them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,10 +108,11 @@ pub struct Choice {
 
 /// The message the model generated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ResponseMessage {
-    /// Normally `assistant`.
-    #[serde(default = "assistant")]
+    /// Normally `assistant`; absent or `null` reads as `assistant`.
+    #[serde(default = "assistant", deserialize_with = "role_or_assistant")]
     pub role: Role,
     /// The text, absent when the model only called tools.
     #[serde(default)]
@@ -111,6 +124,10 @@ pub struct ResponseMessage {
 
 fn assistant() -> Role {
     Role::Assistant
+}
+
+fn role_or_assistant<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Role, D::Error> {
+    field::role::<Option<Role>, D>(deserializer).map(|role| role.unwrap_or_else(assistant))
 }
 
 impl Default for ResponseMessage {
@@ -162,3 +179,7 @@ impl Usage {
         }
     }
 }
+
+object_only!(ChatCompletion);
+object_only!(Choice);
+object_only!(ResponseMessage);

@@ -7,7 +7,11 @@
 //! Requests serialize exactly what the caller set: a field left unset is left out of the
 //! JSON, never sent as `null`. Responses parse forward-compatibly: unknown fields are
 //! ignored and unknown enum values (a new role, a new finish reason) are kept in an
-//! `Other` variant instead of failing the whole response.
+//! `Other` variant instead of failing the whole response. They also fail closed: a field the
+//! caller reads as the answer (`choices`, a choice's `index` and `message` or `delta`, a
+//! verdict's `flagged`, `detected` and `passed`) must be present, every known field must have
+//! its type (the error names the field), and an answer with a top-level `error` member does
+//! not parse, so that nothing made of defaults passes for an answer.
 //!
 //! ```
 //! use cygnet_types::{ChatCompletionRequest, Message, models};
@@ -35,6 +39,7 @@ mod chunk_ref;
 mod chunk_scan;
 mod completion;
 mod error_body;
+mod field;
 mod message;
 mod moderation;
 mod open_enum;

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::object_only;
+use crate::field::{self, or_null, NoError};
+
 /// The body of `POST /moderation`.
 ///
 /// ```
@@ -46,26 +49,39 @@ impl ModerationRequest {
 }
 
 /// The answer to a moderation request.
+///
+/// `flagged`, `detected` and `passed` must be present and of their type: a verdict that did
+/// not arrive never reads as "not flagged". The identifying fields may be absent or `null`.
+/// A body with a top-level `error` member (other than `null`) does not parse.
+///
+/// ```
+/// use cygnet_types::ModerationResponse;
+/// let ok = r#"{"id":"m1","flagged":true,"detected":0.9,"passed":0.1}"#;
+/// assert!(serde_json::from_str::<ModerationResponse>(ok).unwrap().flagged);
+/// let err = serde_json::from_str::<ModerationResponse>("{}").unwrap_err();
+/// assert!(err.to_string().contains("missing field"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 #[non_exhaustive]
 pub struct ModerationResponse {
     /// The response's id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::id")]
     pub id: String,
     /// Unix time in seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::created")]
     pub created: i64,
     /// How strongly the input was detected as violating the policy.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::detected")]
     pub detected: f64,
     /// Whether the input was flagged.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::flagged")]
     pub flagged: bool,
     /// The model that judged.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_null::model")]
     pub model: String,
     /// How strongly the input passed the policy.
-    #[serde(default)]
+    #[serde(deserialize_with = "field::passed")]
     pub passed: f64,
     /// The categories that applied, as the server sent them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,4 +95,9 @@ pub struct ModerationResponse {
     /// Token counts, as the server sent them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<serde_json::Value>,
+    /// Refuses a body with an `error` member.
+    #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
+    pub(crate) error: NoError,
 }
+
+object_only!(ModerationResponse);

@@ -3,8 +3,8 @@
 //! (with the same strings borrowed) or the same error. The inputs are chunk-like JSON, tool
 //! calls included, with fields in any order or missing and whitespace anywhere: half of them
 //! well typed (so the values are compared), half with values of wrong types, repeated fields,
-//! invalid escapes, control characters and odd numbers, some cut short or changed by one
-//! character (so the errors are).
+//! required fields missing, `error` members, invalid escapes, control characters and odd
+//! numbers, some cut short or changed by one character (so the errors are).
 
 use std::borrow::Cow;
 
@@ -90,23 +90,54 @@ fn typed(right: BoxedStrategy<String>, mode: Mode) -> BoxedStrategy<String> {
     prop_oneof![11 => right, bad => other(mode)].boxed()
 }
 
-fn field(key: &'static str, value: BoxedStrategy<String>) -> BoxedStrategy<(String, String)> {
-    (Just(key.to_owned()), value).boxed()
+/// A key, the strategy for its value, and how often the key is present.
+struct Field {
+    key: BoxedStrategy<String>,
+    value: BoxedStrategy<String>,
+    presence: f64,
+}
+
+/// A field the types may go without: present 6 times in 10.
+fn field(key: &'static str, value: BoxedStrategy<String>) -> Field {
+    rare(key, value, 0.6)
+}
+
+/// A field the types require: always present when well typed, now and then missing otherwise.
+fn required(key: &'static str, value: BoxedStrategy<String>, mode: Mode) -> Field {
+    rare(key, value, if mode == WellTyped { 1.0 } else { 0.85 })
+}
+
+/// A field present `presence` of the time.
+fn rare(key: &'static str, value: BoxedStrategy<String>, presence: f64) -> Field {
+    Field {
+        key: Just(key.to_owned()).boxed(),
+        value,
+        presence,
+    }
 }
 
 /// An object of some of `fields`, in any order, with whitespace anywhere, now and then one of
 /// them twice (serde rejects a repeated known field and ignores a repeated unknown one).
-fn object(fields: Vec<BoxedStrategy<(String, String)>>, mode: Mode) -> BoxedStrategy<String> {
+fn object(fields: Vec<Field>, mode: Mode) -> BoxedStrategy<String> {
     let entries: Vec<_> = fields
         .into_iter()
-        .map(|field| {
-            prop::option::weighted(
-                0.6,
-                (field, ws(mode), ws(mode)).prop_map(|((key, value), before, after)| {
-                    format!("{before}\"{key}\"{after}:{before}{value}{after}")
-                }),
-            )
-        })
+        .map(
+            |Field {
+                 key,
+                 value,
+                 presence,
+             }| {
+                let entry =
+                    (key, value, ws(mode), ws(mode)).prop_map(|(key, value, before, after)| {
+                        format!("{before}\"{key}\"{after}:{before}{value}{after}")
+                    });
+                if presence >= 1.0 {
+                    entry.prop_map(Some).boxed()
+                } else {
+                    prop::option::weighted(presence, entry).boxed()
+                }
+            },
+        )
         .collect();
     let repeat = if mode == Any { 0.1 } else { 0.04 };
     (
@@ -144,10 +175,14 @@ fn one_of(values: &[&'static str]) -> BoxedStrategy<String> {
 }
 
 /// A field the types do not have.
-fn unknown(mode: Mode) -> BoxedStrategy<(String, String)> {
+fn unknown(mode: Mode) -> Field {
     let key =
         prop::sample::select(vec!["refusal", "service_tier", "x", ""]).prop_map(str::to_owned);
-    (key, other(mode)).boxed()
+    Field {
+        key: key.boxed(),
+        value: other(mode),
+        presence: 0.6,
+    }
 }
 
 fn delta(mode: Mode) -> BoxedStrategy<String> {
@@ -205,8 +240,8 @@ fn choice(mode: Mode) -> BoxedStrategy<String> {
     ];
     object(
         vec![
-            field("index", typed(number(mode), mode)),
-            field("delta", typed(delta(mode), mode)),
+            required("index", typed(number(mode), mode), mode),
+            required("delta", typed(delta(mode), mode), mode),
             field("finish_reason", typed(reason.boxed(), mode)),
             field("logprobs", typed(logprobs.boxed(), mode)),
             unknown(mode),
@@ -220,16 +255,34 @@ fn chunk(mode: Mode) -> BoxedStrategy<String> {
         3 => Just("null".to_owned()),
         1 => Just(r#"{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}"#.to_owned()),
     ];
-    let created = prop_oneof![number(mode), Just("999999999999999999".to_owned())];
+    let created = prop_oneof![
+        4 => number(mode),
+        1 => Just("999999999999999999".to_owned()),
+        1 => Just("null".to_owned()),
+    ];
+    // A well-typed chunk's `error` is `null`; otherwise, also what a server reports.
+    let error = prop_oneof![
+        Just("null".to_owned()),
+        Just(
+            if mode == WellTyped {
+                "null"
+            } else {
+                r#"{"message":"m"}"#
+            }
+            .to_owned()
+        ),
+        Just(if mode == WellTyped { "null" } else { r#""m""# }.to_owned()),
+    ];
     object(
         vec![
-            field("id", typed(string(mode), mode)),
-            field("object", typed(string(mode), mode)),
-            field("model", typed(string(mode), mode)),
+            field("id", typed(text_or_null(mode), mode)),
+            field("object", typed(text_or_null(mode), mode)),
+            field("model", typed(text_or_null(mode), mode)),
             field("created", typed(created.boxed(), mode)),
             field("system_fingerprint", typed(text_or_null(mode), mode)),
-            field("choices", typed(array(choice(mode), mode), mode)),
+            required("choices", typed(array(choice(mode), mode), mode), mode),
             field("usage", typed(usage.boxed(), mode)),
+            rare("error", error.boxed(), 0.1),
             unknown(mode),
             unknown(mode),
         ],
@@ -307,19 +360,33 @@ proptest! {
     }
 }
 
-/// The generator reaches both outcomes often enough to mean something: valid chunks of the
-/// common shape (which the scanner reads) and everything else.
+/// The generator reaches every outcome often enough to mean something: valid chunks, most of
+/// a good share of them read by the scanner itself (the fast path is taken, not just agreed with), and
+/// everything else, required fields missing and `error` members among it.
 #[test]
 fn the_generated_inputs_cover_both_paths() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let (mut ok, mut err) = (0, 0);
+    let (mut ok, mut fast, mut err, mut missing, mut error_member) = (0, 0, 0, 0, 0);
     for _ in 0..2000 {
         let json = input().new_tree(&mut runner).unwrap().current();
+        if let Some(chunk) = ChatCompletionChunkRef::from_json_fast_path_only(&json) {
+            fast += 1;
+            assert_eq!(chunk, serde_json::from_str(&json).unwrap(), "{json}");
+        }
         match serde_json::from_str::<ChatCompletionChunkRef<'_>>(&json) {
             Ok(_) => ok += 1,
-            Err(_) => err += 1,
+            Err(e) => {
+                err += 1;
+                let e = e.to_string();
+                missing += usize::from(e.contains("missing field"));
+                error_member += usize::from(e.starts_with("error: "));
+            }
         }
     }
-    assert!(ok > 200 && err > 200, "{ok} valid, {err} invalid");
+    assert!(
+        ok > 200 && fast > 100 && err > 200 && missing > 20 && error_member > 5,
+        "{ok} valid ({fast} on the fast path), {err} invalid ({missing} missing a field, \
+         {error_member} with an error member)"
+    );
 }
