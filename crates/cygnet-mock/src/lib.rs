@@ -103,6 +103,7 @@
 //! than a runtime's paused time, because the mock must work under any executor and must
 //! not pull an async runtime into users' dev-dependencies.
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
 pub mod clock;
