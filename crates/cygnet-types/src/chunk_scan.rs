@@ -1,10 +1,10 @@
 //! A single-pass scanner for the common shape of a stream chunk's JSON.
 //!
 //! Why hand-written: parsing each chunk is the biggest share of the CPU a streamed answer
-//! costs the client (the derived serde_json parse of a typical 200-byte chunk takes ~320 ns,
-//! more than framing and reading it together, and its code crowds the instruction cache).
-//! The chunks a server streams are small objects of a few known fields, plain strings and
-//! small integers, the same shape every time. This scanner (~170 ns) reads exactly that
+//! costs the client (the derived serde_json parse of a typical chunk costs more than framing
+//! and reading it together, and its code crowds the instruction cache; `bench/README.md` has
+//! the figures). The chunks a server streams are small objects of a few known fields, plain
+//! strings and small integers, the same shape every time. This scanner reads exactly that
 //! shape, text and tool-call deltas, borrowing every string that has no escape and
 //! unescaping, like serde_json, one with `\n`, `\"` and the other one-letter escapes. It
 //! gives up (returns `None`) at anything it does not read exactly: a `\u` escape or a
@@ -327,8 +327,7 @@ impl<'a> Scanner<'a> {
 
     /// `null` (`None`) or a string.
     fn string_or_null(&mut self) -> Option<Option<Cow<'a, str>>> {
-        // Not `or_null(Self::string)`: this one is hot, and written out it inlines better
-        // (about 5 % of the scan).
+        // Not `or_null(Self::string)`: this one is hot, and written out it inlines better.
         if self.peek()? == b'n' {
             self.null().map(|()| None)
         } else {
