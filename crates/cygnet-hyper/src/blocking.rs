@@ -46,8 +46,8 @@ use std::time::Duration;
 
 use cygnet_core::sse::OwnedEvent;
 use cygnet_core::types::{
-    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ModerationRequest,
-    ModerationResponse,
+    ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef, ChatCompletionRequest,
+    ModerationRequest, ModerationResponse,
 };
 use cygnet_core::{
     Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, Transport,
@@ -310,6 +310,33 @@ pub struct ChatStream {
 }
 
 impl ChatStream {
+    /// Waits for the next chunk and lends it to `f`, borrowed from the read buffer; returns
+    /// what `f` returns. `None` after `[DONE]` or after an error.
+    ///
+    /// The blocking twin of [`cygnet_core::ChatStream::next_chunk_with`]: for a caller that
+    /// looks at each chunk and moves on, it skips building the owned chunk that `next()`
+    /// gives, with the same chunks and the same errors.
+    ///
+    /// ```no_run
+    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let mut stream = client.chat_stream(&request)?;
+    /// while let Some(printed) = stream.next_chunk_with(|chunk| {
+    ///     print!("{}", chunk.text_delta().unwrap_or_default())
+    /// }) {
+    ///     printed?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_chunk_with<R>(
+        &mut self,
+        mut f: impl FnMut(ChatCompletionChunkRef<'_>) -> R,
+    ) -> Option<Result<R>> {
+        self.inner
+            .next_with(|stream, cx| stream.poll_chunk_with(cx, &mut f))
+    }
+
     /// The status of the response.
     pub fn status(&self) -> Option<StatusCode> {
         self.inner

@@ -509,3 +509,21 @@ fn a_stream_read_from_inside_a_runtime_still_times_out_after_many_waits() {
         server.runtime.shutdown_background();
     });
 }
+
+#[test]
+fn next_chunk_with_lends_every_chunk_then_ends() {
+    bounded_thread(|| {
+        let server = Server::start(|listener| serve_many_chunks(listener, 3));
+        let client = server.client();
+        let mut stream = client.chat_stream(&seed_request()).unwrap();
+        let mut text = String::new();
+        while let Some(piece) =
+            stream.next_chunk_with(|chunk| chunk.text_delta().unwrap_or_default().to_owned())
+        {
+            text.push_str(&piece.unwrap());
+        }
+        assert_eq!(text, "0 1 2 ");
+        assert_eq!(stream.chunks_received(), 3);
+        assert!(stream.next().is_none());
+    });
+}
