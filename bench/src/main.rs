@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! cygnet-bench all --examples-dir DIR --report FILE   every comparison, table to stdout and FILE
-//! cygnet-bench micro                                  decoding only (goals 1-3)
-//! cygnet-bench linear                                 one huge event vs many small (goal 3)
-//! cygnet-bench mem                                    memory (goal 4), in a fresh process
-//! cygnet-bench nonstream                              non-streaming calls (goal 7)
-//! cygnet-bench e2e --examples-dir DIR                 end to end over loopback (goals 6-7)
+//! cygnet-bench micro                                  decoding only
+//! cygnet-bench linear                                 one huge event vs many small
+//! cygnet-bench mem                                    memory, in a fresh process
+//! cygnet-bench nonstream                              non-streaming calls
+//! cygnet-bench e2e --examples-dir DIR                 end to end over loopback
 //! cygnet-bench e2e-blocking --examples-dir DIR        the blocking stream against the async one
 //! cygnet-bench loadtest [--streams N]                 1,000 concurrent streams on one client
 //! ```
@@ -134,7 +134,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures::executor::block_on(f)
 }
 
-// ---------- goal 1: SSE framing ----------
+// ---------- SSE framing ----------
 
 /// cygnet's decoder: events and data bytes.
 fn ours_frame(reads: &[Bytes]) -> (usize, usize) {
@@ -232,7 +232,7 @@ fn framing(report: &mut Report) {
     );
 }
 
-// ---------- goal 2: typed chunks ----------
+// ---------- typed chunks ----------
 
 fn peer_typed(reads: &[Bytes]) -> (usize, usize) {
     use eventsource_stream::Eventsource;
@@ -369,7 +369,7 @@ fn typed(report: &mut Report) {
     }
 }
 
-// ---------- goal 3: linear cost ----------
+// ---------- linear cost ----------
 
 fn linear(report: &mut Report) {
     const SIZE: usize = 64 << 20;
@@ -452,7 +452,7 @@ fn linear(report: &mut Report) {
     );
 }
 
-// ---------- goal 4: memory (own process) ----------
+// ---------- memory (own process) ----------
 
 fn mem(report: &mut Report) {
     // 1 GiB of chunks through the lending stream, from a body that repeats one 1 KiB-read block.
@@ -517,7 +517,7 @@ fn mem(report: &mut Report) {
     drop(streams);
 }
 
-// ---------- goals 6 and 7: end to end over loopback ----------
+// ---------- end to end over loopback ----------
 
 /// Wall and CPU (user + sys of the child) of one run of `program`.
 /// With `expected_len`, stdout is a pipe that is read and its length checked; without, it
@@ -773,7 +773,7 @@ fn set_affinity(set: &libc::cpu_set_t) {
     }
 }
 
-/// Goal 7: sequential non-streaming calls, cygnet's client vs bare hyper, same server.
+/// Sequential non-streaming calls, cygnet's client vs bare hyper, same server.
 ///
 /// Client and server share one CPU: across two cores a loopback round trip is dominated by
 /// cross-core wake-ups whose cost swings 3x with where the scheduler puts the threads
@@ -859,7 +859,7 @@ fn nonstreaming(report: &mut Report) {
     );
 }
 
-// ---------- issue 3: load test ----------
+// ---------- load test ----------
 
 fn loadtest(streams: usize) -> ExitCode {
     raise_fd_limit();
@@ -984,7 +984,7 @@ fn main() -> ExitCode {
             mem(&mut report);
         }
         "linear" => {
-            // Goal 3 alone (for profiling).
+            // The linear-cost case alone (for profiling).
             header();
             linear(&mut report);
         }
@@ -1022,7 +1022,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         "nonstream" => {
-            // Goal 7 alone (for profiling).
+            // The non-streaming comparison alone (for profiling).
             header();
             nonstreaming(&mut report);
         }
