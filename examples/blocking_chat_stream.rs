@@ -1,4 +1,4 @@
-//! Blocking streaming chat completion: the stream is an `Iterator` of chunks.
+//! Blocking streaming chat completion: print each piece of the answer the moment it arrives.
 //!
 //! ```sh
 //! cargo run --example blocking_chat_stream
@@ -22,10 +22,14 @@ fn run() -> Result<(), Failure> {
             common::OFFLINE_ANSWER,
         ))]
     })?;
-    for chunk in client.chat_stream(&common::seed_request())? {
-        if let Some(delta) = chunk?.content() {
-            common::print_now(delta)?;
-        }
+    let mut stream = client.chat_stream(&common::seed_request())?;
+    // `next_chunk_with` lends each chunk with its text borrowed from the bytes just read, so
+    // printing a delta copies nothing. The stream is also an `Iterator` of owned chunks:
+    // `for chunk in stream { ... }`.
+    while let Some(printed) =
+        stream.next_chunk_with(|chunk| common::print_now(chunk.text_delta().unwrap_or_default()))
+    {
+        printed??;
     }
     common::print_now("\n")?;
     Ok(())

@@ -13,8 +13,8 @@ use cygnet::mock::MockReply;
 use common::Failure;
 
 // One stream has nothing to run in parallel, so a current-thread runtime suits it: the body's
-// reads and the parsing stay on one thread, with no hand-off between threads per read (on
-// tokio's default multi-thread runtime this example uses ~40% more CPU; `cargo xtask bench`).
+// reads and the parsing stay on one thread, with no hand-off between threads per read
+// (`bench/README.md` compares the two runtimes).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     common::exit(run().await)

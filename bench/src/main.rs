@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! cygnet-bench all --examples-dir DIR --report FILE   every comparison, table to stdout and FILE
-//! cygnet-bench micro                                  decoding only (goals 1-3)
-//! cygnet-bench linear                                 one huge event vs many small (goal 3)
-//! cygnet-bench mem                                    memory (goal 4), in a fresh process
-//! cygnet-bench nonstream                              non-streaming calls (goal 7)
-//! cygnet-bench e2e --examples-dir DIR                 end to end over loopback (goals 6-7)
+//! cygnet-bench micro                                  decoding only
+//! cygnet-bench linear                                 one huge event vs many small
+//! cygnet-bench mem                                    memory, in a fresh process
+//! cygnet-bench nonstream                              non-streaming calls
+//! cygnet-bench e2e --examples-dir DIR                 end to end over loopback
+//! cygnet-bench e2e-blocking --examples-dir DIR        the blocking stream against the async one
 //! cygnet-bench loadtest [--streams N]                 1,000 concurrent streams on one client
 //! ```
 //! Started by `cargo xtask bench` / `cargo xtask loadtest`, which build everything in release.
@@ -133,7 +134,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures::executor::block_on(f)
 }
 
-// ---------- goal 1: SSE framing ----------
+// ---------- SSE framing ----------
 
 /// cygnet's decoder: events and data bytes.
 fn ours_frame(reads: &[Bytes]) -> (usize, usize) {
@@ -231,7 +232,7 @@ fn framing(report: &mut Report) {
     );
 }
 
-// ---------- goal 2: typed chunks ----------
+// ---------- typed chunks ----------
 
 fn peer_typed(reads: &[Bytes]) -> (usize, usize) {
     use eventsource_stream::Eventsource;
@@ -368,7 +369,7 @@ fn typed(report: &mut Report) {
     }
 }
 
-// ---------- goal 3: linear cost ----------
+// ---------- linear cost ----------
 
 fn linear(report: &mut Report) {
     const SIZE: usize = 64 << 20;
@@ -451,7 +452,7 @@ fn linear(report: &mut Report) {
     );
 }
 
-// ---------- goal 4: memory (own process) ----------
+// ---------- memory (own process) ----------
 
 fn mem(report: &mut Report) {
     // 1 GiB of chunks through the lending stream, from a body that repeats one 1 KiB-read block.
@@ -516,7 +517,7 @@ fn mem(report: &mut Report) {
     drop(streams);
 }
 
-// ---------- goals 6 and 7: end to end over loopback ----------
+// ---------- end to end over loopback ----------
 
 /// Wall and CPU (user + sys of the child) of one run of `program`.
 /// With `expected_len`, stdout is a pipe that is read and its length checked; without, it
@@ -579,18 +580,91 @@ fn children_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-fn e2e(report: &mut Report, examples_dir: &Path) {
-    const CHUNKS: usize = 100_000;
+/// Starts the e2e server (100k chunks in 16 KiB frames); its base URL.
+fn e2e_server() -> String {
     let addr = spawn_server(
         ServerConfig {
-            stream_body: Bytes::from(sse_body(CHUNKS)),
+            stream_body: Bytes::from(sse_body(E2E_CHUNKS)),
             frame: 16 * 1024,
             completion: completion_json(),
         },
         1,
     );
-    let base = format!("http://{addr}");
-    let expected = expected_text(CHUNKS).len();
+    format!("http://{addr}")
+}
+
+const E2E_CHUNKS: usize = 100_000;
+
+/// Best wall and best CPU of each program: first a checked run of each (stdout a pipe, every
+/// delta counted), then the timed runs with stdout on /dev/null, interleaved, best of 5: the
+/// machine is shared, so take each one's least disturbed run.
+fn time_programs(programs: &[(&str, PathBuf, &str)], base: &str) -> Vec<(Duration, Duration)> {
+    let expected = expected_text(E2E_CHUNKS).len();
+    for (_, program, runtime) in programs {
+        run_child(program, runtime, base, Some(expected));
+    }
+    let mut results = vec![(Duration::MAX, Duration::MAX); programs.len()];
+    for _ in 0..5 {
+        for (i, (_, program, runtime)) in programs.iter().enumerate() {
+            let (wall, cpu) = run_child(program, runtime, base, None);
+            results[i].0 = results[i].0.min(wall);
+            results[i].1 = results[i].1.min(cpu);
+        }
+    }
+    results
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+/// The blocking stream's rows: its figures, and its cost per chunk against the async stream's
+/// (both examples print every delta of the same stream, so CPU over CPU is per chunk).
+fn blocking_rows(report: &mut Report, ours: (Duration, Duration), blocking: (Duration, Duration)) {
+    report.row(
+        "e2e 100k chunks, printed to /dev/null: cygnet blocking_chat_stream example",
+        format!("{:.0} ms wall, {:.0} ms CPU", ms(blocking.0), ms(blocking.1)),
+        format!(
+            "{:.2}x / {:.2}x chat_stream",
+            ratio(blocking.0, ours.0),
+            ratio(blocking.1, ours.1)
+        ),
+        &format!("CPU <= 1.5x {}", ok(ratio(blocking.1, ours.1) <= 1.5)),
+    );
+}
+
+/// The async and the blocking streaming examples alone, side by side.
+fn e2e_blocking(report: &mut Report, examples_dir: &Path) {
+    let base = e2e_server();
+    let programs = [
+        (
+            "cygnet chat_stream example",
+            examples_dir.join("chat_stream"),
+            "",
+        ),
+        (
+            "cygnet blocking_chat_stream example",
+            examples_dir.join("blocking_chat_stream"),
+            "",
+        ),
+    ];
+    let results = time_programs(&programs, &base);
+    let ours = results[0];
+    report.row(
+        "e2e 100k chunks, printed to /dev/null: cygnet chat_stream example",
+        format!("{:.0} ms wall, {:.0} ms CPU", ms(ours.0), ms(ours.1)),
+        String::new(),
+        "",
+    );
+    blocking_rows(report, ours, results[1]);
+}
+
+fn e2e(report: &mut Report, examples_dir: &Path) {
+    let base = e2e_server();
     let own_dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
@@ -616,24 +690,15 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
             own_dir.join("hyper-stream"),
             "current_thread",
         ),
+        (
+            "cygnet blocking_chat_stream example",
+            examples_dir.join("blocking_chat_stream"),
+            "",
+        ),
     ];
-    let mut results = vec![(Duration::MAX, Duration::MAX); programs.len()];
-    // First a checked run of each (stdout a pipe, every delta counted), then the timed runs
-    // with stdout on /dev/null, interleaved, best of 5: the machine is shared, so take each
-    // one's least disturbed run.
-    for (_, program, runtime) in &programs {
-        run_child(program, runtime, &base, Some(expected));
-    }
-    for _ in 0..5 {
-        for (i, (_, program, runtime)) in programs.iter().enumerate() {
-            let (wall, cpu) = run_child(program, runtime, &base, None);
-            results[i].0 = results[i].0.min(wall);
-            results[i].1 = results[i].1.min(cpu);
-        }
-    }
+    let results = time_programs(&programs, &base);
     let (ours, openai, bare) = (results[0], results[1], results[2]);
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    let r = ratio;
     report.row(
         "e2e 100k chunks, printed to /dev/null: cygnet chat_stream example",
         format!("{:.0} ms wall, {:.0} ms CPU", ms(ours.0), ms(ours.1)),
@@ -658,7 +723,8 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
         String::new(),
         &format!("wall <= 1.5x {}", ok(r(ours.0, bare.0) <= 1.5)),
     );
-    for (i, (name, _, _)) in programs.iter().enumerate().skip(1) {
+    blocking_rows(report, ours, results[5]);
+    for (i, (name, _, _)) in programs.iter().enumerate().take(5).skip(1) {
         let ratio = if i >= 3 {
             format!(
                 "cygnet = {:.2}x / {:.2}x",
@@ -707,7 +773,7 @@ fn set_affinity(set: &libc::cpu_set_t) {
     }
 }
 
-/// Goal 7: sequential non-streaming calls, cygnet's client vs bare hyper, same server.
+/// Sequential non-streaming calls, cygnet's client vs bare hyper, same server.
 ///
 /// Client and server share one CPU: across two cores a loopback round trip is dominated by
 /// cross-core wake-ups whose cost swings 3x with where the scheduler puts the threads
@@ -793,7 +859,7 @@ fn nonstreaming(report: &mut Report) {
     );
 }
 
-// ---------- issue 3: load test ----------
+// ---------- load test ----------
 
 fn loadtest(streams: usize) -> ExitCode {
     raise_fd_limit();
@@ -918,13 +984,23 @@ fn main() -> ExitCode {
             mem(&mut report);
         }
         "linear" => {
-            // Goal 3 alone (for profiling).
+            // The linear-cost case alone (for profiling).
             header();
             linear(&mut report);
         }
         "e2e" => {
             header();
             e2e(
+                &mut report,
+                examples_dir
+                    .as_deref()
+                    .unwrap_or(Path::new("target/release/examples")),
+            );
+        }
+        "e2e-blocking" => {
+            // The async and the blocking streaming examples alone.
+            header();
+            e2e_blocking(
                 &mut report,
                 examples_dir
                     .as_deref()
@@ -946,7 +1022,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         "nonstream" => {
-            // Goal 7 alone (for profiling).
+            // The non-streaming comparison alone (for profiling).
             header();
             nonstreaming(&mut report);
         }

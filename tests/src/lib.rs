@@ -13,14 +13,15 @@
 //! # How the tests find the example binaries
 //!
 //! Cargo offers no `CARGO_BIN_EXE_*` for examples of another package, so [`example_path`]
-//! runs `cargo build -p examples --examples` once per test process (a no-op when they are
-//! fresh; `cargo test --workspace` has usually built them already) with the same cargo that
-//! runs the tests (`$CARGO`), and then takes them from the `examples/` directory beside the
+//! runs `cargo build -p examples -p custom-runtime-example --examples` once per test process
+//! (a no-op when they are fresh; `cargo test --workspace` has usually built them already) with
+//! the same cargo that runs the tests (`$CARGO`), and then takes them from the `examples/` directory beside the
 //! test binary's own `deps/` directory. That keeps them in step with the sources even under
 //! `cargo test -p tests`, and works with any `CARGO_TARGET_DIR`.
 //!
 //! Every wait in these helpers is bounded by [`TEST_TIMEOUT`], so a broken client fails a test
 //! instead of hanging it.
+#![deny(rustdoc::broken_intra_doc_links)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -219,6 +220,8 @@ fn build_examples() -> Result<PathBuf, String> {
             "--quiet",
             "-p",
             "examples",
+            "-p",
+            "custom-runtime-example",
             "--examples",
             "--profile",
         ])

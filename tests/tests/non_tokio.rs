@@ -11,10 +11,7 @@ use std::time::{Duration, Instant};
 use cygnet::mock::{MockReply, MockTransport};
 use cygnet::{models, ChatCompletionRequest, Client, ClientBuilder, Error, Message};
 
-#[path = "../../examples/custom_runtime/transport.rs"]
-mod transport;
-
-use transport::UreqTransport;
+use custom_runtime_example::UreqTransport;
 
 fn request() -> ChatCompletionRequest {
     ChatCompletionRequest::new(models::CYGNET, vec![Message::user("What is an LLM?")])

@@ -1,11 +1,12 @@
-//! `cargo xtask bench` and `cargo xtask loadtest`: the performance comparisons of issue 5 and
-//! the load test of issue 3.
+//! `cargo xtask bench` and `cargo xtask loadtest`: the side-by-side performance comparisons
+//! and the load test.
 //!
 //! The benchmarks live in `bench/`, a package with its own workspace (excluded from the main
 //! one) so that its peers (eventsource-stream, async-openai, criterion) are never compiled by
 //! ordinary test builds. These tasks build it in release into `target/bench`, build the
-//! `chat_stream` example in release (the end-to-end contender), and run the comparison, which
-//! prints a table and writes it to `target/bench-report.md`.
+//! `chat_stream` and `blocking_chat_stream` examples in release (the end-to-end contenders),
+//! and run the comparison, which prints a table and writes it to `target/bench-report.md`.
+//! `bench/README.md` says how to run one part alone.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -70,6 +71,8 @@ pub fn bench(root: &Path) -> ExitCode {
             "examples",
             "--example",
             "chat_stream",
+            "--example",
+            "blocking_chat_stream",
         ],
     );
     if !example || !build_bench(root) {

@@ -15,6 +15,7 @@
 //!
 //! Plain `std` on purpose: the task runner must build in seconds on a fresh clone and must
 //! not pull dependencies into the lock file for what is a handful of `cargo` invocations.
+#![deny(rustdoc::broken_intra_doc_links)]
 
 use std::env;
 use std::ffi::OsString;

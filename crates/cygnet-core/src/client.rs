@@ -179,13 +179,7 @@ impl Client {
     /// the server's `[DONE]`; a body that ends before it yields
     /// [`StreamError::Incomplete`](crate::StreamError::Incomplete) after the chunks that did arrive.
     pub async fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
-        let body = if request.stream == Some(true) {
-            self.body_bytes(request)?
-        } else {
-            let mut streaming = request.clone();
-            streaming.stream = Some(true);
-            self.body_bytes(&streaming)?
-        };
+        let body = self.body_bytes(&request.as_streaming())?;
         let stream = self.open_stream(CHAT_COMPLETION_PATH, body).await?;
         Ok(ChatStream::new(stream))
     }

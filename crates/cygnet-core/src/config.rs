@@ -32,8 +32,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default cap on a non-streaming response body (and on an error body), in bytes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
-/// The default cap on one server-sent event, in bytes.
-pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+/// The default cap on one server-sent event, in bytes: the SSE decoder's own default,
+/// [`DEFAULT_MAX_EVENT_SIZE`](crate::sse::DEFAULT_MAX_EVENT_SIZE).
+pub const DEFAULT_MAX_EVENT_BYTES: usize = crate::sse::DEFAULT_MAX_EVENT_SIZE;
 
 /// An API key. Its `Debug` and `Display` never show the key.
 ///

@@ -5,6 +5,7 @@
 //! come from a [`Transport`], such as `cygnet-hyper` for real traffic or `cygnet-mock` for
 //! tests.
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
 pub mod accumulate;
@@ -31,5 +32,5 @@ pub use error::{
 };
 pub use options::RequestOptions;
 pub use stream::{ChatStream, SseStream};
-pub use text::TextStream;
+pub use text::{TextSource, TextStream};
 pub use transport::{Body, Transport, TransportError, TransportErrorKind};

@@ -2,19 +2,24 @@
 //!
 //! [`Client`] wraps the async [`cygnet_core::Client`] together with a tokio runtime of its own
 //! (one worker thread, shared by all clones), so its caller needs no runtime at all, the way
-//! `reqwest::blocking` works. Each call hands its future to that runtime and waits for the
-//! answer on a channel; a stream is an [`Iterator`] whose every `next()` waits for one chunk.
-//! The hyper pool's connection tasks run on the same worker, so connections are reused across
-//! calls and clones.
+//! `reqwest::blocking` works. The hyper pool's connection tasks, the sockets and the timers live
+//! on that runtime, so connections are reused across calls and clones.
+//!
+//! Each call is the async call, driven on the caller's thread inside the runtime's context:
+//! the thread polls the call's future and sleeps while it is pending, until the runtime's
+//! worker (which reads the sockets and fires the timers) wakes it. A stream is an
+//! [`Iterator`] read the same way: a `next()` whose chunk is already decoded or already in the
+//! read buffer returns it without waiting and without a trip to another thread (`cargo xtask
+//! bench` compares it with the async stream). Driving on the caller's thread is also why the
+//! calls borrow their request instead of copying it.
 //!
 //! # From async code
 //! Do not call it from async code: each call blocks the calling thread until the answer
 //! arrives, and blocking an async executor's thread stalls every other task on it. Use the
-//! async client there. Because calls run on the client's own runtime rather than on the
-//! caller's thread, doing it anyway does not deadlock or panic (unlike `Runtime::block_on`
-//! inside a runtime), and calling it from `tokio::task::spawn_blocking` or a plain thread is
-//! fine. Dropping the client (or a stream) never blocks either: its runtime is shut down in
-//! the background.
+//! async client there. Because the sockets and timers belong to the client's own runtime,
+//! doing it anyway does not deadlock or panic (unlike `Runtime::block_on` inside a runtime),
+//! and calling it from `tokio::task::spawn_blocking` or a plain thread is fine. Dropping the
+//! client (or a stream) never blocks either: its runtime is shut down in the background.
 //!
 //! ```no_run
 //! use cygnet_core::types::{ChatCompletionRequest, Message};
@@ -35,12 +40,14 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
 use std::time::Duration;
 
 use cygnet_core::sse::OwnedEvent;
 use cygnet_core::types::{
-    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ModerationRequest,
-    ModerationResponse,
+    ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef, ChatCompletionRequest,
+    ModerationRequest, ModerationResponse,
 };
 use cygnet_core::{
     Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, Transport,
@@ -122,22 +129,22 @@ impl Client {
 
     /// Sends a chat completion request and waits for the whole answer; see
     /// [`cygnet_core::Client::chat`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::chat`].
     pub fn chat(&self, request: &ChatCompletionRequest) -> Result<ChatCompletion> {
-        let client = self.inner.clone();
-        let request = request.clone();
-        self.runtime
-            .run(async move { client.chat(&request).await })?
+        self.call(self.inner.chat(request))
     }
 
     /// Like [`Client::chat`], with the status and headers of the answer.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::chat_response`].
     pub fn chat_response(
         &self,
         request: &ChatCompletionRequest,
     ) -> Result<ApiResponse<ChatCompletion>> {
-        let client = self.inner.clone();
-        let request = request.clone();
-        self.runtime
-            .run(async move { client.chat_response(&request).await })?
+        self.call(self.inner.chat_response(request))
     }
 
     /// Sends a streaming chat completion request and returns, once the response headers have
@@ -145,51 +152,46 @@ impl Client {
     ///
     /// Each `next()` blocks until the next chunk arrives. Dropping the iterator before the
     /// end closes the connection.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::chat_stream`].
     pub fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
-        let client = self.inner.clone();
-        let request = request.clone();
-        let stream = self
-            .runtime
-            .run(async move { client.chat_stream(&request).await })??;
+        let stream = self.call(self.inner.chat_stream(request))?;
         Ok(ChatStream {
             inner: OnRuntime::new(stream, &self.runtime),
         })
     }
 
     /// Sends a moderation request; see [`cygnet_core::Client::moderate`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::moderate`].
     pub fn moderate(&self, request: &ModerationRequest) -> Result<ModerationResponse> {
-        let client = self.inner.clone();
-        let request = request.clone();
-        self.runtime
-            .run(async move { client.moderate(&request).await })?
+        self.call(self.inner.moderate(request))
     }
 
     /// Like [`Client::moderate`], with the status and headers of the answer.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::moderate_response`].
     pub fn moderate_response(
         &self,
         request: &ModerationRequest,
     ) -> Result<ApiResponse<ModerationResponse>> {
-        let client = self.inner.clone();
-        let request = request.clone();
-        self.runtime
-            .run(async move { client.moderate_response(&request).await })?
+        self.call(self.inner.moderate_response(request))
     }
 
     /// POSTs any JSON body to `path` and returns the successful answer unparsed; see
     /// [`cygnet_core::Client::post_raw`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::post_raw`].
     pub fn post_raw(
         &self,
         path: &str,
         body: &(impl serde::Serialize + ?Sized),
     ) -> Result<RawResponse> {
-        // The call runs on another thread, so it needs an owned body: JSON is what would be
-        // sent anyway.
-        let body = serde_json::to_value(body)
-            .map_err(|e| Error::Config(format!("the request body cannot be serialized: {e}")))?;
-        let client = self.inner.clone();
-        let path = path.to_owned();
-        self.runtime
-            .run(async move { client.post_raw(&path, &body).await })?
+        self.call(self.inner.post_raw(path, body))
     }
 
     /// POSTs any JSON body to `path` and returns, once the response headers have arrived, the
@@ -211,22 +213,24 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::post_stream_raw`].
     pub fn post_stream_raw(
         &self,
         path: &str,
         body: &(impl serde::Serialize + ?Sized),
     ) -> Result<SseStream> {
-        // As in `post_raw`: the call runs on another thread and needs an owned body.
-        let body = serde_json::to_value(body)
-            .map_err(|e| Error::Config(format!("the request body cannot be serialized: {e}")))?;
-        let client = self.inner.clone();
-        let path = path.to_owned();
-        let stream = self
-            .runtime
-            .run(async move { client.post_stream_raw(&path, &body).await })??;
+        let stream = self.call(self.inner.post_stream_raw(path, body))?;
         Ok(SseStream {
             inner: OnRuntime::new(stream, &self.runtime),
         })
+    }
+
+    /// The one way every call runs: the async call, driven to its end on this thread inside
+    /// the client's runtime.
+    fn call<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.runtime.block_on(call)?
     }
 }
 
@@ -238,13 +242,13 @@ impl TryFrom<cygnet_core::Client> for Client {
     }
 }
 
-/// An async stream that lives on the client's runtime, read one blocking `next()` at a time.
+/// An async stream read one blocking `next()` at a time, on the caller's thread.
 ///
-/// Shared by every blocking stream type here: the stream travels to the runtime for one item
-/// and comes back with it, so its timers and connection are only ever touched on (or, when
-/// dropped, inside) the runtime that owns them.
+/// Shared by every blocking stream type here. Its connection and timers belong to the
+/// client's runtime, which is kept alive as long as the stream, and it is dropped inside that
+/// runtime's context, so it can be read and dropped from any thread.
 struct OnRuntime<S> {
-    /// `None` once the runtime lost the stream (it stopped while an item was awaited).
+    /// Always `Some` until dropped: taken only by `Drop`, to drop it inside the runtime.
     stream: Option<S>,
     runtime: Arc<Runtime>,
 }
@@ -256,26 +260,33 @@ impl<S> OnRuntime<S> {
             runtime: Arc::clone(runtime),
         }
     }
+
+    /// Polls the stream with `poll` until it is ready, on this thread.
+    ///
+    /// What is already decoded or already read comes back from the first poll, with no wait
+    /// and no other thread involved; only an empty read buffer makes this thread sleep until
+    /// the runtime's worker has more bytes.
+    fn next_with<T>(
+        &mut self,
+        mut poll: impl FnMut(&mut S, &mut Context<'_>) -> Poll<Option<Result<T>>>,
+    ) -> Option<Result<T>> {
+        let stream = self.stream.as_mut()?;
+        match self
+            .runtime
+            .block_on(std::future::poll_fn(|cx| poll(stream, cx)))
+        {
+            Ok(item) => item,
+            Err(error) => Some(Err(error)),
+        }
+    }
 }
 
 impl<S, T> OnRuntime<S>
 where
-    S: Stream<Item = Result<T>> + Unpin + Send + 'static,
-    T: Send + 'static,
+    S: Stream<Item = Result<T>> + Unpin,
 {
     fn next(&mut self) -> Option<Result<T>> {
-        let mut stream = self.stream.take()?;
-        let outcome = self.runtime.run(async move {
-            let item = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await;
-            (stream, item)
-        });
-        match outcome {
-            Ok((stream, item)) => {
-                self.stream = Some(stream);
-                item
-            }
-            Err(error) => Some(Err(error)),
-        }
+        self.next_with(|stream, cx| Pin::new(stream).poll_next(cx))
     }
 }
 
@@ -299,6 +310,33 @@ pub struct ChatStream {
 }
 
 impl ChatStream {
+    /// Waits for the next chunk and lends it to `f`, borrowed from the read buffer; returns
+    /// what `f` returns. `None` after `[DONE]` or after an error.
+    ///
+    /// The blocking twin of [`cygnet_core::ChatStream::next_chunk_with`]: for a caller that
+    /// looks at each chunk and moves on, it skips building the owned chunk that `next()`
+    /// gives, with the same chunks and the same errors.
+    ///
+    /// ```no_run
+    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let mut stream = client.chat_stream(&request)?;
+    /// while let Some(printed) = stream.next_chunk_with(|chunk| {
+    ///     print!("{}", chunk.text_delta().unwrap_or_default())
+    /// }) {
+    ///     printed?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_chunk_with<R>(
+        &mut self,
+        mut f: impl FnMut(ChatCompletionChunkRef<'_>) -> R,
+    ) -> Option<Result<R>> {
+        self.inner
+            .next_with(|stream, cx| stream.poll_chunk_with(cx, &mut f))
+    }
+
     /// The status of the response.
     pub fn status(&self) -> Option<StatusCode> {
         self.inner
@@ -424,12 +462,13 @@ impl Iterator for TextStream {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            match self.inner.next()? {
-                Ok(chunk) => {
-                    if let Some(text) = chunk.into_text_delta() {
-                        return Some(Ok(text));
-                    }
-                }
+            // The borrowed chunk: only the text is copied out of the read buffer.
+            let text = self.inner.inner.next_with(|stream, cx| {
+                stream.poll_chunk_with(cx, |chunk| chunk.text_delta().map(str::to_owned))
+            });
+            match text? {
+                Ok(Some(text)) => return Some(Ok(text)),
+                Ok(None) => {}
                 Err(error) => return Some(Err(error)),
             }
         }
@@ -660,24 +699,48 @@ impl Runtime {
         self.runtime.as_ref().map(tokio::runtime::Runtime::handle)
     }
 
-    /// Runs `future` on the runtime and blocks this thread until it is done.
+    /// Drives `future` to its end on this thread, inside the runtime's context (so the
+    /// sockets, timers and tasks it creates belong to the runtime), sleeping while it is
+    /// pending.
     ///
-    /// Spawning and waiting on a channel (rather than `Runtime::block_on`) is what makes this
-    /// safe to call from any thread, including one that is inside another runtime.
-    fn run<F>(&self, future: F) -> Result<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    /// Unlike `Runtime::block_on`, this is allowed on a thread that is inside another runtime:
+    /// the future needs nothing from the caller's runtime, since this runtime's worker drives
+    /// its sockets and timers. Tokio's cooperative budget is lifted, because the caller's
+    /// task (if any) never yields to its own scheduler while this waits.
+    fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
         let handle = self.handle().ok_or_else(runtime_gone)?;
-        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-        handle.spawn(async move {
-            // The receiver only goes away if the caller's thread died; nothing to report to.
-            let _ = sender.send(future.await);
-        });
-        // The sender is dropped without sending only if the task was dropped: the future
-        // panicked or the runtime is shutting down.
-        receiver.recv().map_err(|_| runtime_gone())
+        let _context = handle.enter();
+        let mut future = std::pin::pin!(tokio::task::unconstrained(future));
+        Ok(THREAD_WAKER.with(|waker| {
+            let mut cx = Context::from_waker(waker);
+            loop {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+                // A wake-up that came before this park makes it return at once; a spurious
+                // return only costs one more poll.
+                std::thread::park();
+            }
+        }))
+    }
+}
+
+thread_local! {
+    /// This thread's waker for [`Runtime::block_on`], made once per thread rather than once
+    /// per poll.
+    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+}
+
+/// Wakes a thread sleeping in [`Runtime::block_on`].
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }
 

@@ -28,13 +28,21 @@
 //! - `native-roots`: also trust the platform's certificate store.
 //! - `http2` (default): offer HTTP/2 by ALPN.
 //! - `blocking` (default): the [`blocking`] client, which runs its own tokio runtime.
+//!
+//! Links to items behind a feature that is off lead to docs.rs, which documents every feature.
+//!
+#![cfg_attr(
+    not(feature = "blocking"),
+    doc = "[`blocking`]: https://docs.rs/cygnet-hyper/latest/cygnet_hyper/blocking/index.html",
+    doc = "[`blocking::Client`]: https://docs.rs/cygnet-hyper/latest/cygnet_hyper/blocking/struct.Client.html"
+)]
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
-// The docs above link to `blocking`; without that feature the links have no target. The
-// default build (what docs.rs and CI document) still checks every link.
-#![cfg_attr(not(feature = "blocking"), allow(rustdoc::broken_intra_doc_links))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 pub mod transport;
 
@@ -45,6 +53,11 @@ pub use transport::{HyperTransport, HyperTransportBuilder};
 ///
 /// Fails with [`cygnet_core::Error::Config`] when the key is missing, before anything is sent.
 /// Use it from within a tokio runtime; see [`blocking::Client::from_env`] otherwise.
+#[cfg_attr(
+    not(feature = "blocking"),
+    doc = "",
+    doc = "[`blocking::Client::from_env`]: https://docs.rs/cygnet-hyper/latest/cygnet_hyper/blocking/struct.Client.html#method.from_env"
+)]
 pub fn from_env() -> Result<cygnet_core::Client, cygnet_core::Error> {
     builder().build()
 }

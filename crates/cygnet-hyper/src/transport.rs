@@ -49,6 +49,11 @@
 //! The transport must be used from within a tokio runtime with the time and I/O drivers
 //! enabled (the pool's connection tasks are spawned on it). The blocking client in
 //! [`crate::blocking`] brings its own.
+#![cfg_attr(
+    not(feature = "blocking"),
+    doc = "",
+    doc = "[`crate::blocking`]: https://docs.rs/cygnet-hyper/latest/cygnet_hyper/blocking/index.html"
+)]
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -75,8 +80,9 @@ use rustls::{ClientConfig, RootCertStore};
 /// How many pools, one per distinct connect timeout, a transport keeps at most.
 pub const MAX_POOLS: usize = 4;
 
-/// The connect timeout used for requests that carry no [`ConnectTimeout`]; the contract's 5 s.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The connect timeout used for requests that carry no [`ConnectTimeout`]: core's, the
+/// contract's.
+pub use cygnet_core::config::DEFAULT_CONNECT_TIMEOUT;
 
 /// How long an idle pooled connection is kept by default.
 pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -315,6 +321,7 @@ impl HyperTransportBuilder {
 
     /// Whether to offer HTTP/2 over TLS (by ALPN); HTTP/1.1 is always offered. Default on.
     #[cfg(feature = "http2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
     pub fn http2(mut self, enabled: bool) -> Self {
         self.http2 = enabled;
         self

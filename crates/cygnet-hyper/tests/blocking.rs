@@ -385,3 +385,120 @@ fn collect_completion_of_a_stream_cut_short_is_an_error() {
         assert!(outcome.is_err(), "{outcome:?}");
     });
 }
+
+/// The client and its streams go anywhere: shared between threads, read on another thread
+/// than the one that opened them.
+#[test]
+fn the_client_and_its_streams_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<blocking::Client>();
+    send::<blocking::ChatStream>();
+    send::<blocking::TextStream>();
+    send::<blocking::AccumulatingStream>();
+    send::<blocking::SseStream>();
+}
+
+/// A server that answers one streaming request with `count` chunks, all in one write, then
+/// `[DONE]`.
+async fn serve_many_chunks(listener: tokio::net::TcpListener, count: usize) {
+    let mut stream = accept(&listener).await;
+    read_request(&mut stream).await;
+    write_chunked_head(&mut stream, "text/event-stream").await;
+    let mut body = String::new();
+    for i in 0..count {
+        body.push_str(&chunk_event(&format!("{i} ")));
+    }
+    body.push_str("data: [DONE]\n\n");
+    write_chunk(&mut stream, body.as_bytes()).await;
+    write_last_chunk(&mut stream).await;
+}
+
+#[test]
+fn a_stream_opened_on_one_thread_is_read_on_another() {
+    bounded_thread(|| {
+        let server = Server::start(|listener| serve_many_chunks(listener, 3));
+        let client = server.client();
+        let stream = client.chat_stream(&seed_request()).unwrap();
+        let text = std::thread::spawn(move || stream.text().collect_text().unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(text, "0 1 2 ");
+        // The client still works from this thread after its stream ended elsewhere.
+        drop(server);
+        let (server, _) = Server::answering_json(200, COMPLETION.as_bytes());
+        let client = server.client();
+        let clone = client.clone();
+        let answer = std::thread::spawn(move || clone.chat(&seed_request()).unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(answer.content(), Some("A model of language."));
+    });
+}
+
+/// Read from a task of another runtime (wrong, but survivable), a stream keeps its timers
+/// working through many waits: that task's cooperative budget is not refilled while it
+/// blocks, so the client must not let it decide whether its idle timer has fired.
+#[test]
+fn a_stream_read_from_inside_a_runtime_still_times_out_after_many_waits() {
+    bounded_thread(|| {
+        const CHUNKS: usize = 300;
+        let server = Server::start(|listener| async move {
+            let mut stream = accept(&listener).await;
+            read_request(&mut stream).await;
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            // One chunk per write with a pause, so the client waits (and polls its idle
+            // timer) before each one; then silence, without `[DONE]`.
+            for i in 0..CHUNKS {
+                write_chunk(&mut stream, chunk_event(&format!("{i} ")).as_bytes()).await;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        let client = blocking::Client::builder()
+            .api_key("sk-test-fake")
+            .base_url(format!("http://{}/", server.addr))
+            .max_retries(0)
+            .stream_idle_timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let caller = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (chunks, last) = caller.block_on(async {
+            let mut stream = client.chat_stream(&seed_request()).unwrap();
+            let mut chunks = 0;
+            for chunk in stream.by_ref().take(CHUNKS) {
+                chunk.unwrap();
+                chunks += 1;
+            }
+            (chunks, stream.next())
+        });
+        assert_eq!(chunks, CHUNKS);
+        assert!(
+            matches!(last, Some(Err(Error::Timeout(_)))),
+            "expected the idle timeout, got {last:?}"
+        );
+        drop(client);
+        server.runtime.shutdown_background();
+    });
+}
+
+#[test]
+fn next_chunk_with_lends_every_chunk_then_ends() {
+    bounded_thread(|| {
+        let server = Server::start(|listener| serve_many_chunks(listener, 3));
+        let client = server.client();
+        let mut stream = client.chat_stream(&seed_request()).unwrap();
+        let mut text = String::new();
+        while let Some(piece) =
+            stream.next_chunk_with(|chunk| chunk.text_delta().unwrap_or_default().to_owned())
+        {
+            text.push_str(&piece.unwrap());
+        }
+        assert_eq!(text, "0 1 2 ");
+        assert_eq!(stream.chunks_received(), 3);
+        assert!(stream.next().is_none());
+    });
+}

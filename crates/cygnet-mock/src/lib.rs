@@ -170,6 +170,7 @@
 //! the rare chunk that is not UTF-8 on its own) rather than a VCR crate's: those record
 //! whole bodies, not the chunks a stream arrived in, and would need an HTTP library.
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
 pub mod cassette;

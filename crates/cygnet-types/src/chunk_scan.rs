@@ -444,8 +444,7 @@ impl<'a> Scanner<'a> {
 
     /// `null` (`None`) or a string.
     fn string_or_null(&mut self) -> Option<Option<Cow<'a, str>>> {
-        // Not `or_null(Self::string)`: this one is hot, and written out it inlines better
-        // (about 5 % of the scan).
+        // Not `or_null(Self::string)`: this one is hot, and written out it inlines better.
         if self.peek()? == b'n' {
             self.null().map(|()| None)
         } else {

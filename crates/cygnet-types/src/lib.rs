@@ -32,6 +32,7 @@
 //! assert!(json.get("max_tokens").is_none());
 //! ```
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
 mod chunk;
@@ -54,7 +55,7 @@ pub use completion::{ChatCompletion, Choice, FinishReason, ResponseMessage, Usag
 pub use error_body::{ErrorBody, ErrorField, ErrorObject};
 pub use message::{Message, Role};
 pub use moderation::{ModerationRequest, ModerationResponse};
-pub use request::ChatCompletionRequest;
+pub use request::{ChatCompletionRequest, StreamingRequest};
 pub use tool::{
     ArgumentsError, FunctionCall, FunctionDefinition, FunctionName, Tool, ToolCall, ToolChoice,
     ToolType,

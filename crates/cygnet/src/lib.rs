@@ -4,10 +4,8 @@
 //! prompt injection, whose `data` role carries untrusted content (a fetched page, a document)
 //! that the model reads but does not obey.
 //!
-//! This crate is the one dependency a newcomer needs. It re-exports the layers:
-//! [`types`] (the wire types, serde only), the transport-agnostic client from `cygnet-core`,
-//! and, with the default `hyper` feature, the hyper + rustls transport, [`from_env`] and the
-//! [`blocking`] client. The `mock` feature adds [`mock`], the in-process transport for tests.
+//! This crate is the one dependency a newcomer needs: it re-exports the layers below, chosen
+//! by cargo features.
 //!
 //! ```no_run
 //! use cygnet::{ChatCompletionRequest, Message, models};
@@ -26,6 +24,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What to use for what
+//!
+//! | you want | use |
+//! |---|---|
+//! | calls from async code (tokio) | [`from_env`] / [`builder`] (default features) |
+//! | calls from code that is not async | the [`blocking`] client (default feature `blocking`) |
+//! | to test your code without a network | feature `mock`: [`mock`], the mock's guide |
+//! | another HTTP stack or runtime | `default-features = false`, your own [`Transport`] |
+//! | only the wire types | the `cygnet-types` crate ([`types`] here) |
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
@@ -34,19 +42,31 @@
 //! | `webpki-roots` | yes | trust the Mozilla roots bundled with the crate (implies `hyper`) |
 //! | `native-roots` | no | also trust the platform's certificate store (implies `hyper`) |
 //! | `http2` | yes | offer HTTP/2 by ALPN besides HTTP/1.1 (implies `hyper`) |
-//! | `blocking` | yes | the [`blocking`] client, which runs its own runtime (implies `hyper`) |
+//! | `blocking` | yes | the [`blocking`] client (implies `hyper`) |
 //! | `mock` | no | the in-process test transport in [`mock`] |
 //!
 //! With `default-features = false` the crate is the runtime-free core and the types: bring
 //! your own [`Transport`].
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
-// The docs link to `from_env`, `builder`, `blocking` and `mock`; with those features off the
-// links have no target. The default and all-features builds still check every link.
+//!
+//! Links to items behind a feature that is off lead to docs.rs, which documents every feature.
+//!
 #![cfg_attr(
-    not(all(feature = "hyper", feature = "blocking", feature = "mock")),
-    allow(rustdoc::broken_intra_doc_links)
+    not(feature = "hyper"),
+    doc = "[`from_env`]: https://docs.rs/cygnet/latest/cygnet/fn.from_env.html",
+    doc = "[`builder`]: https://docs.rs/cygnet/latest/cygnet/fn.builder.html"
 )]
+#![cfg_attr(
+    not(all(feature = "hyper", feature = "blocking")),
+    doc = "[`blocking`]: https://docs.rs/cygnet/latest/cygnet/blocking/index.html"
+)]
+#![cfg_attr(
+    not(feature = "mock"),
+    doc = "[`mock`]: https://docs.rs/cygnet/latest/cygnet/mock/index.html"
+)]
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cygnet_core::*;
 pub use cygnet_types::{
@@ -55,16 +75,20 @@ pub use cygnet_types::{
 };
 
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub use cygnet_hyper::{HyperTransport, HyperTransportBuilder};
 
-/// The blocking client: the same calls for code that is not async; streams are iterators
-/// (feature `blocking`).
+// No doc comment here: the module's own docs describe it, once.
 #[cfg(all(feature = "hyper", feature = "blocking"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub use cygnet_hyper::blocking;
 
-/// The in-process mock transport, for testing code that uses the client (feature `mock`).
+// Inlined, so its guide (the crate docs of cygnet-mock) is this module's page.
 #[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+#[doc(inline)]
 pub use cygnet_mock as mock;
 
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub use cygnet_hyper::{builder, from_env};

@@ -1,8 +1,10 @@
 //! `UreqTransport`: `cygnet_core::Transport` on ureq (blocking HTTP, rustls) and smol's
 //! blocking-thread pool and timer. No tokio anywhere on this path.
 //!
-//! Included with `#[path]` by the `custom_runtime` example and by `tests/tests/non_tokio.rs`,
-//! so the code the README shows is the code the tests run.
+//! The library of the `custom-runtime-example` package, used by its `custom_runtime` example
+//! and by `tests/tests/non_tokio.rs`, so the code the example runs is the code the tests run.
+//! A package of its own so that ureq and smol are built only for it, never for the other
+//! examples.
 //!
 //! How it maps onto the trait:
 //! - `send` runs ureq's blocking call on smol's thread pool (`smol::unblock`) and returns
@@ -16,7 +18,7 @@
 //! the caller drops the stream) the future is dropped at once, but the pool thread stays in
 //! `read` until the server sends something, closes, or ureq's own timeouts fire. Each
 //! in-flight request or body read holds one pool thread (smol's pool grows to 500).
-#![allow(dead_code)] // each includer uses a different part
+#![deny(rustdoc::broken_intra_doc_links)]
 
 use std::io::Read;
 use std::time::Duration;

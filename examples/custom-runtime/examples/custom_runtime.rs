@@ -1,6 +1,6 @@
 //! Bring your own transport: cygnet on ureq and smol, with no tokio at all.
 //!
-//! `custom_runtime/transport.rs` implements `cygnet::transport::Transport` over ureq
+//! `examples/custom-runtime/src/lib.rs` implements `cygnet::transport::Transport` over ureq
 //! (blocking HTTP + rustls) run on smol's thread pool, with smol's timer for backoff and
 //! timeouts; `smol::block_on` drives the whole call. The answer is streamed and printed as it
 //! arrives.
@@ -12,18 +12,16 @@
 //!
 //! Offline there is no mock here (the point is the HTTP path): a tiny HTTP/1.1 server on
 //! 127.0.0.1 answers the one request with a canned stream.
-#[path = "common/mod.rs"]
+#[path = "../../common/mod.rs"]
 mod common;
-#[path = "custom_runtime/transport.rs"]
-mod transport;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
 use common::Failure;
+use custom_runtime_example::UreqTransport;
 use cygnet::ClientBuilder;
-use transport::UreqTransport;
 
 fn main() -> ExitCode {
     common::exit(smol::block_on(run()))
