@@ -200,6 +200,12 @@ pub enum TransportErrorKind {
     Io,
     /// The request could not be sent as given (bad URI, refused scheme). Not retried.
     Request,
+    /// A proxy between the client and the API refused the request: it demanded credentials
+    /// (407) or denied the destination (403, or another answer to `CONNECT`), or its URL
+    /// cannot be used. The message names the proxy (without its credentials) and what it
+    /// answered. Not retried: the same proxy gives the same answer. A proxy that cannot be
+    /// reached at all is [`Connect`](Self::Connect), which is retried.
+    Proxy,
     /// Anything else. Not retried.
     Other,
 }
@@ -244,6 +250,7 @@ impl fmt::Display for TransportError {
             TransportErrorKind::Timeout => "transport timed out",
             TransportErrorKind::Io => "connection broke",
             TransportErrorKind::Request => "request could not be sent",
+            TransportErrorKind::Proxy => "proxy refused the request",
             TransportErrorKind::Other => "transport failed",
         };
         write!(f, "{what}: {}", self.source)
