@@ -304,7 +304,7 @@ pub(crate) enum ProxyError {
     /// The proxy setting cannot be used.
     Unusable(String),
     /// No connection to the proxy could be opened.
-    Unreachable { proxy: String, source: BoxError },
+    Unreachable { proxy: String, cause: String },
     /// The proxy answered `CONNECT` with a status other than 2xx.
     Refused {
         proxy: String,
@@ -327,8 +327,8 @@ impl fmt::Display for ProxyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unusable(message) => f.write_str(message),
-            Self::Unreachable { proxy, source } => {
-                write!(f, "could not connect to the proxy {proxy}: {source}")
+            Self::Unreachable { proxy, cause } => {
+                write!(f, "could not connect to the proxy {proxy}: {cause}")
             }
             Self::Refused {
                 proxy,
@@ -454,7 +454,7 @@ impl tower_service::Service<Uri> for ProxyConnector {
                     .await
                     .map_err(|source| ProxyError::Unreachable {
                         proxy: target.name.clone(),
-                        source: source.into(),
+                        cause: chain_message(&*BoxError::from(source)),
                     })?;
             if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
                 let tcp = connect_tunnel(io.into_inner(), target, &dst).await?;
@@ -470,6 +470,20 @@ impl tower_service::Service<Uri> for ProxyConnector {
             }
         })
     }
+}
+
+/// An error and its causes on one line ("tcp connect error: Connection refused").
+fn chain_message(error: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Asks the proxy on `tcp` for a tunnel to `dst` and reads its answer.
