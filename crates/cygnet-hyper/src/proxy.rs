@@ -194,15 +194,12 @@ impl Proxies {
         })
     }
 
-    /// The `Proxy-Authorization` value to add to a plain `http` request sent through a proxy.
-    pub(crate) fn http_authorization(&self, dst: &Uri) -> Option<HeaderValue> {
+    /// The proxy a plain `http` request to `dst` is sent to, if any.
+    pub(crate) fn plain_http_route(&self, dst: &Uri) -> Option<&ProxyTarget> {
         if dst.scheme() != Some(&http::uri::Scheme::HTTP) {
             return None;
         }
-        match self.route(dst)? {
-            Ok(target) => target.authorization.clone(),
-            Err(_) => None,
-        }
+        self.route(dst)?.ok()
     }
 }
 
@@ -281,6 +278,32 @@ impl fmt::Debug for ProxyTarget {
     }
 }
 
+impl ProxyTarget {
+    /// The `Proxy-Authorization` value made from the URL's credentials (marked sensitive).
+    pub(crate) fn authorization(&self) -> Option<HeaderValue> {
+        self.authorization.clone()
+    }
+
+    /// Checks a proxy's answer to a plain `http` request: 407 can only be the proxy's (an API
+    /// does not ask for proxy credentials), so it is this proxy refusing, not an API error.
+    pub(crate) fn check_plain_answer(
+        &self,
+        method: &http::Method,
+        uri: &Uri,
+        status: http::StatusCode,
+    ) -> Result<(), ProxyError> {
+        if status != http::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+            return Ok(());
+        }
+        Err(ProxyError::Refused {
+            proxy: self.name.clone(),
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or_default().to_owned(),
+            request: format!("{method} {uri}"),
+        })
+    }
+}
+
 /// `url` with any userinfo replaced by `***`, for messages.
 fn redacted(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
@@ -305,12 +328,14 @@ pub(crate) enum ProxyError {
     Unusable(String),
     /// No connection to the proxy could be opened.
     Unreachable { proxy: String, cause: String },
-    /// The proxy answered `CONNECT` with a status other than 2xx.
+    /// The proxy answered `CONNECT` with a status other than 2xx, or a plain `http` request
+    /// with 407.
     Refused {
         proxy: String,
         status: u16,
         reason: String,
-        destination: String,
+        /// `CONNECT host:port`, or the method and URL of a plain `http` request.
+        request: String,
     },
     /// The proxy broke the `CONNECT` exchange (closed, sent something that is not HTTP).
     Handshake { proxy: String, what: String },
@@ -334,11 +359,11 @@ impl fmt::Display for ProxyError {
                 proxy,
                 status,
                 reason,
-                destination,
+                request,
             } => {
                 write!(
                     f,
-                    "the proxy {proxy} answered {status} {reason} to CONNECT {destination}"
+                    "the proxy {proxy} answered {status} {reason} to {request}"
                 )?;
                 if *status == 407 {
                     f.write_str(
@@ -550,7 +575,7 @@ async fn connect_tunnel(
         proxy: target.name.clone(),
         status,
         reason: response.reason.unwrap_or_default().to_owned(),
-        destination,
+        request: format!("CONNECT {destination}"),
     })
 }
 
@@ -671,13 +696,14 @@ mod tests {
             ("HTTPS_PROXY", "http://user:p%40ss-hunter2@proxy:3128"),
         ]);
         let auth = p
-            .http_authorization(&"http://a.b/".parse().unwrap())
+            .plain_http_route(&"http://a.b/".parse().unwrap())
+            .and_then(ProxyTarget::authorization)
             .unwrap();
         // base64("user:p@ss-hunter2")
         assert_eq!(auth, "Basic dXNlcjpwQHNzLWh1bnRlcjI=");
         assert!(auth.is_sensitive());
         assert!(p
-            .http_authorization(&"https://a.b/".parse().unwrap())
+            .plain_http_route(&"https://a.b/".parse().unwrap())
             .is_none());
         let debug = format!("{p:?}");
         assert!(

@@ -234,18 +234,28 @@ impl Transport for HyperTransport {
             .map(|t| t.0)
             .filter(|t| *t != inner.default_connect_timeout);
         let (mut parts, body) = request.into_parts();
-        if let Some(authorization) = inner.proxies.http_authorization(&parts.uri) {
-            parts
-                .headers
-                .entry(http::header::PROXY_AUTHORIZATION)
-                .or_insert(authorization);
-        }
+        // Plain `http` through a proxy carries the proxy's credentials itself (https carries
+        // them on the CONNECT instead), and a 407 answer is the proxy's refusal.
+        let plain_proxy = inner.proxies.plain_http_route(&parts.uri).map(|target| {
+            if let Some(authorization) = target.authorization() {
+                parts
+                    .headers
+                    .entry(http::header::PROXY_AUTHORIZATION)
+                    .or_insert(authorization);
+            }
+            (target, parts.method.clone(), parts.uri.clone())
+        });
         let request = http::Request::from_parts(parts, Full::new(body));
         let response = match override_timeout {
             None => inner.default_client.request(request).await,
             Some(timeout) => inner.override_client(timeout).request(request).await,
         }
         .map_err(map_client_error)?;
+        if let Some((target, method, uri)) = plain_proxy {
+            target
+                .check_plain_answer(&method, &uri, response.status())
+                .map_err(|e| TransportError::new(TransportErrorKind::Proxy, e))?;
+        }
         Ok(response.map(|incoming| Body::from_stream(IncomingStream { incoming })))
     }
 

@@ -374,6 +374,53 @@ async fn a_proxy_demanding_credentials_answers_407_without_them_and_tunnels_with
 }
 
 #[tokio::test]
+async fn plain_http_goes_to_the_proxy_with_its_credentials_on_the_request() {
+    let Some(fx) = Fixture::start().await else {
+        return;
+    };
+    let squid = Squid::with_credentials(&fx.squid);
+    // The backend itself speaks plain HTTP; its host name resolves only in squid.
+    let base = format!("http://{PROXY_ONLY_HOST}:{}", fx.backend.port());
+    let client = |proxy: String| {
+        fx.client_builder(&base, HyperTransport::builder().proxy(proxy))
+            .allow_insecure_http(true)
+            .build()
+            .expect("client")
+    };
+
+    let error = bounded(
+        "without credentials",
+        client(squid.url()).chat(&request("x")),
+    )
+    .await
+    .expect_err("squid wants credentials");
+    assert!(
+        matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Proxy),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("407") && message.contains(&squid.url()),
+        "{message}"
+    );
+    assert!(message.contains("POST http://"), "{message}");
+
+    let completion = bounded(
+        "with credentials",
+        client(squid.url_with_credentials()).chat(&request("plain")),
+    )
+    .await
+    .expect("plain http through squid");
+    assert_eq!(completion.content(), Some(chat_answer("plain").as_str()));
+    let request_line = format!(
+        "POST http://{PROXY_ONLY_HOST}:{}/chat/completion",
+        fx.backend.port()
+    );
+    let log = squid.wait_for_log_line(&[&request_line, "cygnet"]).await;
+    assert!(!log.contains(PROXY_PASSWORD), "{log}");
+}
+
+#[tokio::test]
 async fn a_proxy_refusing_the_destination_or_not_listening_is_a_typed_error() {
     let Some(fx) = Fixture::start().await else {
         return;
