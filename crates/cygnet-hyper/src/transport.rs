@@ -138,8 +138,9 @@ struct Inner {
 
 impl HyperTransport {
     /// A transport with the default settings: verified HTTPS against the roots the crate's
-    /// features choose, HTTP/2 when the `http2` feature is on, a 5 s connect timeout for
-    /// requests that do not set one.
+    /// features choose (plus `SSL_CERT_FILE`/`SSL_CERT_DIR`), proxies from `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, HTTP/2 when the `http2` feature is on, a
+    /// 5 s connect timeout for requests that do not set one.
     ///
     /// This never fails or panics. With the default `webpki-roots` feature there are always
     /// roots; in a build without it, on a machine whose certificate store cannot be read,

@@ -359,6 +359,10 @@ async fn a_proxy_demanding_credentials_answers_407_without_them_and_tunnels_with
         .transport(Protocol::Http2)
         .proxy(squid.url_with_credentials());
     assert!(!format!("{transport:?}").contains(PROXY_PASSWORD));
+    let built = transport.clone().build().expect("transport");
+    let debug = format!("{built:?}");
+    assert!(!debug.contains(PROXY_PASSWORD), "{debug}");
+    assert!(debug.contains(&proxy_name), "{debug}");
     let client = fx.client(&base, transport);
     assert!(!format!("{client:?}").contains(PROXY_PASSWORD));
     let text = bounded("stream with credentials", stream_text(&client, "authed"))
@@ -543,6 +547,33 @@ async fn the_examples_work_behind_a_proxy_given_only_https_proxy() {
     squid
         .wait_for_log_line(&[&format!("CONNECT {PROXY_ONLY_HOST}:"), "TCP_TUNNEL/200"])
         .await;
+
+    // Credentials in HTTPS_PROXY; a wrong password fails with the proxy's 407, not shown.
+    let guarded = Squid::with_credentials(&fx.squid);
+    let (ok, output) = run_example(
+        "chat_stream",
+        &base,
+        &[
+            ("HTTPS_PROXY", guarded.url_with_credentials()),
+            ("SSL_CERT_FILE", ca.clone()),
+        ],
+    )
+    .await;
+    assert!(ok, "{output}");
+    assert!(output.contains("echo:"), "{output}");
+    let wrong = format!(
+        "http://cygnet:wrong-{PROXY_PASSWORD}@127.0.0.1:{}",
+        guarded.port
+    );
+    let (ok, output) = run_example(
+        "chat",
+        &base,
+        &[("HTTPS_PROXY", wrong), ("SSL_CERT_FILE", ca.clone())],
+    )
+    .await;
+    assert!(!ok, "{output}");
+    assert!(output.contains("407"), "{output}");
+    assert!(!output.contains(PROXY_PASSWORD), "{output}");
 
     // NO_PROXY sends localhost past a proxy that is not even there.
     let dead_proxy = format!("http://127.0.0.1:{}", free_port());
