@@ -77,12 +77,12 @@ use hyper::body::Incoming;
 use hyper::Uri;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
-
-use crate::proxy::{Proxies, ProxyChoice, ProxyConnector, ProxyError, ProxyStream};
-use crate::tls::{PemSource, TlsChoice};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::{ClientConfig, RootCertStore};
+
+use crate::proxy::{Proxies, ProxyChoice, ProxyConnector, ProxyError, ProxyStream};
+use crate::tls::{PemSource, TlsChoice};
 
 type Connector = HttpsConnector<ProxyConnector>;
 
@@ -128,7 +128,8 @@ struct Inner {
     proxies: Arc<Proxies>,
     default_connect_timeout: Duration,
     http2: bool,
-    /// Set when no root certificates could be found: why, for every `https` request.
+    /// Set when the TLS setup failed (no root certificates, an unreadable `SSL_CERT_FILE`):
+    /// why, for every `https` request.
     missing_roots: Option<String>,
     /// The client for `default_connect_timeout`: the one nearly every request uses.
     default_client: HyperClient,
@@ -145,8 +146,8 @@ impl HyperTransport {
     /// This never fails or panics. With the default `webpki-roots` feature there are always
     /// roots; in a build without it, on a machine whose certificate store cannot be read,
     /// every `https` request fails with a [`TransportErrorKind::Other`] error saying so (plain
-    /// `http` still works). [`HyperTransportBuilder::build`] reports that problem up front
-    /// instead.
+    /// `http` still works); the same goes for an `SSL_CERT_FILE` or `SSL_CERT_DIR` that cannot
+    /// be read. [`HyperTransportBuilder::build`] reports those problems up front instead.
     pub fn new() -> Self {
         Self::builder().build_lenient()
     }
