@@ -5,6 +5,9 @@
 //!   format check, clippy with warnings denied, every test (doctests included), and the
 //!   documentation build with rustdoc warnings denied.
 //! - `test`: every test of the workspace, doctests included.
+//! - Before the tests, `ci` and `test` check that nginx and squid (which the tests against
+//!   real servers start) are installed, and install them with apt-get when missing and
+//!   running as root; see `servers.rs`. `CYGNET_SKIP_REAL_SERVERS=1` skips those tests.
 //! - `bench`: the side-by-side performance comparison (see `bench.rs`).
 //! - `loadtest`: 1,000 concurrent streams over one client, over loopback (see `bench.rs`).
 //! - `features`: `cargo check` of each library crate with no, default, all, and each single
@@ -25,6 +28,7 @@ use std::time::Instant;
 
 mod bench;
 mod features;
+mod servers;
 
 /// One command of a task.
 struct Step {
@@ -100,6 +104,10 @@ fn main() -> ExitCode {
             "xtask: unexpected arguments after the task: {:?}",
             &args[1..]
         );
+        return ExitCode::FAILURE;
+    }
+    // The tests start real nginx and squid: install them first (or say they are skipped).
+    if steps.iter().any(|step| step.name == TEST.name) && !servers::ensure() {
         return ExitCode::FAILURE;
     }
     run_steps(steps)

@@ -204,6 +204,12 @@ pub enum TransportErrorKind {
     Io,
     /// The request could not be sent as given (bad URI, refused scheme). Not retried.
     Request,
+    /// A proxy between the client and the API refused the request: it demanded credentials
+    /// (407) or denied the destination (403, or another answer to `CONNECT`), or its URL
+    /// cannot be used. The message names the proxy (without its credentials) and what it
+    /// answered. Not retried: the same proxy gives the same answer. A proxy that cannot be
+    /// reached at all is [`Connect`](Self::Connect), which is retried.
+    Proxy,
     /// Anything else. Not retried.
     Other,
 }
@@ -216,6 +222,7 @@ impl TransportErrorKind {
             TransportErrorKind::Timeout => TIMED_OUT,
             TransportErrorKind::Io => "connection broke",
             TransportErrorKind::Request => "could not send the request",
+            TransportErrorKind::Proxy => "the proxy refused the request",
             TransportErrorKind::Other => "transport failed",
         }
     }

@@ -26,6 +26,8 @@
 //! # Features
 //! - `webpki-roots` (default): trust the Mozilla roots bundled with the crate.
 //! - `native-roots`: also trust the platform's certificate store.
+//! - `platform-verifier`: verify certificates with the operating system's verifier and store
+//!   instead (rustls-platform-verifier), for a corporate CA installed there.
 //! - `http2` (default): offer HTTP/2 by ALPN.
 //! - `blocking` (default): the [`blocking`] client, which runs its own tokio runtime.
 //!
@@ -44,6 +46,8 @@
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
+pub mod proxy;
+pub mod tls;
 pub mod transport;
 
 pub use transport::{HyperTransport, HyperTransportBuilder};

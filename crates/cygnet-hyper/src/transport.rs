@@ -7,8 +7,13 @@
 //! - hyper-rustls's connector with a rustls configuration on the `ring` provider. Certificates
 //!   are verified by default against the roots the cargo features choose: the bundled Mozilla
 //!   roots (`webpki-roots`, default) and/or the platform's store (`native-roots`, opt-in; both
-//!   together trust the union). [`HyperTransportBuilder::root_certificates`] and
-//!   [`HyperTransportBuilder::tls_config`] replace them, e.g. for a private CA.
+//!   together trust the union), or the OS verifier (`platform-verifier`), plus the
+//!   certificates `SSL_CERT_FILE`/`SSL_CERT_DIR` name and any added with
+//!   [`HyperTransportBuilder::add_root_certificates_pem`]; see [`crate::tls`].
+//!   [`HyperTransportBuilder::root_certificates`] and [`HyperTransportBuilder::tls_config`]
+//!   replace them.
+//! - Proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, or set on the
+//!   builder: see [`crate::proxy`].
 //! - Plain `http://` is allowed here: whether cleartext is acceptable for a given host is core's
 //!   policy, decided before a request reaches the transport.
 //!
@@ -33,7 +38,10 @@
 //! [`Timeout`](TransportErrorKind::Timeout); a connection reset or closed in the middle of a
 //! message is [`Io`](TransportErrorKind::Io); a URI without a host or with a scheme other
 //! than `http`/`https` is [`Request`](TransportErrorKind::Request) and never reaches the
-//! network; a response hyper cannot parse is [`Other`](TransportErrorKind::Other).
+//! network; a response hyper cannot parse is [`Other`](TransportErrorKind::Other); a proxy
+//! that refuses the request (or a proxy setting that cannot be used) is
+//! [`Proxy`](TransportErrorKind::Proxy), while a proxy that cannot be reached is
+//! [`Connect`](TransportErrorKind::Connect).
 //!
 //! # Bodies
 //! The response body is hyper's `Incoming`, adapted without copying: each data frame's
@@ -58,6 +66,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -74,8 +83,13 @@ use hyper::Uri;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::{ClientConfig, RootCertStore};
+
+use crate::proxy::{Proxies, ProxyChoice, ProxyConnector, ProxyError, ProxyStream};
+use crate::tls::{PemSource, TlsChoice};
+
+type Connector = HttpsConnector<ProxyConnector>;
 
 /// How many pools, one per distinct connect timeout, a transport keeps at most.
 pub const MAX_POOLS: usize = 4;
@@ -114,10 +128,14 @@ pub struct HyperTransport {
 struct Inner {
     /// Configured once; cloned into each pool's client.
     client_builder: hyper_util::client::legacy::Builder,
-    connector: HttpsConnector<HttpConnector>,
+    connector: Connector,
+    /// The proxies, shared with the connector; also adds `Proxy-Authorization` to plain
+    /// `http` requests sent through one.
+    proxies: Arc<Proxies>,
     default_connect_timeout: Duration,
     http2: bool,
-    /// Set when no root certificates could be found: why, for every `https` request.
+    /// Set when the TLS setup failed (no root certificates, an unreadable `SSL_CERT_FILE`):
+    /// why, for every `https` request.
     missing_roots: Option<String>,
     /// The client for `default_connect_timeout`: the one nearly every request uses.
     default_client: HyperClient,
@@ -127,14 +145,15 @@ struct Inner {
 
 impl HyperTransport {
     /// A transport with the default settings: verified HTTPS against the roots the crate's
-    /// features choose, HTTP/2 when the `http2` feature is on, a 5 s connect timeout for
-    /// requests that do not set one.
+    /// features choose (plus `SSL_CERT_FILE`/`SSL_CERT_DIR`), proxies from `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, HTTP/2 when the `http2` feature is on, a
+    /// 5 s connect timeout for requests that do not set one.
     ///
     /// This never fails or panics. With the default `webpki-roots` feature there are always
     /// roots; in a build without it, on a machine whose certificate store cannot be read,
     /// every `https` request fails with a [`TransportErrorKind::Other`] error saying so (plain
-    /// `http` still works). [`HyperTransportBuilder::build`] reports that problem up front
-    /// instead.
+    /// `http` still works); the same goes for an `SSL_CERT_FILE` or `SSL_CERT_DIR` that cannot
+    /// be read. [`HyperTransportBuilder::build`] reports those problems up front instead.
     pub fn new() -> Self {
         Self::builder().build_lenient()
     }
@@ -173,7 +192,7 @@ impl Inner {
 
 fn make_client(
     builder: &hyper_util::client::legacy::Builder,
-    connector: &HttpsConnector<HttpConnector>,
+    connector: &Connector,
     connect_timeout: Duration,
 ) -> HyperClient {
     builder.build(TimeoutConnector {
@@ -195,6 +214,7 @@ impl fmt::Debug for HyperTransport {
         f.debug_struct("HyperTransport")
             .field("default_connect_timeout", &inner.default_connect_timeout)
             .field("http2", &inner.http2)
+            .field("proxies", &inner.proxies)
             .field("pools", &pools)
             .finish_non_exhaustive()
     }
@@ -221,13 +241,29 @@ impl Transport for HyperTransport {
             .get::<ConnectTimeout>()
             .map(|t| t.0)
             .filter(|t| *t != inner.default_connect_timeout);
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        // Plain `http` through a proxy carries the proxy's credentials itself (https carries
+        // them on the CONNECT instead), and a 407 answer is the proxy's refusal.
+        let plain_proxy = inner.proxies.plain_http_route(&parts.uri).map(|target| {
+            if let Some(authorization) = target.authorization() {
+                parts
+                    .headers
+                    .entry(http::header::PROXY_AUTHORIZATION)
+                    .or_insert(authorization);
+            }
+            (target, parts.method.clone(), parts.uri.clone())
+        });
         let request = http::Request::from_parts(parts, Full::new(body));
         let response = match override_timeout {
             None => inner.default_client.request(request).await,
             Some(timeout) => inner.override_client(timeout).request(request).await,
         }
         .map_err(map_client_error)?;
+        if let Some((target, method, uri)) = plain_proxy {
+            target
+                .check_plain_answer(&method, &uri, response.status())
+                .map_err(|e| TransportError::new(TransportErrorKind::Proxy, e))?;
+        }
         Ok(response.map(|incoming| Body::from_stream(IncomingStream { incoming })))
     }
 
@@ -252,18 +288,12 @@ impl Transport for HyperTransport {
 #[derive(Clone, Debug)]
 pub struct HyperTransportBuilder {
     tls: TlsChoice,
+    extra_roots: Vec<PemSource>,
+    proxy: ProxyChoice,
     connect_timeout: Duration,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
     http2: bool,
-}
-
-#[derive(Clone, Debug)]
-enum TlsChoice {
-    /// The roots the cargo features select.
-    FeatureRoots,
-    Roots(RootCertStore),
-    Config(Box<ClientConfig>),
 }
 
 impl Default for HyperTransportBuilder {
@@ -277,6 +307,8 @@ impl HyperTransportBuilder {
     pub fn new() -> Self {
         Self {
             tls: TlsChoice::FeatureRoots,
+            extra_roots: Vec::new(),
+            proxy: ProxyChoice::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
             pool_max_idle_per_host: usize::MAX,
@@ -296,6 +328,77 @@ impl HyperTransportBuilder {
     /// this transport speaks (`h2` and `http/1.1`, or `http/1.1` alone).
     pub fn tls_config(mut self, config: ClientConfig) -> Self {
         self.tls = TlsChoice::Config(Box::new(config));
+        self
+    }
+
+    /// Also trusts the CA certificates in `pem` (one or more `-----BEGIN CERTIFICATE-----`
+    /// blocks), e.g. a corporate CA that re-signs TLS traffic, on top of the other roots.
+    /// Checked by [`build`](Self::build), which fails if they hold no certificate.
+    ///
+    /// ```
+    /// # fn run(corporate_ca_pem: &[u8]) -> Result<(), cygnet_core::Error> {
+    /// let transport = cygnet_hyper::HyperTransport::builder()
+    ///     .add_root_certificates_pem(corporate_ca_pem)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.extra_roots
+            .push(PemSource::Bytes(pem.as_ref().to_vec()));
+        self
+    }
+
+    /// Also trusts the CA certificates in the PEM file at `path`, read by
+    /// [`build`](Self::build), which fails with an error naming the file if it cannot be read
+    /// or holds no certificate.
+    #[must_use]
+    pub fn add_root_certificates_pem_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.extra_roots.push(PemSource::File(path.into()));
+        self
+    }
+
+    /// Sends every request, `http` and `https`, through the HTTP proxy at `url`
+    /// (`http://host:port`, credentials as `http://user:password@host:port`) instead of the
+    /// proxies the environment names. `https` goes through a `CONNECT` tunnel. See
+    /// [`crate::proxy`].
+    ///
+    /// ```
+    /// let transport = cygnet_hyper::HyperTransport::builder()
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .proxy_bypass("localhost, .internal")
+    ///     .build()?;
+    /// # Ok::<(), cygnet_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        let bypass = match self.proxy {
+            ProxyChoice::Explicit { bypass, .. } => bypass,
+            _ => String::new(),
+        };
+        self.proxy = ProxyChoice::Explicit {
+            url: url.into(),
+            bypass,
+        };
+        self
+    }
+
+    /// Hosts reached directly despite [`proxy`](Self::proxy), in `NO_PROXY` syntax:
+    /// comma-separated names (which also match their subdomains), IP addresses, CIDR ranges,
+    /// or `*`. Only applies to a proxy set with [`proxy`](Self::proxy); the environment's
+    /// proxies follow the environment's `NO_PROXY`.
+    #[must_use]
+    pub fn proxy_bypass(mut self, hosts: impl Into<String>) -> Self {
+        if let ProxyChoice::Explicit { bypass, .. } = &mut self.proxy {
+            *bypass = hosts.into();
+        }
+        self
+    }
+
+    /// Connects directly, ignoring the proxy environment variables and any proxy set before.
+    #[must_use]
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyChoice::Direct;
         self
     }
 
@@ -329,30 +432,30 @@ impl HyperTransportBuilder {
 
     /// Builds the transport.
     ///
-    /// Fails with [`cygnet_core::Error::Config`] when no root certificates are available:
-    /// neither the `webpki-roots` nor the `native-roots` feature supplied any and none were
-    /// given.
+    /// # Errors
+    /// Fails with [`cygnet_core::Error::Config`] when no root certificates are available
+    /// (no feature supplied any and none were given), when a PEM file given to the builder
+    /// or named by `SSL_CERT_FILE`/`SSL_CERT_DIR` cannot be read or holds no certificate,
+    /// when extra roots are combined with [`tls_config`](Self::tls_config), or when the
+    /// URL given to [`proxy`](Self::proxy) cannot be used.
     pub fn build(self) -> Result<HyperTransport, cygnet_core::Error> {
-        if let TlsChoice::FeatureRoots = self.tls {
-            let roots = feature_roots()?;
-            return Ok(self.root_certificates(roots).build_lenient());
-        }
-        Ok(self.build_lenient())
+        self.proxy.check().map_err(cygnet_core::Error::Config)?;
+        let config = crate::tls::client_config(&self.tls, &self.extra_roots, env_var)?;
+        Ok(self.assemble(config, None))
     }
 
-    /// Builds the transport; a lack of roots is reported on each `https` request instead.
+    /// Builds the transport; a TLS setup problem is reported on each `https` request instead.
     fn build_lenient(self) -> HyperTransport {
-        let (mut config, missing_roots) = match self.tls {
-            TlsChoice::Config(config) => (*config, None),
-            TlsChoice::Roots(roots) => (config_with_roots(roots), None),
-            TlsChoice::FeatureRoots => match feature_roots() {
-                Ok(roots) => (config_with_roots(roots), None),
-                Err(e) => (
-                    config_with_roots(RootCertStore::empty()),
-                    Some(e.to_string()),
-                ),
-            },
-        };
+        match crate::tls::client_config(&self.tls, &self.extra_roots, env_var) {
+            Ok(config) => self.assemble(config, None),
+            Err(e) => self.assemble(
+                crate::tls::config_with_roots(RootCertStore::empty()),
+                Some(e.to_string()),
+            ),
+        }
+    }
+
+    fn assemble(self, mut config: ClientConfig, missing_roots: Option<String>) -> HyperTransport {
         // hyper-rustls asserts that ALPN is unset and then sets it itself.
         config.alpn_protocols.clear();
 
@@ -361,18 +464,20 @@ impl HyperTransportBuilder {
         http.enforce_http(false);
         // Server-sent events are many small writes; do not let Nagle's algorithm batch them.
         http.set_nodelay(true);
+        let proxies = Arc::new(self.proxy.resolve(env_var));
+        let plain = ProxyConnector::new(http, Arc::clone(&proxies));
 
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http();
         #[cfg(feature = "http2")]
         let connector = if self.http2 {
-            https.enable_all_versions().wrap_connector(http)
+            https.enable_all_versions().wrap_connector(plain)
         } else {
-            https.enable_http1().wrap_connector(http)
+            https.enable_http1().wrap_connector(plain)
         };
         #[cfg(not(feature = "http2"))]
-        let connector = https.enable_http1().wrap_connector(http);
+        let connector = https.enable_http1().wrap_connector(plain);
 
         let mut client_builder = Client::builder(TokioExecutor::new());
         client_builder
@@ -385,6 +490,7 @@ impl HyperTransportBuilder {
         let inner = Inner {
             client_builder,
             connector,
+            proxies,
             default_connect_timeout: self.connect_timeout,
             http2: self.http2,
             missing_roots,
@@ -397,47 +503,9 @@ impl HyperTransportBuilder {
     }
 }
 
-/// A rustls configuration on the `ring` provider that trusts `roots`.
-///
-/// The provider is named explicitly: rustls's process-wide default is ambiguous (and
-/// `ClientConfig::builder` panics) when another crate in the tree also enables aws-lc-rs.
-fn config_with_roots(roots: RootCertStore) -> ClientConfig {
-    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
-        // Independent of any input: ring implements every version rustls enables by default,
-        // and rustls's own tests pin that.
-        .expect("the ring provider supports rustls's default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
-
-/// The roots chosen by the cargo features: the bundled ones, the platform's, or both.
-fn feature_roots() -> Result<RootCertStore, cygnet_core::Error> {
-    #[allow(unused_mut)]
-    let mut roots = RootCertStore::empty();
-    #[allow(unused_mut)]
-    let mut problems: Vec<String> = Vec::new();
-    #[cfg(feature = "webpki-roots")]
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    #[cfg(feature = "native-roots")]
-    {
-        let found = rustls_native_certs::load_native_certs();
-        problems.extend(found.errors.iter().map(|e| e.to_string()));
-        roots.add_parsable_certificates(found.certs);
-    }
-    if roots.is_empty() {
-        let mut message = String::from(
-            "no TLS root certificates: enable the `webpki-roots` or `native-roots` feature of \
-             cygnet-hyper, or give roots with HyperTransportBuilder::root_certificates",
-        );
-        if !problems.is_empty() {
-            message.push_str(" (loading the platform's roots failed: ");
-            message.push_str(&problems.join("; "));
-            message.push(')');
-        }
-        return Err(cygnet_core::Error::Config(message));
-    }
-    Ok(roots)
+/// An environment variable, `None` when unset or not Unicode.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Rejects URIs the transport cannot send, before they reach the network.
@@ -463,7 +531,7 @@ fn check_uri(uri: &Uri) -> Result<(), TransportError> {
 /// The connector of one pool: hyper-rustls's, bounded by a timeout for the whole setup.
 #[derive(Clone)]
 struct TimeoutConnector {
-    inner: HttpsConnector<HttpConnector>,
+    inner: Connector,
     timeout: Duration,
 }
 
@@ -480,7 +548,7 @@ impl fmt::Display for ConnectTimedOut {
 impl StdError for ConnectTimedOut {}
 
 impl tower_service::Service<Uri> for TimeoutConnector {
-    type Response = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+    type Response = MaybeHttpsStream<ProxyStream>;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
@@ -549,6 +617,13 @@ fn map_client_error(error: hyper_util::client::legacy::Error) -> TransportError 
 fn classify(error: &hyper_util::client::legacy::Error) -> TransportErrorKind {
     let chain = || std::iter::successors(error.source(), |e| (*e).source());
     let io_kind = chain().find_map(|e| e.downcast_ref::<std::io::Error>().map(|e| e.kind()));
+    if let Some(proxy_error) = chain().find_map(|e| e.downcast_ref::<ProxyError>()) {
+        return if proxy_error.is_connect() {
+            TransportErrorKind::Connect
+        } else {
+            TransportErrorKind::Proxy
+        };
+    }
     if chain().any(|e| e.is::<ConnectTimedOut>()) || io_kind == Some(std::io::ErrorKind::TimedOut) {
         return TransportErrorKind::Timeout;
     }

@@ -41,6 +41,7 @@
 //! | `hyper` | yes | the hyper + rustls + tokio transport, [`from_env`], [`builder`] |
 //! | `webpki-roots` | yes | trust the Mozilla roots bundled with the crate (implies `hyper`) |
 //! | `native-roots` | no | also trust the platform's certificate store (implies `hyper`) |
+//! | `platform-verifier` | no | verify with the operating system's verifier and store instead (implies `hyper`) |
 //! | `http2` | yes | offer HTTP/2 by ALPN besides HTTP/1.1 (implies `hyper`) |
 //! | `blocking` | yes | the [`blocking`] client (implies `hyper`) |
 //! | `mock` | no | the in-process test transport in [`mock`] |
