@@ -447,6 +447,12 @@ where
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// Every error the stream yields ([`Error::Api`](crate::Error::Api) for an error sent in the stream,
+    /// [`Error::Stream`](crate::Error::Stream) for one that ends without `[DONE]`, a timeout or a transport failure); the first one
+    /// ends the read.
     pub async fn collect_completion(mut self) -> Result<ChatCompletion> {
         while let Some(chunk) = self.next_chunk().await {
             chunk?;
@@ -507,6 +513,10 @@ impl ChatStream {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`AccumulatingStream::collect_completion`]: the first error of the stream.
     pub async fn collect_completion(self) -> Result<cygnet_types::ChatCompletion> {
         self.accumulate().collect_completion().await
     }

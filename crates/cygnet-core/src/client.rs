@@ -134,6 +134,7 @@ impl Client {
     ///
     /// This is how per-call options are given:
     /// `client.with_options(RequestOptions::new().max_retries(0)).chat(&request)`.
+    #[must_use]
     pub fn with_options(&self, options: RequestOptions) -> Client {
         Client {
             engine: Arc::clone(&self.engine),
@@ -159,11 +160,22 @@ impl Client {
     /// Sends a chat completion request and waits for the whole answer.
     ///
     /// `request.stream` is sent as given; use [`Client::chat_stream`] for streaming.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for an error status or an error object in the answer, [`Error::Decode`]
+    /// for an answer that is not a chat completion (a required field missing or mistyped),
+    /// [`Error::Transport`] or [`Error::Timeout`] when no answer came after the retries, and
+    /// [`Error::Config`] when the request cannot be encoded.
     pub async fn chat(&self, request: &ChatCompletionRequest) -> Result<ChatCompletion> {
         Ok(self.chat_response(request).await?.value)
     }
 
     /// Like [`Client::chat`], with the status and headers of the answer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::chat`].
     pub async fn chat_response(
         &self,
         request: &ChatCompletionRequest,
@@ -178,6 +190,14 @@ impl Client {
     /// An error status gives the same [`Error::Api`] as [`Client::chat`]. The stream ends at
     /// the server's `[DONE]`; a body that ends before it yields
     /// [`StreamError::Incomplete`](crate::StreamError::Incomplete) after the chunks that did arrive.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::chat`] for the answer's head: [`Error::Api`] for an error status (or a
+    /// JSON error where a stream was due), [`Error::Decode`] for a 2xx answer whose
+    /// `Content-Type` is not `text/event-stream` (named in the error), [`Error::Transport`]
+    /// or [`Error::Timeout`] when no head came after the retries. Errors after the head
+    /// arrive as items of the stream.
     pub async fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
         let body = self.body_bytes(&request.as_streaming())?;
         let stream = self.open_stream(CHAT_COMPLETION_PATH, body).await?;
@@ -185,11 +205,22 @@ impl Client {
     }
 
     /// Sends a moderation request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for an error status or an error object in the answer, [`Error::Decode`]
+    /// for an answer without a verdict (`flagged`, `detected` or `passed` missing or mistyped:
+    /// never read as "not flagged"), [`Error::Transport`] or [`Error::Timeout`] when no answer
+    /// came after the retries.
     pub async fn moderate(&self, request: &ModerationRequest) -> Result<ModerationResponse> {
         Ok(self.moderate_response(request).await?.value)
     }
 
     /// Like [`Client::moderate`], with the status and headers of the answer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::moderate`].
     pub async fn moderate_response(
         &self,
         request: &ModerationRequest,
@@ -219,6 +250,12 @@ impl Client {
     ///
     /// The escape hatch for callers who bring their own types. Error statuses are still
     /// [`Error::Api`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for an error status, [`Error::Transport`] or [`Error::Timeout`] when no
+    /// answer came after the retries, [`Error::Config`] when `body` cannot be encoded as a JSON
+    /// object.
     pub async fn post_raw(
         &self,
         path: &str,
@@ -237,6 +274,10 @@ impl Client {
     }
 
     /// POSTs any JSON body to `path` and returns the raw server-sent events of the answer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::chat_stream`].
     pub async fn post_stream_raw(
         &self,
         path: &str,

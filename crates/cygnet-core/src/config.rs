@@ -148,30 +148,35 @@ impl ClientBuilder {
     }
 
     /// Sets the API key.
+    #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(ApiKey::new(key));
         self
     }
 
     /// Sets the base URL; a trailing slash and a path prefix (`https://proxy/v1/`) are fine.
+    #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
     }
 
     /// Sets the transport that sends requests.
+    #[must_use]
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
     }
 
     /// Sets the transport from a shared handle.
+    #[must_use]
     pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
         self.transport = Some(transport);
         self
     }
 
     /// Retries after the first attempt (default 2; 0 disables).
+    #[must_use]
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.options.max_retries = Some(retries);
         self
@@ -179,6 +184,7 @@ impl ClientBuilder {
 
     /// Time allowed for one attempt of a non-streaming request (default 60 s), and for a
     /// stream's response headers unless [`ClientBuilder::stream_headers_timeout`] is set.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
         self
@@ -186,18 +192,21 @@ impl ClientBuilder {
 
     /// Time allowed to open a connection; enforced by the transport, which otherwise uses
     /// its own default (5 s for cygnet-hyper's, or what its builder sets).
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.options.connect_timeout = Some(timeout);
         self
     }
 
     /// Time allowed for a stream's response headers (default: the request timeout).
+    #[must_use]
     pub fn stream_headers_timeout(mut self, timeout: Duration) -> Self {
         self.options.stream_headers_timeout = Some(timeout);
         self
     }
 
     /// Time a stream may stay silent between two reads (default 60 s).
+    #[must_use]
     pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
         self.options.stream_idle_timeout = Some(timeout);
         self
@@ -207,24 +216,28 @@ impl ClientBuilder {
     /// last event; none by default. Where the idle timeout stops a server that goes quiet,
     /// this stops one that drips forever. The chunks that arrived in time stay delivered;
     /// then the stream ends with [`TimeoutKind::StreamTotal`](crate::TimeoutKind::StreamTotal).
+    #[must_use]
     pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
         self.options.stream_total_timeout = Some(timeout);
         self
     }
 
     /// Options applied to every request of the client; per-call options override them.
+    #[must_use]
     pub fn default_options(mut self, options: RequestOptions) -> Self {
         self.options = self.options.merged_with(&options);
         self
     }
 
     /// The largest non-streaming or error body read, in bytes (default 32 MiB).
+    #[must_use]
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.limits.max_body_bytes = limit;
         self
     }
 
     /// The largest single server-sent event, in bytes (default 16 MiB).
+    #[must_use]
     pub fn max_event_bytes(mut self, limit: usize) -> Self {
         self.limits.max_event_bytes = limit;
         self
@@ -234,6 +247,7 @@ impl ClientBuilder {
     ///
     /// Off by default: over `http://` anyone on the path can read the key. Loopback hosts
     /// (`localhost`, `127.0.0.0/8`, `[::1]`) are always allowed, for tests and local proxies.
+    #[must_use]
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
         self

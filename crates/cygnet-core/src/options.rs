@@ -111,6 +111,10 @@ impl RequestOptions {
     }
 
     /// Adds a header, failing on an invalid name or value.
+    ///
+    /// # Errors
+    ///
+    /// The [`http::Error`] of a name or value that is not a valid header.
     pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, http::Error> {
         let name = HeaderName::try_from(name)?;
         let value = HeaderValue::try_from(value)?;
@@ -133,6 +137,7 @@ impl RequestOptions {
     }
 
     /// These options with `other`'s set fields laid over them.
+    #[must_use]
     pub fn merged_with(&self, other: &RequestOptions) -> RequestOptions {
         let mut merged = self.clone();
         merged.timeout = other.timeout.or(self.timeout);

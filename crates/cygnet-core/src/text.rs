@@ -116,6 +116,10 @@ where
 
     /// Reads the stream to its end and returns all of choice 0's text; the first error
     /// ends it.
+    ///
+    /// # Errors
+    ///
+    /// The first error of the stream underneath, as [`ChatStream::next_chunk`](crate::ChatStream::next_chunk) gives it.
     pub async fn collect_text(mut self) -> Result<String> {
         let mut text = String::new();
         while let Some(piece) = self.next_text().await {

@@ -81,6 +81,11 @@ impl Client {
     /// Fails with [`Error::Config`] when the key is missing, before anything is sent.
     ///
     /// [`HyperTransport`]: crate::HyperTransport
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](cygnet_core::Error::Config) when `GRAYSWAN_API_KEY` is missing or
+    /// invalid, the base URL is bad, or the runtime cannot be started.
     pub fn from_env() -> Result<Self> {
         Self::builder().build()
     }
@@ -96,6 +101,10 @@ impl Client {
     /// [`HyperTransport`](crate::HyperTransport) or an in-process one like `cygnet-mock`'s.
     /// Fails with [`Error::Config`] only if the operating system refuses to start the
     /// runtime's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](cygnet_core::Error::Config) when the client's runtime cannot be started.
     pub fn new(client: cygnet_core::Client) -> Result<Self> {
         Ok(Self {
             inner: client,
@@ -110,6 +119,7 @@ impl Client {
 
     /// A client sharing this one's pool and runtime, with `options` laid over its own (see
     /// [`cygnet_core::Client::with_options`]).
+    #[must_use]
     pub fn with_options(&self, options: RequestOptions) -> Client {
         Client {
             inner: self.inner.with_options(options),
@@ -408,6 +418,10 @@ impl ChatStream {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As the async [`ChatStream::collect_completion`](cygnet_core::ChatStream::collect_completion).
     pub fn collect_completion(self) -> Result<ChatCompletion> {
         self.accumulate().collect_completion()
     }
@@ -452,6 +466,10 @@ impl TextStream {
 
     /// Reads the stream to its end and returns all of choice 0's text; the first error
     /// ends it.
+    ///
+    /// # Errors
+    ///
+    /// The first error of the stream underneath.
     pub fn collect_text(self) -> Result<String> {
         self.collect()
     }
@@ -510,6 +528,10 @@ impl AccumulatingStream {
     }
 
     /// Reads the stream to its end and returns the completion; the first error ends it.
+    ///
+    /// # Errors
+    ///
+    /// The first error of the stream underneath.
     pub fn collect_completion(mut self) -> Result<ChatCompletion> {
         for chunk in &mut self {
             chunk?;
@@ -609,6 +631,7 @@ impl From<cygnet_core::ClientBuilder> for ClientBuilder {
 macro_rules! forward {
     ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty);)*) => {$(
         $(#[$doc])*
+        #[must_use]
         pub fn $name(self, $arg: $ty) -> Self {
             Self { inner: self.inner.$name($arg) }
         }
@@ -655,6 +678,7 @@ impl ClientBuilder {
     }
 
     /// Changes the underlying async builder with `f`, for settings not forwarded here.
+    #[must_use]
     pub fn map_async(
         self,
         f: impl FnOnce(cygnet_core::ClientBuilder) -> cygnet_core::ClientBuilder,
@@ -666,6 +690,11 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client; see
     /// [`cygnet_core::ClientBuilder::build`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](cygnet_core::Error::Config) as the async builder's `build` gives it (no
+    /// key, a bad base URL, a bad key), or when the client's runtime cannot be started.
     pub fn build(self) -> Result<Client> {
         Client::new(self.inner.build()?)
     }

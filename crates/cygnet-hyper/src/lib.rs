@@ -55,8 +55,12 @@ pub use transport::{HyperTransport, HyperTransportBuilder};
 /// An async client configured from the environment (`GRAYSWAN_API_KEY`, and
 /// `GRAY_SWAN_BASE_URL` defaulting to `https://api.grayswan.ai`) over [`HyperTransport`].
 ///
-/// Fails with [`cygnet_core::Error::Config`] when the key is missing, before anything is sent.
 /// Use it from within a tokio runtime; see [`blocking::Client::from_env`] otherwise.
+///
+/// # Errors
+///
+/// [`cygnet_core::Error::Config`] when `GRAYSWAN_API_KEY` is missing or invalid, or
+/// `GRAY_SWAN_BASE_URL` is not a usable URL; nothing is sent before.
 #[cfg_attr(
     not(feature = "blocking"),
     doc = "",

@@ -318,6 +318,7 @@ impl HyperTransportBuilder {
 
     /// Trusts exactly these root certificates instead of the ones the features choose
     /// (for a private or test CA). Uses rustls's `ring` provider and safe defaults.
+    #[must_use]
     pub fn root_certificates(mut self, roots: RootCertStore) -> Self {
         self.tls = TlsChoice::Roots(roots);
         self
@@ -326,6 +327,7 @@ impl HyperTransportBuilder {
     /// Uses this rustls configuration as it is, for full control (client certificates, a
     /// custom verifier, another crypto provider). Its ALPN protocols are replaced by the ones
     /// this transport speaks (`h2` and `http/1.1`, or `http/1.1` alone).
+    #[must_use]
     pub fn tls_config(mut self, config: ClientConfig) -> Self {
         self.tls = TlsChoice::Config(Box::new(config));
         self
@@ -404,6 +406,7 @@ impl HyperTransportBuilder {
 
     /// How long opening a connection (DNS, TCP and TLS) may take for requests that carry no
     /// [`ConnectTimeout`] extension. Core always sets one; default 5 s.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -411,12 +414,14 @@ impl HyperTransportBuilder {
 
     /// How long an idle connection stays in the pool; `None` keeps it until the server closes
     /// it. Default 90 s.
+    #[must_use]
     pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.pool_idle_timeout = timeout;
         self
     }
 
     /// How many idle connections per host the pool keeps; 0 disables reuse. Default: no limit.
+    #[must_use]
     pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
         self.pool_max_idle_per_host = max;
         self
@@ -425,6 +430,7 @@ impl HyperTransportBuilder {
     /// Whether to offer HTTP/2 over TLS (by ALPN); HTTP/1.1 is always offered. Default on.
     #[cfg(feature = "http2")]
     #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+    #[must_use]
     pub fn http2(mut self, enabled: bool) -> Self {
         self.http2 = enabled;
         self

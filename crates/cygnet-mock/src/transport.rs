@@ -142,6 +142,7 @@ impl MockTransport {
     /// let mock = cygnet_mock::MockTransport::new().with_reply(cygnet_mock::MockReply::text("hi"));
     /// assert_eq!(mock.remaining(), 1);
     /// ```
+    #[must_use]
     pub fn with_reply(self, reply: MockReply) -> Self {
         self.push(reply);
         self
@@ -550,6 +551,10 @@ impl CapturedRequest {
     }
 
     /// The body parsed as JSON, or why it could not be.
+    ///
+    /// # Errors
+    ///
+    /// The parser's error when the body is not JSON.
     pub fn try_json(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::from_slice(&self.body)
     }

@@ -246,6 +246,11 @@ impl ToolCall {
     /// let call = cygnet_types::ToolCall::function("call_1", "get_weather", r#"{"location":"Ohio"}"#);
     /// assert_eq!(call.parse_arguments::<Args>().unwrap().location, "Ohio");
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ArgumentsError`] naming the function and showing the arguments, when they are not
+    /// JSON or do not fit `T`.
     pub fn parse_arguments<T: DeserializeOwned>(&self) -> Result<T, ArgumentsError> {
         self.function.parse_arguments()
     }
@@ -265,6 +270,10 @@ pub struct FunctionCall {
 
 impl FunctionCall {
     /// Parses the arguments into the caller's own type.
+    ///
+    /// # Errors
+    ///
+    /// As [`ToolCall::parse_arguments`].
     pub fn parse_arguments<T: DeserializeOwned>(&self) -> Result<T, ArgumentsError> {
         serde_json::from_str(&self.arguments).map_err(|source| ArgumentsError {
             function: self.name.clone(),
