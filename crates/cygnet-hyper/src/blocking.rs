@@ -84,7 +84,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`](cygnet_core::Error::Config) when `GRAYSWAN_API_KEY` is missing or
+    /// [`Error::Config`] when `GRAYSWAN_API_KEY` is missing or
     /// invalid, the base URL is bad, or the runtime cannot be started.
     pub fn from_env() -> Result<Self> {
         Self::builder().build()
@@ -104,7 +104,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`](cygnet_core::Error::Config) when the client's runtime cannot be started.
+    /// [`Error::Config`] when the client's runtime cannot be started.
     pub fn new(client: cygnet_core::Client) -> Result<Self> {
         Ok(Self {
             inner: client,
@@ -693,7 +693,7 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`](cygnet_core::Error::Config) as the async builder's `build` gives it (no
+    /// [`Error::Config`] as the async builder's `build` gives it (no
     /// key, a bad base URL, a bad key), or when the client's runtime cannot be started.
     pub fn build(self) -> Result<Client> {
         Client::new(self.inner.build()?)
