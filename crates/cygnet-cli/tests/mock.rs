@@ -5,14 +5,14 @@ use cygnet::mock::{MockReply, MockTransport};
 use cygnet_cli::chat::{self, ChatOptions, Style};
 use cygnet_cli::moderate::moderate;
 use cygnet_cli::{Failure, Outcome};
+use cygnet_test_support::bounded;
 use serde_json::json;
 
-/// `work`, failing the test if it takes longer than any of these should.
-async fn bounded<T>(work: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(std::time::Duration::from_secs(30), work)
-        .await
-        .expect("the command's logic finishes in time")
-}
+mod common;
+use common::streamed_chat;
+
+/// What the bound on each call of the command's logic says when it runs out.
+const LOGIC: &str = "the command's logic finishes in time";
 
 fn options(stream: bool) -> ChatOptions {
     let mut options = ChatOptions::new("cygnet");
@@ -34,14 +34,10 @@ async fn a_conversation_keeps_its_history_and_ends_at_exit() {
     let mut out = Vec::new();
     let data = vec!["<p>untrusted page</p>".to_owned()];
 
-    let outcome = bounded(chat::conversation(
-        &mock.client(),
-        &options(true),
-        &data,
-        lines,
-        &mut out,
-        None,
-    ))
+    let outcome = bounded(
+        LOGIC,
+        chat::conversation(&mock.client(), &options(true), &data, lines, &mut out, None),
+    )
     .await
     .unwrap();
 
@@ -54,29 +50,21 @@ async fn a_conversation_keeps_its_history_and_ends_at_exit() {
     assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0].json(),
-        json!({
-            "messages": [
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hello"},
-                {"role": "data", "content": "<p>untrusted page</p>"}
-            ],
-            "model": "cygnet",
-            "stream": true
-        })
+        streamed_chat(json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hello"},
+            {"role": "data", "content": "<p>untrusted page</p>"}
+        ]))
     );
     assert_eq!(
         requests[1].json(),
-        json!({
-            "messages": [
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hello"},
-                {"role": "data", "content": "<p>untrusted page</p>"},
-                {"role": "assistant", "content": "Hi there."},
-                {"role": "user", "content": "How are you?"}
-            ],
-            "model": "cygnet",
-            "stream": true
-        })
+        streamed_chat(json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hello"},
+            {"role": "data", "content": "<p>untrusted page</p>"},
+            {"role": "assistant", "content": "Hi there."},
+            {"role": "user", "content": "How are you?"}
+        ]))
     );
     mock.assert_all_consumed();
 }
@@ -87,14 +75,17 @@ async fn a_conversation_ends_at_the_end_of_input_and_shows_its_prompt() {
     let mut out = Vec::new();
     let mut prompt = Vec::new();
 
-    bounded(chat::conversation(
-        &mock.client(),
-        &options(false),
-        &[],
-        &b"Question\n"[..],
-        &mut out,
-        Some(&mut prompt),
-    ))
+    bounded(
+        LOGIC,
+        chat::conversation(
+            &mock.client(),
+            &options(false),
+            &[],
+            &b"Question\n"[..],
+            &mut out,
+            Some(&mut prompt),
+        ),
+    )
     .await
     .unwrap();
 
@@ -114,9 +105,12 @@ async fn json_streaming_prints_one_line_per_chunk() {
     };
     let mut out = Vec::new();
 
-    bounded(chat::single(&mock.client(), &options, "Hi", &[], &mut out))
-        .await
-        .unwrap();
+    bounded(
+        LOGIC,
+        chat::single(&mock.client(), &options, "Hi", &[], &mut out),
+    )
+    .await
+    .unwrap();
 
     let out = String::from_utf8(out).unwrap();
     let deltas: Vec<_> = out
@@ -137,13 +131,10 @@ async fn a_broken_stream_leaves_what_arrived_and_fails() {
         MockTransport::conversation([MockReply::stream_text(["Half ", "an"]).without_done()]);
     let mut out = Vec::new();
 
-    let failure = bounded(chat::single(
-        &mock.client(),
-        &options(true),
-        "Hi",
-        &[],
-        &mut out,
-    ))
+    let failure = bounded(
+        LOGIC,
+        chat::single(&mock.client(), &options(true), "Hi", &[], &mut out),
+    )
     .await
     .unwrap_err();
 
@@ -166,13 +157,10 @@ async fn a_whole_answer_without_text_is_an_error_not_an_empty_line() {
     )]);
     let mut out = Vec::new();
 
-    let failure = bounded(chat::single(
-        &mock.client(),
-        &options(false),
-        "Hi",
-        &[],
-        &mut out,
-    ))
+    let failure = bounded(
+        LOGIC,
+        chat::single(&mock.client(), &options(false), "Hi", &[], &mut out),
+    )
     .await
     .unwrap_err();
 
@@ -196,7 +184,7 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
     let client = mock.client();
 
     let mut out = Vec::new();
-    let outcome = bounded(moderate(&client, "text", false, true, &mut out))
+    let outcome = bounded(LOGIC, moderate(&client, "text", false, true, &mut out))
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Flagged);
@@ -206,7 +194,7 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
     );
 
     let mut out = Vec::new();
-    let outcome = bounded(moderate(&client, "text", false, false, &mut out))
+    let outcome = bounded(LOGIC, moderate(&client, "text", false, false, &mut out))
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Success);

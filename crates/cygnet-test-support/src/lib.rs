@@ -7,6 +7,8 @@
 //!   and keeps what it was sent, for core's own tests (which cannot use `cygnet-mock` without
 //!   testing core through a second client implementation's eyes) and for faults in other crates.
 //! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
+//! - [`server`]: [`Server`], a scripted HTTP/1.1 loopback server on a std thread that records
+//!   each [`Received`] request and can hold a streamed answer half-way; no runtime needed.
 //! - [`wire`] (feature `tokio`): a raw HTTP/1.1 loopback server's building blocks, for tests that
 //!   must control every byte on the wire (a half-sent body, a reset, a drip).
 //!
@@ -15,9 +17,13 @@
 pub mod bound;
 pub mod canned;
 pub mod fixtures;
+pub mod received;
+pub mod server;
 #[cfg(feature = "tokio")]
 pub mod wire;
 
 pub use bound::{bounded, bounded_thread, TEST_TIMEOUT};
 pub use canned::{Canned, CannedReply};
 pub use fixtures::*;
+pub use received::Received;
+pub use server::Server;
