@@ -245,13 +245,7 @@ fn json_with_streaming_prints_each_chunk_as_one_line() {
 
 #[test]
 fn each_piece_is_printed_before_the_stream_goes_on() {
-    let server = Server::start(vec![Reply::sse(vec![
-        event(&chunk("Hel")),
-        Part::Hold,
-        event(&chunk("lo.")),
-        event(&last_chunk()),
-        done(),
-    ])]);
+    let server = Server::start(vec![held_stream_of(&["Hel"], &["lo."])]);
     let (mut child, mut stdout) = spawn_on(&server, &["chat", "Hi"], None);
 
     // The server holds the rest back: what shows now was flushed per chunk.
@@ -263,13 +257,7 @@ fn each_piece_is_printed_before_the_stream_goes_on() {
 
 #[test]
 fn ctrl_c_stops_a_stream_at_once_with_a_newline_and_status_130() {
-    let server = Server::start(vec![Reply::sse(vec![
-        event(&chunk("Half an ans")),
-        Part::Hold,
-        event(&chunk("wer.")),
-        event(&last_chunk()),
-        done(),
-    ])]);
+    let server = Server::start(vec![held_stream_of(&["Half an ans"], &["wer."])]);
     let (mut child, mut stdout) = spawn_on(&server, &["chat", "Hi"], None);
     stdout.wait_for("Half an ans");
 
@@ -287,14 +275,10 @@ fn ctrl_c_stops_a_stream_at_once_with_a_newline_and_status_130() {
 
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
-    let server = Server::start(vec![Reply::sse(vec![
-        event(&chunk("first line\n")),
-        Part::Hold,
-        event(&chunk("second line\n")),
-        event(&chunk("third line\n")),
-        event(&last_chunk()),
-        done(),
-    ])]);
+    let server = Server::start(vec![held_stream_of(
+        &["first line\n"],
+        &["second line\n", "third line\n"],
+    )]);
     // Like `| head -1`: read the first line, then close the pipe.
     let (mut child, mut stdout) = spawn_on(
         &server,
@@ -324,9 +308,11 @@ fn moderate_prints_the_verdict_and_sends_the_text() {
 #[test]
 fn moderate_reads_standard_input_and_prints_json() {
     let server = Server::start(vec![Reply::json(200, &verdict(true, 0.97, 0.03))]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["moderate", "--json"]);
-    let run = run(command, Some(b"an awful comment\n".to_vec()));
+    let run = run_on(
+        &server,
+        ["moderate", "--json"],
+        Some(b"an awful comment\n".to_vec()),
+    );
 
     assert_eq!(run.code(), 0, "{run:#?}");
     let printed: Value = serde_json::from_str(&run.stdout).unwrap();

@@ -24,6 +24,20 @@ fn options(stream: bool) -> ChatOptions {
     options
 }
 
+/// One question, `Hi`, answered by `mock` with `options`: the outcome and what was printed.
+async fn single_hi(
+    mock: &MockTransport,
+    options: &ChatOptions,
+) -> (Result<Outcome, Failure>, String) {
+    let mut out = Vec::new();
+    let outcome = bounded(
+        LOGIC,
+        chat::single(&mock.client(), options, "Hi", &[], &mut out),
+    )
+    .await;
+    (outcome, String::from_utf8(out).unwrap())
+}
+
 #[tokio::test]
 async fn a_conversation_keeps_its_history_and_ends_at_exit() {
     let mock = MockTransport::conversation([
@@ -103,16 +117,10 @@ async fn json_streaming_prints_one_line_per_chunk() {
         stream: true,
         json: true,
     };
-    let mut out = Vec::new();
 
-    bounded(
-        LOGIC,
-        chat::single(&mock.client(), &options, "Hi", &[], &mut out),
-    )
-    .await
-    .unwrap();
+    let (outcome, out) = single_hi(&mock, &options).await;
+    outcome.unwrap();
 
-    let out = String::from_utf8(out).unwrap();
     let deltas: Vec<_> = out
         .lines()
         .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
@@ -129,20 +137,15 @@ async fn json_streaming_prints_one_line_per_chunk() {
 async fn a_broken_stream_leaves_what_arrived_and_fails() {
     let mock =
         MockTransport::conversation([MockReply::stream_text(["Half ", "an"]).without_done()]);
-    let mut out = Vec::new();
 
-    let failure = bounded(
-        LOGIC,
-        chat::single(&mock.client(), &options(true), "Hi", &[], &mut out),
-    )
-    .await
-    .unwrap_err();
+    let (outcome, out) = single_hi(&mock, &options(true)).await;
+    let failure = outcome.unwrap_err();
 
     assert!(
         matches!(failure, Failure::Api(cygnet::Error::Stream(_))),
         "{failure:?}"
     );
-    assert_eq!(String::from_utf8(out).unwrap(), "Half an\n");
+    assert_eq!(out, "Half an\n");
 }
 
 #[tokio::test]
@@ -155,14 +158,9 @@ async fn a_whole_answer_without_text_is_an_error_not_an_empty_line() {
                          "finish_reason": "content_filter"}]
         }),
     )]);
-    let mut out = Vec::new();
 
-    let failure = bounded(
-        LOGIC,
-        chat::single(&mock.client(), &options(false), "Hi", &[], &mut out),
-    )
-    .await
-    .unwrap_err();
+    let (outcome, out) = single_hi(&mock, &options(false)).await;
+    let failure = outcome.unwrap_err();
 
     assert_eq!(
         failure.to_string(),

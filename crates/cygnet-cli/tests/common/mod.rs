@@ -46,7 +46,19 @@ pub fn last_chunk() -> Value {
 
 /// A whole streamed answer: one chunk per piece, the last chunk, `[DONE]`.
 pub fn stream_of(pieces: &[&str]) -> Reply {
-    let mut parts: Vec<Part> = pieces.iter().map(|p| event(&chunk(p))).collect();
+    held_stream_of(pieces, &[])
+}
+
+/// A whole streamed answer that the server holds after the chunks of `before` until the
+/// test calls [`Server::release`]; then the chunks of `after`, the last chunk, `[DONE]`.
+/// Without `after`, nothing is held.
+pub fn held_stream_of(before: &[&str], after: &[&str]) -> Reply {
+    let events = |pieces: &[&str]| pieces.iter().map(|p| event(&chunk(p))).collect::<Vec<_>>();
+    let mut parts = events(before);
+    if !after.is_empty() {
+        parts.push(Part::Hold);
+        parts.extend(events(after));
+    }
     parts.push(event(&last_chunk()));
     parts.push(done());
     Reply::sse(parts)
