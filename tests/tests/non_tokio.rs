@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use cygnet::mock::{MockReply, MockTransport};
 use cygnet::{models, ChatCompletionRequest, Client, ClientBuilder, Error, Message};
+use tests::streamed_text;
 
 #[path = "../../examples/custom_runtime/transport.rs"]
 mod transport;
@@ -49,15 +50,7 @@ fn chat_on_futures_executor() {
 fn stream_on_smol() {
     let mock = MockTransport::new().with_reply(MockReply::stream_text(["Hel", "lo", "!"]));
     let client = mock_client(&mock);
-    let text = smol::block_on(async {
-        let mut stream = client.chat_stream(&request()).await?;
-        let mut text = String::new();
-        while let Some(chunk) = stream.next_chunk().await {
-            text.push_str(chunk?.content().unwrap_or_default());
-        }
-        Ok::<_, Error>(text)
-    })
-    .unwrap();
+    let text = smol::block_on(streamed_text(&client, &request())).unwrap();
     assert_eq!(text, "Hello!");
     assert_eq!(mock.last_request().unwrap().json()["stream"], true);
 }

@@ -14,8 +14,8 @@ use cygnet::{
 use mockito::Server;
 use serde_json::{json, Value};
 use tests::{
-    bounded, chunk_event, delta_events, official_body, seed_request, stream_end, LoopbackServer,
-    Reply, FAKE_KEY,
+    bounded, chunk_event, delta_events, official_body, seed_request, stream_end, streamed_text,
+    LoopbackServer, Reply, FAKE_KEY,
 };
 
 /// A fresh cassette path in a directory of its own, under cargo's scratch directory.
@@ -212,12 +212,9 @@ async fn a_hyper_recording_replays_the_same_error_status_stream_chunks_and_conne
             }
             other => panic!("expected the recorded 400, got {other:?}"),
         }
-        let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
-        let mut text = String::new();
-        while let Some(chunk) = stream.next_chunk().await {
-            text.push_str(chunk.expect("chunk").content().unwrap_or_default());
-        }
-        text
+        streamed_text(&client, &seed_request())
+            .await
+            .expect("stream")
     })
     .await;
     assert_eq!(text, "A large language model is a neural network.");

@@ -16,7 +16,7 @@ use cygnet_types::{ChatCompletionRequest, Message, ToolCall};
 use futures_executor::block_on;
 use serde_json::{json, Value};
 
-use cygnet_test_support::bounded_thread as bounded;
+use cygnet_test_support::{bounded_thread as bounded, streamed_text};
 
 const KEY: &str = "sk-test-fake";
 
@@ -400,11 +400,7 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
                 error.to_string().contains("Invalid API key: <redacted>"),
                 "{error}"
             );
-            let mut stream = client.chat_stream(&chat).await.unwrap();
-            let mut text = String::new();
-            while let Some(chunk) = stream.next_chunk().await {
-                text.push_str(chunk.unwrap().content().unwrap_or_default());
-            }
+            let text = streamed_text(&client, &chat).await.unwrap();
             assert_eq!(text, "your key is <redacted> ok");
             let mut other_user = body.clone();
             other_user["user"] = json!("bob@example.com");

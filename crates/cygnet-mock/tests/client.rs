@@ -8,7 +8,7 @@ use cygnet_types::{FinishReason, ToolCall};
 use futures_executor::block_on;
 use serde_json::json;
 
-use cygnet_test_support::{bounded_thread as bounded, seed_request as request};
+use cygnet_test_support::{bounded_thread as bounded, seed_request as request, streamed_text};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
@@ -45,15 +45,7 @@ fn streaming_text_through_the_client() {
         let mock = MockTransport::conversation([
             MockReply::stream_text(["Hel", "lo", " wörld"]).read_sizes([1])
         ]);
-        let text = block_on(async {
-            let mut stream = mock.client().chat_stream(&request()).await?;
-            let mut text = String::new();
-            while let Some(chunk) = stream.next_chunk().await {
-                text.push_str(chunk?.content().unwrap_or_default());
-            }
-            Ok::<_, Error>(text)
-        })
-        .unwrap();
+        let text = block_on(streamed_text(&mock.client(), &request())).unwrap();
         assert_eq!(text, "Hello wörld");
         assert_eq!(mock.last_request().unwrap().json()["stream"], true);
         assert_eq!(mock.open_bodies(), 0, "the stream's body was released");
