@@ -15,7 +15,6 @@ use cygnet_types::{
 };
 use futures_executor::block_on;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 /// A client whose every request is answered with one SSE body, in the given byte pieces.
 fn client(pieces: Vec<Bytes>) -> (Client, Canned) {
@@ -245,11 +244,7 @@ fn byte_pieces(body: &str, seed: u64) -> Vec<Bytes> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(accumulate_support::proptest_config(64))]
 
     /// Any completion, streamed in any chunking over any byte cutting and any line ending,
     /// comes back equal through the client, and its text stream is choice 0's content.
