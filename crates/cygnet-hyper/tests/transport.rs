@@ -28,14 +28,12 @@ fn get(url: impl AsRef<str>) -> http::Request<Bytes> {
 #[tokio::test]
 async fn request_arrives_intact_and_response_comes_back() {
     bounded(async {
-        let (listener, addr) = listener().await;
         let (tx, rx) = oneshot::channel();
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            let received = read_request(&mut stream).await;
+        let addr = serve_one(|mut stream, received| async move {
             write_response(&mut stream, 201, "application/json", br#"{"ok":true}"#).await;
             tx.send(received).unwrap();
-        });
+        })
+        .await;
 
         let body = r#"{"messages":[],"model":"cygnet"}"#;
         let request = http::Request::post(format!("http://{addr}/chat/completion?x=1"))
@@ -93,18 +91,16 @@ async fn connections_are_reused_from_the_pool() {
 #[tokio::test]
 async fn streamed_body_arrives_chunk_by_chunk() {
     bounded(async {
-        let (listener, addr) = listener().await;
         let (go_tx, go_rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let addr = serve_one(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, b"data: one\n\n").await;
             // The second chunk goes out only once the client has seen the first.
             go_rx.await.unwrap();
             write_chunk(&mut stream, b"data: two\n\n").await;
             write_last_chunk(&mut stream).await;
-        });
+        })
+        .await;
 
         let request = get(format!("http://{addr}/stream"));
         let response = HyperTransport::new().send(request).await.unwrap();
@@ -122,17 +118,15 @@ async fn streamed_body_arrives_chunk_by_chunk() {
 #[tokio::test]
 async fn dropping_the_body_mid_stream_closes_the_connection() {
     bounded(async {
-        let (listener, addr) = listener().await;
         let (closed_tx, closed_rx) = oneshot::channel();
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let addr = serve_one(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, b"data: one\n\n").await;
             // Never finishes the body; the client must hang up.
             let closed = closed_within(&mut stream, Duration::from_secs(3)).await;
             closed_tx.send(closed).unwrap();
-        });
+        })
+        .await;
 
         let request = get(format!("http://{addr}/stream"));
         let response = HyperTransport::new().send(request).await.unwrap();
@@ -150,17 +144,15 @@ async fn dropping_the_body_mid_stream_closes_the_connection() {
 #[tokio::test]
 async fn body_cut_short_is_an_io_error() {
     bounded(async {
-        let (listener, addr) = listener().await;
-        tokio::spawn(async move {
+        let addr = serve_one(|mut stream, _| async move {
             use tokio::io::AsyncWriteExt;
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
             stream
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten..")
                 .await
                 .unwrap();
             // Dropping the stream closes the connection 90 bytes early.
-        });
+        })
+        .await;
 
         let request = get(format!("http://{addr}/"));
         let response = HyperTransport::new().send(request).await.unwrap();
@@ -174,12 +166,8 @@ async fn body_cut_short_is_an_io_error() {
 #[tokio::test]
 async fn connection_closed_before_the_response_is_an_io_error() {
     bounded(async {
-        let (listener, addr) = listener().await;
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
-            // Hang up without answering.
-        });
+        // Hang up without answering.
+        let addr = serve_one(|_, _| async {}).await;
         let request = get(format!("http://{addr}/"));
         let error = HyperTransport::new().send(request).await.unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Io, "{error}");

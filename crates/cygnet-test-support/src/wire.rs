@@ -5,6 +5,7 @@
 //! like. Every read and write here panics on failure: these are test helpers, and a failed
 //! write is the test's failure.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -25,6 +26,22 @@ pub async fn listener() -> (TcpListener, String) {
 /// Accepts one connection.
 pub async fn accept(listener: &TcpListener) -> TcpStream {
     listener.accept().await.expect("accept a connection").0
+}
+
+/// Binds a listener and spawns a task that accepts one connection, reads one request from
+/// it, and hands both to `answer`; returns `127.0.0.1:<port>`.
+pub async fn serve_one<F, Fut>(answer: F) -> String
+where
+    F: FnOnce(TcpStream, Received) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (listener, addr) = listener().await;
+    tokio::spawn(async move {
+        let mut stream = accept(&listener).await;
+        let received = read_request(&mut stream).await;
+        answer(stream, received).await;
+    });
+    addr
 }
 
 /// Reads one request (head and `content-length` body) from `stream`.
