@@ -174,6 +174,15 @@ async fn serve(
     socket.shutdown().await
 }
 
+/// A client builder for `base_url` over cygnet-hyper with the fake key; the caller sets the
+/// rest.
+pub fn hyper_client(base_url: impl Into<String>) -> cygnet::ClientBuilder {
+    cygnet::ClientBuilder::new()
+        .api_key(FAKE_KEY)
+        .base_url(base_url)
+        .transport(cygnet::HyperTransport::new())
+}
+
 /// The root of the workspace.
 pub fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -6,18 +6,14 @@ use futures_util::StreamExt;
 use mockito::{Matcher, Server, ServerGuard};
 use serde_json::json;
 use tests::{
-    bounded, completion_json, delta_events, official_body, seed_request, sse_body, FAKE_KEY,
+    bounded, completion_json, delta_events, hyper_client, official_body, seed_request, sse_body,
+    FAKE_KEY,
 };
 
 const ANSWER: &str = "A large language model is a neural network trained on text.";
 
 fn client(server: &ServerGuard) -> Client {
-    cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(server.url())
-        .transport(cygnet::HyperTransport::new())
-        .build()
-        .expect("client")
+    hyper_client(server.url()).build().expect("client")
 }
 
 /// A mock of `POST /chat/completion` that matches only the official client's headers and
@@ -139,10 +135,7 @@ async fn a_429_is_retried_and_the_retry_succeeds() {
         .expect(1)
         .create_async()
         .await;
-    let client = cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(server.url())
-        .transport(cygnet::HyperTransport::new())
+    let client = hyper_client(server.url())
         .max_retries(1)
         .build()
         .expect("client");

@@ -5,13 +5,10 @@
 
 use cygnet::{Client, Error, RequestOptions};
 use mockito::{Server, ServerGuard};
-use tests::{bounded, seed_request, sse_body, FAKE_KEY};
+use tests::{bounded, hyper_client, seed_request, sse_body};
 
 fn client(server: &ServerGuard) -> Client {
-    cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(server.url())
-        .transport(cygnet::HyperTransport::new())
+    hyper_client(server.url())
         .max_retries(0)
         .build()
         .expect("client")
