@@ -183,6 +183,24 @@ pub fn hyper_client(base_url: impl Into<String>) -> cygnet::ClientBuilder {
         .transport(cygnet::HyperTransport::new())
 }
 
+/// A mock of `POST /chat/completion` on `server` answering `status` with `body`, with a
+/// `content-type` header when one is given.
+pub async fn chat_answer(
+    server: &mut mockito::ServerGuard,
+    status: u16,
+    content_type: Option<&str>,
+    body: impl AsRef<[u8]>,
+) -> mockito::Mock {
+    let mock = server
+        .mock("POST", "/chat/completion")
+        .with_status(usize::from(status));
+    let mock = match content_type {
+        Some(content_type) => mock.with_header("content-type", content_type),
+        None => mock,
+    };
+    mock.with_body(body).create_async().await
+}
+
 /// The root of the workspace.
 pub fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -5,7 +5,7 @@
 
 use cygnet::{Client, Error, RequestOptions};
 use mockito::{Server, ServerGuard};
-use tests::{bounded, hyper_client, seed_request, sse_body};
+use tests::{bounded, chat_answer, hyper_client, seed_request, sse_body};
 
 fn client(server: &ServerGuard) -> Client {
     hyper_client(server.url())
@@ -17,13 +17,13 @@ fn client(server: &ServerGuard) -> Client {
 #[tokio::test]
 async fn json_with_an_error_is_an_api_error_with_the_servers_message() {
     let mut server = Server::new_async().await;
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_status(200)
-        .with_header("content-type", "Application/JSON; charset=utf-8")
-        .with_body(r#"{"error":{"message":"quota exceeded","type":"insufficient_quota"}}"#)
-        .create_async()
-        .await;
+    let _mock = chat_answer(
+        &mut server,
+        200,
+        Some("Application/JSON; charset=utf-8"),
+        r#"{"error":{"message":"quota exceeded","type":"insufficient_quota"}}"#,
+    )
+    .await;
     let error = bounded("stream", client(&server).chat_stream(&seed_request()))
         .await
         .unwrap_err();
@@ -44,13 +44,7 @@ async fn an_html_page_is_a_decode_error_naming_status_content_type_and_snippet()
         "<html><body><h1>Bad gateway</h1>{}</body></html>",
         "<p>padding</p>".repeat(4096)
     );
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_status(200)
-        .with_header("content-type", "text/html")
-        .with_body(page)
-        .create_async()
-        .await;
+    let _mock = chat_answer(&mut server, 200, Some("text/html"), page).await;
     let error = bounded("stream", client(&server).chat_stream(&seed_request()))
         .await
         .unwrap_err();
@@ -64,12 +58,7 @@ async fn an_html_page_is_a_decode_error_naming_status_content_type_and_snippet()
 #[tokio::test]
 async fn an_event_stream_without_content_type_is_read_as_a_stream() {
     let mut server = Server::new_async().await;
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_status(200)
-        .with_body(sse_body(&["Hel", "lo"]))
-        .create_async()
-        .await;
+    let _mock = chat_answer(&mut server, 200, None, sse_body(&["Hel", "lo"])).await;
     let client = client(&server).with_options(RequestOptions::new());
     let completion = bounded("stream", async {
         client
