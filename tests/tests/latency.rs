@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use cygnet::Client;
+use cygnet::types::ChatCompletionChunkRef;
+use cygnet::{ChatCompletionChunk, Client};
 use cygnet_test_support::wire;
 use tests::{chunk_event, hyper_client, seed_request};
 use tokio::net::TcpListener;
@@ -52,22 +53,33 @@ async fn start() -> (Client, mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
     (client, signal, server)
 }
 
-/// Waits up to [`LIMIT`] for `read` (which signals the server after each chunk) to give the
-/// texts of the whole stream, asserts they are [`DELTAS`], then waits for the server to have
-/// sent everything.
-async fn assert_delivered_one_by_one(
-    server: tokio::task::JoinHandle<()>,
-    read: impl std::future::Future<Output = Vec<String>>,
-) {
-    let texts = tokio::time::timeout(LIMIT, read)
+/// Streams the pausing server's answer, reading each chunk with `next_chunk_with` (`lent`)
+/// or `next_chunk`, and signals the server after each; asserts within [`LIMIT`] that the
+/// texts are [`DELTAS`], then waits for the server to have sent everything.
+async fn assert_delivered_one_by_one(lent: bool) {
+    let (client, signal, server) = start().await;
+    let run = async {
+        let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
+        let mut texts = Vec::new();
+        loop {
+            let next = if lent {
+                let text = |c: ChatCompletionChunkRef<'_>| c.content().unwrap_or("").to_owned();
+                stream.next_chunk_with(text).await
+            } else {
+                let text = |c: ChatCompletionChunk| c.content().unwrap_or("").to_owned();
+                stream.next_chunk().await.map(|chunk| chunk.map(text))
+            };
+            let Some(next) = next else { break };
+            texts.push(next.expect("a chunk"));
+            // Only now may the server send the next event.
+            let _ = signal.send(()).await;
+        }
+        texts
+    };
+    let texts = tokio::time::timeout(LIMIT, run)
         .await
         .expect("a chunk was held back until more bytes came: the stream stalled");
     assert_eq!(texts, DELTAS);
-    finish(server).await;
-}
-
-/// Waits for the server to have sent everything.
-async fn finish(server: tokio::task::JoinHandle<()>) {
     tokio::time::timeout(LIMIT, server)
         .await
         .expect("the server finishes")
@@ -76,36 +88,10 @@ async fn finish(server: tokio::task::JoinHandle<()>) {
 
 #[tokio::test]
 async fn each_chunk_is_delivered_before_the_server_sends_the_next() {
-    let (client, signal, server) = start().await;
-
-    let run = async {
-        let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
-        let mut texts = Vec::new();
-        while let Some(chunk) = stream.next_chunk().await {
-            texts.push(chunk.expect("a chunk").content().unwrap_or("").to_owned());
-            // Only now may the server send the next event.
-            let _ = signal.send(()).await;
-        }
-        texts
-    };
-    assert_delivered_one_by_one(server, run).await;
+    assert_delivered_one_by_one(false).await;
 }
 
 #[tokio::test]
 async fn each_lent_chunk_is_delivered_before_the_server_sends_the_next() {
-    let (client, signal, server) = start().await;
-
-    let run = async {
-        let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
-        let mut texts = Vec::new();
-        while let Some(text) = stream
-            .next_chunk_with(|chunk| chunk.content().unwrap_or("").to_owned())
-            .await
-        {
-            texts.push(text.expect("a chunk"));
-            let _ = signal.send(()).await;
-        }
-        texts
-    };
-    assert_delivered_one_by_one(server, run).await;
+    assert_delivered_one_by_one(true).await;
 }

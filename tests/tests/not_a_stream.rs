@@ -5,7 +5,7 @@
 
 use cygnet::{Client, Error, RequestOptions};
 use mockito::{Server, ServerGuard};
-use tests::{bounded, chat_answer, hyper_client, seed_request, sse_body};
+use tests::{bounded, chat_answer, hyper_client, seed_request, sse_body, streamed_completion};
 
 fn client(server: &ServerGuard) -> Client {
     hyper_client(server.url())
@@ -60,14 +60,8 @@ async fn an_event_stream_without_content_type_is_read_as_a_stream() {
     let mut server = Server::new_async().await;
     let _mock = chat_answer(&mut server, 200, None, sse_body(&["Hel", "lo"])).await;
     let client = client(&server).with_options(RequestOptions::new());
-    let completion = bounded("stream", async {
-        client
-            .chat_stream(&seed_request())
-            .await?
-            .collect_completion()
-            .await
-    })
-    .await
-    .expect("a completion");
+    let completion = bounded("stream", streamed_completion(&client, &seed_request()))
+        .await
+        .expect("a completion");
     assert_eq!(completion.content(), Some("Hello"));
 }

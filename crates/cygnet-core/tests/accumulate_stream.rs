@@ -8,7 +8,7 @@ mod accumulate_support;
 use accumulate_support::{completion, cut, sse_body};
 use bytes::Bytes;
 use cygnet_core::{ApiErrorKind, ChatStream, Client, Error, StreamError};
-use cygnet_test_support::{Canned, CannedReply};
+use cygnet_test_support::{streamed_completion, Canned, CannedReply};
 use cygnet_types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, Message, ToolCall,
     Usage,
@@ -128,14 +128,7 @@ fn collect_completion_drains_and_folds() {
 #[test]
 fn the_request_asks_for_a_stream() {
     let (client, transport) = client(vec![Bytes::from_static(TWO_CHOICES.as_bytes())]);
-    block_on(async {
-        client
-            .chat_stream(&request())
-            .await?
-            .collect_completion()
-            .await
-    })
-    .unwrap();
+    block_on(streamed_completion(&client, &request())).unwrap();
     let requests = transport.requests();
     let body: serde_json::Value = serde_json::from_slice(requests[0].body()).unwrap();
     assert_eq!(body["stream"], true);
@@ -256,7 +249,7 @@ proptest! {
     ) {
         let body = sse_body(&cut(&original, seed), eol);
         let (client, _) = client(byte_pieces(&body, seed));
-        let completion = block_on(async { client.chat_stream(&request()).await?.collect_completion().await });
+        let completion = block_on(streamed_completion(&client, &request()));
         prop_assert_eq!(completion.unwrap(), original.clone());
 
         let text = block_on(async { client.chat_stream(&request()).await?.text().collect_text().await });

@@ -8,7 +8,9 @@ use cygnet_types::{FinishReason, ToolCall};
 use futures_executor::block_on;
 use serde_json::json;
 
-use cygnet_test_support::{bounded_thread as bounded, seed_request as request, streamed_text};
+use cygnet_test_support::{
+    bounded_thread as bounded, seed_request as request, streamed_completion, streamed_text,
+};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
@@ -68,14 +70,7 @@ fn tool_calls_plain_and_streamed_through_the_client() {
         let completion = block_on(client.chat(&request())).unwrap();
         assert_eq!(completion.tool_calls(), &calls[..]);
 
-        let streamed = block_on(async {
-            client
-                .chat_stream(&request())
-                .await?
-                .collect_completion()
-                .await
-        })
-        .unwrap();
+        let streamed = block_on(streamed_completion(&client, &request())).unwrap();
         assert_eq!(streamed.tool_calls(), &calls[..]);
         assert_eq!(
             streamed.choices[0].finish_reason,

@@ -1,7 +1,8 @@
-//! Reading a whole chat stream the way most tests do: chunk by chunk, keeping the text.
+//! Reading a whole chat stream the way most tests do: chunk by chunk keeping the text, or
+//! folded into one completion.
 
 use cygnet_core::{Client, Error};
-use cygnet_types::ChatCompletionRequest;
+use cygnet_types::{ChatCompletion, ChatCompletionRequest};
 
 /// Opens a chat stream for `request` on `client` and returns the text of all its chunks, or
 /// the first error (opening the stream, or any chunk).
@@ -19,4 +20,20 @@ pub async fn streamed_text(
         text.push_str(chunk?.content().unwrap_or_default());
     }
     Ok(text)
+}
+
+/// Opens a chat stream for `request` on `client` and folds it into one completion.
+///
+/// # Errors
+///
+/// The error that opening the stream or collecting it returned.
+pub async fn streamed_completion(
+    client: &Client,
+    request: &ChatCompletionRequest,
+) -> Result<ChatCompletion, Error> {
+    client
+        .chat_stream(request)
+        .await?
+        .collect_completion()
+        .await
 }

@@ -6,7 +6,7 @@
 //! - [`canned`]: [`Canned`], a [`Transport`](cygnet_core::Transport) that answers from a script
 //!   and keeps what it was sent, for core's own tests (which cannot use `cygnet-mock` without
 //!   testing core through a second client implementation's eyes) and for faults in other crates.
-//! - [`collect`]: [`streamed_text`], a chat stream's whole text, as most tests read one.
+//! - [`collect`]: [`streamed_text`] and [`streamed_completion`], a chat stream read whole.
 //! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
 //! - [`server`]: [`Server`], a scripted HTTP/1.1 loopback server on a std thread that records
 //!   each [`Received`] request and can hold a streamed answer half-way; no runtime needed.
@@ -26,7 +26,7 @@ pub mod wire;
 
 pub use bound::{bounded, bounded_thread, TEST_TIMEOUT};
 pub use canned::{Canned, CannedReply};
-pub use collect::streamed_text;
+pub use collect::{streamed_completion, streamed_text};
 pub use fixtures::*;
 pub use received::Received;
 pub use server::Server;
