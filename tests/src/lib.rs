@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, watch};
 
 pub use cygnet_test_support::wire::Received as Recorded;
 pub use cygnet_test_support::{
-    bounded, bounded_thread, chunk_event, completion_json, delta_events, official_body,
+    bounded, bounded_thread, chunk_event, completion_json, delta_events, fresh_dir, official_body,
     seed_request, sse_body, stream_end, streamed_completion, streamed_text, FAKE_KEY, SYSTEM,
     TEST_TIMEOUT, USER,
 };

@@ -2,7 +2,6 @@
 //! the server here (the hyper round trip is in the workspace's `tests` crate).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,20 +15,13 @@ use cygnet_types::{ChatCompletionRequest, Message, ToolCall};
 use futures_executor::block_on;
 use serde_json::{json, Value};
 
-use cygnet_test_support::{bounded_thread as bounded, streamed_text};
+use cygnet_test_support::{bounded_thread as bounded, fresh_dir, streamed_text};
 
 const KEY: &str = "sk-test-fake";
 
 /// A fresh path for a cassette under cargo's scratch directory for integration tests.
 fn cassette_path(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cassettes-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir.join(name)
+    fresh_dir(env!("CARGO_TARGET_TMPDIR"), "cassettes").join(name)
 }
 
 fn request(body: Value) -> http::Request<Bytes> {

@@ -7,6 +7,7 @@
 //!   and keeps what it was sent, for core's own tests (which cannot use `cygnet-mock` without
 //!   testing core through a second client implementation's eyes) and for faults in other crates.
 //! - [`collect`]: [`streamed_text`] and [`streamed_completion`], a chat stream read whole.
+//! - [`scratch`]: [`fresh_dir`], a directory path of its own for each test that writes files.
 //! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
 //! - [`server`]: [`Server`], a scripted HTTP/1.1 loopback server on a std thread that records
 //!   each [`Received`] request and can hold a streamed answer half-way; no runtime needed.
@@ -20,6 +21,7 @@ pub mod canned;
 pub mod collect;
 pub mod fixtures;
 pub mod received;
+pub mod scratch;
 pub mod server;
 #[cfg(feature = "tokio")]
 pub mod wire;
@@ -29,4 +31,5 @@ pub use canned::{Canned, CannedReply};
 pub use collect::{streamed_completion, streamed_text};
 pub use fixtures::*;
 pub use received::Received;
+pub use scratch::fresh_dir;
 pub use server::Server;

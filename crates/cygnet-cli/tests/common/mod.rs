@@ -7,13 +7,12 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
 pub use cygnet_test_support::server::{done, event, Part, Reply, Server};
-pub use cygnet_test_support::{FAKE_KEY, TEST_TIMEOUT as TIMEOUT};
+pub use cygnet_test_support::{fresh_dir, FAKE_KEY, TEST_TIMEOUT as TIMEOUT};
 
 use serde_json::{json, Value};
 
@@ -259,12 +258,7 @@ impl LiveOutput {
 
 /// A fresh directory for one test's files, under cargo's scratch directory for tests.
 pub fn scratch_dir(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cygnet-cli-{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir = fresh_dir(env!("CARGO_TARGET_TMPDIR"), &format!("cygnet-cli-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
