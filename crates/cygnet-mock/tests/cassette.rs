@@ -24,6 +24,13 @@ fn cassette_path(name: &str) -> PathBuf {
     fresh_dir(env!("CARGO_TARGET_TMPDIR"), "cassettes").join(name)
 }
 
+/// A recorder into a fresh cassette called `name`, over a mock answering with `replies`.
+fn recording(name: &str, replies: impl IntoIterator<Item = MockReply>) -> (PathBuf, Recorder) {
+    let path = cassette_path(name);
+    let recorder = Recorder::new(&path, MockTransport::conversation(replies));
+    (path, recorder)
+}
+
 fn request(body: Value) -> http::Request<Bytes> {
     http::Request::post("https://api.example.invalid/chat/completion?trace=1")
         .header("authorization", format!("Bearer {KEY}"))
@@ -112,8 +119,7 @@ fn requests() -> Vec<Value> {
 #[test]
 fn a_replay_gives_the_same_heads_chunks_and_errors_as_the_recording() {
     bounded(|| {
-        let path = cassette_path("round_trip.json");
-        let recorder = Recorder::new(&path, MockTransport::conversation(script()));
+        let (path, recorder) = recording("round_trip.json", script());
         let recorded: Vec<Seen> = requests()
             .into_iter()
             .map(|body| block_on(exchange(&recorder, request(body))))
@@ -234,10 +240,9 @@ fn a_client_on_the_replay_sees_the_same_conversation_with_retries_on_virtual_tim
 #[test]
 fn requests_match_by_body_in_any_order_and_a_stranger_names_the_closest_and_the_difference() {
     bounded(|| {
-        let path = cassette_path("order.json");
-        let recorder = Recorder::new(
-            &path,
-            MockTransport::conversation([MockReply::text("first"), MockReply::text("second")]),
+        let (path, recorder) = recording(
+            "order.json",
+            [MockReply::text("first"), MockReply::text("second")],
         );
         let mut one = seed(false);
         one["messages"][0]["content"] = json!("one");
@@ -405,15 +410,14 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
 #[test]
 fn a_test_that_panics_mid_stream_leaves_its_exchanges_on_disk() {
     bounded(|| {
-        let path = cassette_path("panic.json");
-        let recorder = Recorder::new(
-            &path,
-            MockTransport::conversation([
+        let (path, recorder) = recording(
+            "panic.json",
+            [
                 MockReply::text("done"),
                 // The pause keeps the rest of the stream from being there at once.
                 MockReply::stream_text(["one ", "two ", "three"])
                     .pause_between(Duration::from_secs(1)),
-            ]),
+            ],
         );
         let copy = recorder.clone();
         let panicked = std::thread::spawn(move || {
@@ -738,14 +742,13 @@ fn a_secret_in_the_query_is_redacted_and_still_matches_on_replay() {
 #[test]
 fn concurrent_exchanges_are_written_in_the_order_they_were_sent() {
     bounded(|| {
-        let path = cassette_path("concurrent.json");
-        let recorder = Recorder::new(
-            &path,
-            MockTransport::conversation([
+        let (path, recorder) = recording(
+            "concurrent.json",
+            [
                 // The first answer is slow, so the second exchange ends first.
                 MockReply::text("slow").delay(Duration::from_secs(2)),
                 MockReply::text("fast"),
-            ]),
+            ],
         );
         let mut slow = seed(false);
         slow["messages"][0]["content"] = json!("slow");

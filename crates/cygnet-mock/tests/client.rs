@@ -9,7 +9,8 @@ use futures_executor::block_on;
 use serde_json::json;
 
 use cygnet_test_support::{
-    bounded_thread as bounded, seed_request as request, streamed_completion, streamed_text,
+    bounded_thread as bounded, chunks_then_error, seed_request as request, streamed_completion,
+    streamed_text,
 };
 
 const S: fn(u64) -> Duration = Duration::from_secs;
@@ -223,17 +224,8 @@ fn in_stream_errors_and_truncation_reach_the_caller() {
         ]);
         let client = mock.client();
         let last_error = |client: &cygnet_core::Client| {
-            block_on(async {
-                let mut stream = client.chat_stream(&request()).await.unwrap();
-                let mut chunks = 0;
-                while let Some(item) = stream.next_chunk().await {
-                    match item {
-                        Ok(_) => chunks += 1,
-                        Err(e) => return (chunks, e),
-                    }
-                }
-                panic!("the stream ended without an error");
-            })
+            block_on(chunks_then_error(client, &request()))
+                .unwrap_or_else(|_| panic!("the stream ended without an error"))
         };
         let (chunks, err) = last_error(&client);
         assert_eq!(chunks, 1);

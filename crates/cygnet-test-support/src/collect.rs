@@ -22,6 +22,31 @@ pub async fn streamed_text(
     Ok(text)
 }
 
+/// Opens a chat stream for `request` on `client` and reads it until its first error: how
+/// many chunks came before the error, and the error (an error opening the stream comes
+/// after zero chunks). `Err` with the number of chunks if the stream ended without one.
+///
+/// # Errors
+///
+/// The number of chunks read, when the stream ended without an error.
+pub async fn chunks_then_error(
+    client: &Client,
+    request: &ChatCompletionRequest,
+) -> Result<(usize, Error), usize> {
+    let mut stream = match client.chat_stream(request).await {
+        Ok(stream) => stream,
+        Err(e) => return Ok((0, e)),
+    };
+    let mut chunks = 0;
+    while let Some(item) = stream.next_chunk().await {
+        match item {
+            Ok(_) => chunks += 1,
+            Err(e) => return Ok((chunks, e)),
+        }
+    }
+    Err(chunks)
+}
+
 /// Opens a chat stream for `request` on `client` and folds it into one completion.
 ///
 /// # Errors

@@ -6,7 +6,8 @@
 //! - [`canned`]: [`Canned`], a [`Transport`](cygnet_core::Transport) that answers from a script
 //!   and keeps what it was sent, for core's own tests (which cannot use `cygnet-mock` without
 //!   testing core through a second client implementation's eyes) and for faults in other crates.
-//! - [`collect`]: [`streamed_text`] and [`streamed_completion`], a chat stream read whole.
+//! - [`collect`]: [`streamed_text`], [`streamed_completion`] and [`chunks_then_error`], a chat
+//!   stream read whole or to its first error.
 //! - [`scratch`]: [`fresh_dir`], a directory path of its own for each test that writes files.
 //! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
 //! - [`server`]: [`Server`], a scripted HTTP/1.1 loopback server on a std thread that records
@@ -28,7 +29,7 @@ pub mod wire;
 
 pub use bound::{bounded, bounded_thread, TEST_TIMEOUT};
 pub use canned::{Canned, CannedReply};
-pub use collect::{streamed_completion, streamed_text};
+pub use collect::{chunks_then_error, streamed_completion, streamed_text};
 pub use fixtures::*;
 pub use received::Received;
 pub use scratch::fresh_dir;
