@@ -34,15 +34,25 @@ fn collect_from(client: cygnet::Client) -> (Vec<String>, Option<Error>) {
     })
 }
 
-#[test]
-fn a_stream_broken_before_its_first_event_is_sent_again() {
+/// Asserts that a stream answered first by `first` is sent again and then read whole (the
+/// second answer streams `Hello`); returns the mock for more checks.
+fn assert_sent_again(first: MockReply, options: RequestOptions) -> MockTransport {
     let mock = MockTransport::new()
-        .with_reply(MockReply::stream_text(["Hel", "lo"]).fail_after(0))
+        .with_reply(first)
         .with_reply(MockReply::stream_text(["Hel", "lo"]));
-    let (texts, error) = collect(&mock, RequestOptions::new());
+    let (texts, error) = collect(&mock, options);
     assert!(error.is_none(), "{error:?}");
     assert_eq!(texts.concat(), "Hello");
     assert_eq!(mock.request_count(), 2);
+    mock
+}
+
+#[test]
+fn a_stream_broken_before_its_first_event_is_sent_again() {
+    let mock = assert_sent_again(
+        MockReply::stream_text(["Hel", "lo"]).fail_after(0),
+        RequestOptions::new(),
+    );
     // The body was built once and sent twice, byte for byte.
     let requests = mock.requests();
     assert_eq!(requests[0].body(), requests[1].body());
@@ -52,14 +62,11 @@ fn a_stream_broken_before_its_first_event_is_sent_again() {
 
 #[test]
 fn a_stream_stalled_before_its_first_event_times_out_and_is_sent_again() {
-    let mock = MockTransport::new()
-        .with_reply(MockReply::stream_text(["Hel", "lo"]).stall_after(0))
-        .with_reply(MockReply::stream_text(["Hel", "lo"]));
     let options = RequestOptions::new().stream_idle_timeout(Duration::from_secs(5));
-    let (texts, error) = collect(&mock, options);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(texts.concat(), "Hello");
-    assert_eq!(mock.request_count(), 2);
+    assert_sent_again(
+        MockReply::stream_text(["Hel", "lo"]).stall_after(0),
+        options,
+    );
 }
 
 #[test]
@@ -192,14 +199,11 @@ fn every_attempt_of_a_stream_starts_with_fresh_timers() {
 
 #[test]
 fn a_stream_that_ends_cleanly_before_its_first_event_is_sent_again() {
-    let mock = MockTransport::new()
-        // A comment, then a clean end: no event reached the caller.
-        .with_reply(MockReply::sse_raw(": keep-alive\n\n"))
-        .with_reply(MockReply::stream_text(["Hel", "lo"]));
-    let (texts, error) = collect(&mock, RequestOptions::new());
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(texts.concat(), "Hello");
-    assert_eq!(mock.request_count(), 2);
+    // A comment, then a clean end: no event reached the caller.
+    assert_sent_again(
+        MockReply::sse_raw(": keep-alive\n\n"),
+        RequestOptions::new(),
+    );
 }
 
 #[test]
