@@ -180,21 +180,26 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
         MockReply::json(200, verdict),
     ]);
     let client = mock.client();
+    // Moderates `text`, failing if flagged or not: the outcome and what was printed.
+    let moderate_text = |fail_if_flagged: bool| {
+        let client = &client;
+        async move {
+            let mut out = Vec::new();
+            let outcome = bounded(
+                LOGIC,
+                moderate(client, "text", false, fail_if_flagged, &mut out),
+            )
+            .await
+            .unwrap();
+            (outcome, String::from_utf8(out).unwrap())
+        }
+    };
 
-    let mut out = Vec::new();
-    let outcome = bounded(LOGIC, moderate(&client, "text", false, true, &mut out))
-        .await
-        .unwrap();
+    let (outcome, out) = moderate_text(true).await;
     assert_eq!(outcome, Outcome::Flagged);
-    assert_eq!(
-        String::from_utf8(out).unwrap(),
-        "flagged: true\ndetected: 0.9\npassed: 0.1\n"
-    );
+    assert_eq!(out, "flagged: true\ndetected: 0.9\npassed: 0.1\n");
 
-    let mut out = Vec::new();
-    let outcome = bounded(LOGIC, moderate(&client, "text", false, false, &mut out))
-        .await
-        .unwrap();
+    let (outcome, _) = moderate_text(false).await;
     assert_eq!(outcome, Outcome::Success);
     assert_eq!(mock.requests()[0].json(), json!({"input": "text"}));
 }
