@@ -465,16 +465,16 @@ fn a_request_given_up_while_recording_times_out_again_on_replay() {
         let mock = MockTransport::conversation([MockReply::hang()]);
         let recorder = Recorder::new(&path, mock.clone());
         let chat = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
-        let recorded = block_on(
-            mock.client_builder()
-                .transport(recorder.clone())
+        // One try, given up after five seconds: the error it ends in.
+        let give_up = |builder: cygnet_core::ClientBuilder| {
+            let client = builder
                 .max_retries(0)
                 .timeout(Duration::from_secs(5))
                 .build()
-                .unwrap()
-                .chat(&chat),
-        )
-        .unwrap_err();
+                .unwrap();
+            block_on(client.chat(&chat)).unwrap_err()
+        };
+        let recorded = give_up(mock.client_builder().transport(recorder.clone()));
         assert!(matches!(recorded, Error::Timeout(_)), "{recorded:?}");
         recorder.finish().unwrap();
         assert!(std::fs::read_to_string(&path)
@@ -482,18 +482,12 @@ fn a_request_given_up_while_recording_times_out_again_on_replay() {
             .contains("\"abandoned\": true"));
 
         let replayer = Replayer::open(&path).unwrap();
-        let replayed = block_on(
+        let replayed = give_up(
             cygnet_core::ClientBuilder::new()
                 .api_key(KEY)
                 .base_url(cygnet_mock::MOCK_BASE_URL)
-                .transport(replayer.clone())
-                .max_retries(0)
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap()
-                .chat(&chat),
-        )
-        .unwrap_err();
+                .transport(replayer.clone()),
+        );
         assert_eq!(replayed.to_string(), recorded.to_string());
         assert_eq!(replayer.clock().elapsed(), Duration::from_secs(5));
     });
