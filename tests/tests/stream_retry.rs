@@ -47,6 +47,12 @@ fn assert_sent_again(first: MockReply, options: RequestOptions) -> MockTransport
     mock
 }
 
+/// Asserts that `error` is a timeout of `kind` after `attempts` attempts.
+fn assert_timed_out(error: &Error, kind: TimeoutKind, attempts: u32) {
+    assert_eq!(error.timeout_kind(), Some(kind), "{error:?}");
+    assert_eq!(error.attempts(), Some(attempts));
+}
+
 #[test]
 fn a_stream_broken_before_its_first_event_is_sent_again() {
     let mock = assert_sent_again(
@@ -179,12 +185,7 @@ fn every_attempt_of_a_stream_starts_with_fresh_timers() {
     let (texts, error) = collect_from(client);
     assert!(texts.is_empty());
     let error = error.expect("the second attempt times out");
-    assert_eq!(
-        error.timeout_kind(),
-        Some(TimeoutKind::Idle(Duration::from_secs(2))),
-        "{error:?}"
-    );
-    assert_eq!(error.attempts(), Some(2));
+    assert_timed_out(&error, TimeoutKind::Idle(Duration::from_secs(2)), 2);
     assert_eq!(mock.request_count(), 2);
     // The backoff wait, then the second attempt's own 2 s of silence: the first attempt's
     // idle timer (started at 0, dropped at the reset) had no say in it.
@@ -269,12 +270,11 @@ fn a_drip_that_outlasts_the_whole_stream_bound_ends_with_a_timeout_after_its_chu
     // Events at 0 s, 1 s and 2 s arrived; the next was due at 3 s.
     assert_eq!(texts.concat(), "abc");
     let error = error.expect("the bound ends the stream");
-    assert_eq!(
-        error.timeout_kind(),
-        Some(TimeoutKind::StreamTotal(Duration::from_millis(2500))),
-        "{error:?}"
+    assert_timed_out(
+        &error,
+        TimeoutKind::StreamTotal(Duration::from_millis(2500)),
+        1,
     );
-    assert_eq!(error.attempts(), Some(1));
     assert_eq!(mock.clock().elapsed(), Duration::from_millis(2500));
     assert_eq!(mock.request_count(), 1, "a passed bound is not retried");
 
