@@ -4,11 +4,15 @@
 //! Every test is bounded: the mock's virtual clock makes backoff and timeouts instant, and
 //! the loopback tests use short real timeouts on smol's timer.
 
+use std::future::Future;
 use std::net::TcpListener;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use cygnet::mock::{MockReply, MockTransport};
-use cygnet::{models, ChatCompletionRequest, Client, ClientBuilder, Error, Message};
+use cygnet::{
+    models, ChatCompletion, ChatCompletionRequest, Client, ClientBuilder, Error, Message,
+};
 use cygnet_test_support::server::{done, Part, Reply, Server};
 use serde_json::json;
 use tests::streamed_text;
@@ -30,21 +34,31 @@ fn mock_client(mock: &MockTransport) -> Client {
         .unwrap()
 }
 
+/// A chat call, boxed so that any executor's `block_on` can run it.
+type ChatCall = Pin<Box<dyn Future<Output = Result<ChatCompletion, Error>>>>;
+
+/// Runs a chat call on the mock with `block_on` and asserts it answers `answer`; returns
+/// the mock.
+fn assert_chat_on(
+    block_on: fn(ChatCall) -> Result<ChatCompletion, Error>,
+    answer: &str,
+) -> MockTransport {
+    let mock = MockTransport::new().with_reply(MockReply::text(answer));
+    let client = mock_client(&mock);
+    let completion = block_on(Box::pin(async move { client.chat(&request()).await })).unwrap();
+    assert_eq!(completion.content(), Some(answer));
+    mock
+}
+
 #[test]
 fn chat_on_smol() {
-    let mock = MockTransport::new().with_reply(MockReply::text("A language model."));
-    let client = mock_client(&mock);
-    let completion = smol::block_on(client.chat(&request())).unwrap();
-    assert_eq!(completion.content(), Some("A language model."));
+    let mock = assert_chat_on(smol::block_on, "A language model.");
     assert_eq!(mock.last_request().unwrap().json()["model"], "cygnet");
 }
 
 #[test]
 fn chat_on_futures_executor() {
-    let mock = MockTransport::new().with_reply(MockReply::text("Hi."));
-    let client = mock_client(&mock);
-    let completion = futures_executor::block_on(client.chat(&request())).unwrap();
-    assert_eq!(completion.content(), Some("Hi."));
+    assert_chat_on(futures_executor::block_on, "Hi.");
 }
 
 #[test]
