@@ -35,8 +35,9 @@ use tokio::sync::{mpsc, watch};
 
 pub use cygnet_test_support::wire::Received as Recorded;
 pub use cygnet_test_support::{
-    bounded, bounded_thread, chunk_event, completion_json, delta_events, official_body,
-    seed_request, sse_body, stream_end, FAKE_KEY, SYSTEM, TEST_TIMEOUT, USER,
+    bounded, bounded_thread, chunk_event, completion_json, delta_events, fresh_dir, official_body,
+    seed_request, sse_body, stream_end, streamed_completion, streamed_text, FAKE_KEY, SYSTEM,
+    TEST_TIMEOUT, USER,
 };
 
 /// What [`LoopbackServer`] answers to every request.
@@ -173,6 +174,33 @@ async fn serve(
     }
     wire::write_last_chunk(&mut socket).await;
     socket.shutdown().await
+}
+
+/// A client builder for `base_url` over cygnet-hyper with the fake key; the caller sets the
+/// rest.
+pub fn hyper_client(base_url: impl Into<String>) -> cygnet::ClientBuilder {
+    cygnet::ClientBuilder::new()
+        .api_key(FAKE_KEY)
+        .base_url(base_url)
+        .transport(cygnet::HyperTransport::new())
+}
+
+/// A mock of `POST /chat/completion` on `server` answering `status` with `body`, with a
+/// `content-type` header when one is given.
+pub async fn chat_answer(
+    server: &mut mockito::ServerGuard,
+    status: u16,
+    content_type: Option<&str>,
+    body: impl AsRef<[u8]>,
+) -> mockito::Mock {
+    let mock = server
+        .mock("POST", "/chat/completion")
+        .with_status(usize::from(status));
+    let mock = match content_type {
+        Some(content_type) => mock.with_header("content-type", content_type),
+        None => mock,
+    };
+    mock.with_body(body).create_async().await
 }
 
 /// The root of the workspace.

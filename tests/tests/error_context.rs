@@ -8,7 +8,7 @@ use std::time::Duration;
 use cygnet::mock::{MockReply, MockTransport};
 use cygnet::{Error, RequestOptions, TimeoutKind, TransportErrorKind};
 use futures_executor::block_on;
-use tests::{bounded, bounded_thread, seed_request, FAKE_KEY};
+use tests::{bounded, bounded_thread, hyper_client, seed_request, FAKE_KEY};
 
 /// A loopback port with nothing listening on it: bound, then released.
 fn closed_port() -> u16 {
@@ -67,10 +67,7 @@ fn an_unscripted_request_on_the_mock_reads_like_any_transport_failure() {
 #[tokio::test]
 async fn a_closed_loopback_port_through_hyper_names_target_attempts_and_cause() {
     let port = closed_port();
-    let client = cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(format!("http://127.0.0.1:{port}"))
-        .transport(cygnet::HyperTransport::new())
+    let client = hyper_client(format!("http://127.0.0.1:{port}"))
         // One retry: one real backoff wait of at most a second.
         .max_retries(1)
         .build()

@@ -9,15 +9,22 @@ use tests::{
 
 const ANSWER: &str = "A large language model is a neural network trained on text.";
 
-/// Runs non-streaming example `name` against a server answering [`ANSWER`]: it must send the
-/// official body and print the answer.
-async fn assert_sends_the_official_body_and_prints_the_answer(name: &str) {
-    let mut server = LoopbackServer::start(Reply::json(200, &completion_json(ANSWER))).await;
+/// Runs example `name` against a loopback server answering `200` with `reply`; asserts that
+/// it succeeded and returns what it printed, and the server with the request it received.
+async fn run_ok(name: &str, reply: &serde_json::Value) -> (String, LoopbackServer) {
+    let server = LoopbackServer::start(Reply::json(200, reply)).await;
     let out = ExampleCommand::against(name, &server.base_url())
         .run()
         .await;
     assert_eq!(out.code, Some(0), "{name} stderr: {}", out.stderr);
-    assert_eq!(out.stdout, format!("{ANSWER}\n"));
+    (out.stdout, server)
+}
+
+/// Runs non-streaming example `name` against a server answering [`ANSWER`]: it must send the
+/// official body and print the answer.
+async fn assert_sends_the_official_body_and_prints_the_answer(name: &str) {
+    let (stdout, mut server) = run_ok(name, &completion_json(ANSWER)).await;
+    assert_eq!(stdout, format!("{ANSWER}\n"));
     let request = server.next_request().await;
     request.assert_cygnet_request("/chat/completion");
     assert_eq!(request.json(), official_body(false));
@@ -101,12 +108,8 @@ async fn blocking_chat_sends_the_official_body_and_prints_the_answer() {
 #[tokio::test]
 async fn data_role_puts_the_fetched_page_in_a_data_message() {
     let answer = "Sunny in Columbus.";
-    let mut server = LoopbackServer::start(Reply::json(200, &completion_json(answer))).await;
-    let out = ExampleCommand::against("data_role", &server.base_url())
-        .run()
-        .await;
-    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
-    assert_eq!(out.stdout, format!("{answer}\n"));
+    let (stdout, mut server) = run_ok("data_role", &completion_json(answer)).await;
+    assert_eq!(stdout, format!("{answer}\n"));
     let request = server.next_request().await;
     request.assert_cygnet_request("/chat/completion");
     let body = request.json();
@@ -132,13 +135,9 @@ async fn tools_sends_get_weather_and_prints_the_parsed_call() {
             "finish_reason": "tool_calls"
         }]
     });
-    let mut server = LoopbackServer::start(Reply::json(200, &reply)).await;
-    let out = ExampleCommand::against("tools", &server.base_url())
-        .run()
-        .await;
-    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
-    assert!(out.stdout.contains("get_weather"), "{}", out.stdout);
-    assert!(out.stdout.contains("\"Dayton, Ohio\""), "{}", out.stdout);
+    let (stdout, mut server) = run_ok("tools", &reply).await;
+    assert!(stdout.contains("get_weather"), "{stdout}");
+    assert!(stdout.contains("\"Dayton, Ohio\""), "{stdout}");
     let request = server.next_request().await;
     request.assert_cygnet_request("/chat/completion");
     let body = request.json();
@@ -154,14 +153,10 @@ async fn tools_sends_get_weather_and_prints_the_parsed_call() {
 #[tokio::test]
 async fn moderation_posts_the_input_and_prints_the_verdict() {
     let reply = json!({"id": "m", "created": 1, "model": "x", "flagged": false, "detected": 0.25, "passed": 0.75});
-    let mut server = LoopbackServer::start(Reply::json(200, &reply)).await;
-    let out = ExampleCommand::against("moderation", &server.base_url())
-        .run()
-        .await;
-    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
-    assert!(out.stdout.contains("flagged:  false"), "{}", out.stdout);
-    assert!(out.stdout.contains("detected: 0.250"), "{}", out.stdout);
-    assert!(out.stdout.contains("passed:   0.750"), "{}", out.stdout);
+    let (stdout, mut server) = run_ok("moderation", &reply).await;
+    for line in ["flagged:  false", "detected: 0.250", "passed:   0.750"] {
+        assert!(stdout.contains(line), "{stdout}");
+    }
     let request = server.next_request().await;
     request.assert_cygnet_request("/moderation");
     assert!(request.json()["input"].is_string());
@@ -226,9 +221,7 @@ async fn an_error_status_exits_1_with_status_and_message_on_stderr() {
 
 #[tokio::test]
 async fn record_replay_records_with_a_key_then_replays_the_same_output_without_one() {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("record-replay-example-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tests::fresh_dir(env!("CARGO_TARGET_TMPDIR"), "record-replay-example");
     let cassette = dir.join("seed.json");
 
     // Without a key and without a cassette: it says what to do and fails.

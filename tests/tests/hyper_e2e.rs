@@ -6,18 +6,14 @@ use futures_util::StreamExt;
 use mockito::{Matcher, Server, ServerGuard};
 use serde_json::json;
 use tests::{
-    bounded, completion_json, delta_events, official_body, seed_request, sse_body, FAKE_KEY,
+    bounded, chat_answer, completion_json, delta_events, hyper_client, official_body, seed_request,
+    sse_body, FAKE_KEY,
 };
 
 const ANSWER: &str = "A large language model is a neural network trained on text.";
 
 fn client(server: &ServerGuard) -> Client {
-    cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(server.url())
-        .transport(cygnet::HyperTransport::new())
-        .build()
-        .expect("client")
+    hyper_client(server.url()).build().expect("client")
 }
 
 /// A mock of `POST /chat/completion` that matches only the official client's headers and
@@ -139,10 +135,7 @@ async fn a_429_is_retried_and_the_retry_succeeds() {
         .expect(1)
         .create_async()
         .await;
-    let client = cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(server.url())
-        .transport(cygnet::HyperTransport::new())
+    let client = hyper_client(server.url())
         .max_retries(1)
         .build()
         .expect("client");
@@ -166,12 +159,8 @@ async fn with_retries_disabled_the_429_comes_back() {
 #[tokio::test]
 async fn a_stream_without_done_yields_its_chunks_then_an_error() {
     let mut server = Server::new_async().await;
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_header("content-type", "text/event-stream")
-        .with_body(delta_events(&["A large ", "language "], true))
-        .create_async()
-        .await;
+    let body = delta_events(&["A large ", "language "], true);
+    let _mock = chat_answer(&mut server, 200, Some("text/event-stream"), body).await;
     let items = bounded("cut-off stream", async {
         let mut stream = client(&server).chat_stream(&seed_request()).await?;
         let mut items = Vec::new();
@@ -200,13 +189,7 @@ async fn an_html_page_from_a_proxy_is_a_clear_error() {
     let page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
     for stream in [false, true] {
         let mut server = Server::new_async().await;
-        let _mock = server
-            .mock("POST", "/chat/completion")
-            .with_status(502)
-            .with_header("content-type", "text/html")
-            .with_body(page)
-            .create_async()
-            .await;
+        let _mock = chat_answer(&mut server, 502, Some("text/html"), page).await;
         let error = failing_call(&server, stream, "502").await;
         assert_eq!(error.status().map(|s| s.as_u16()), Some(502));
         let shown = error.to_string();
@@ -218,13 +201,8 @@ async fn an_html_page_from_a_proxy_is_a_clear_error() {
 #[tokio::test]
 async fn html_where_json_was_due_on_a_200_is_a_decode_error_with_a_snippet() {
     let mut server = Server::new_async().await;
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_status(200)
-        .with_header("content-type", "text/html")
-        .with_body("<html>captive portal</html>")
-        .create_async()
-        .await;
+    let body = "<html>captive portal</html>";
+    let _mock = chat_answer(&mut server, 200, Some("text/html"), body).await;
     let error = bounded("portal", client(&server).chat(&seed_request()))
         .await
         .expect_err("not JSON");

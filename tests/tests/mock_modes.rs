@@ -3,7 +3,7 @@
 
 use cygnet::mock::{CapturedRequest, MockReply, MockTransport};
 use cygnet::{Client, ClientBuilder};
-use tests::{bounded, official_body, seed_request, FAKE_KEY};
+use tests::{bounded, official_body, seed_request, streamed_text, FAKE_KEY};
 
 const ANSWER: &str = "A large language model is a neural network trained on text.";
 const DELTAS: [&str; 3] = ["A large ", "language ", "model."];
@@ -45,16 +45,9 @@ async fn async_chat_over_the_mock() {
 #[tokio::test]
 async fn async_stream_over_the_mock() {
     let mock = MockTransport::new().with_reply(MockReply::stream_text(DELTAS));
-    let text = bounded("stream", async {
-        let mut stream = client(&mock).chat_stream(&seed_request()).await?;
-        let mut text = String::new();
-        while let Some(chunk) = stream.next_chunk().await {
-            text.push_str(chunk?.content().unwrap_or_default());
-        }
-        Ok::<_, cygnet::Error>(text)
-    })
-    .await
-    .expect("stream");
+    let text = bounded("stream", streamed_text(&client(&mock), &seed_request()))
+        .await
+        .expect("stream");
     assert_eq!(text, DELTAS.concat());
     assert_official(&mock.last_request().expect("a request"), true);
 }

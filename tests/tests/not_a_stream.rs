@@ -5,13 +5,10 @@
 
 use cygnet::{Client, Error, RequestOptions};
 use mockito::{Server, ServerGuard};
-use tests::{bounded, seed_request, sse_body, FAKE_KEY};
+use tests::{bounded, chat_answer, hyper_client, seed_request, sse_body, streamed_completion};
 
 fn client(server: &ServerGuard) -> Client {
-    cygnet::ClientBuilder::new()
-        .api_key(FAKE_KEY)
-        .base_url(server.url())
-        .transport(cygnet::HyperTransport::new())
+    hyper_client(server.url())
         .max_retries(0)
         .build()
         .expect("client")
@@ -20,13 +17,13 @@ fn client(server: &ServerGuard) -> Client {
 #[tokio::test]
 async fn json_with_an_error_is_an_api_error_with_the_servers_message() {
     let mut server = Server::new_async().await;
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_status(200)
-        .with_header("content-type", "Application/JSON; charset=utf-8")
-        .with_body(r#"{"error":{"message":"quota exceeded","type":"insufficient_quota"}}"#)
-        .create_async()
-        .await;
+    let _mock = chat_answer(
+        &mut server,
+        200,
+        Some("Application/JSON; charset=utf-8"),
+        r#"{"error":{"message":"quota exceeded","type":"insufficient_quota"}}"#,
+    )
+    .await;
     let error = bounded("stream", client(&server).chat_stream(&seed_request()))
         .await
         .unwrap_err();
@@ -47,13 +44,7 @@ async fn an_html_page_is_a_decode_error_naming_status_content_type_and_snippet()
         "<html><body><h1>Bad gateway</h1>{}</body></html>",
         "<p>padding</p>".repeat(4096)
     );
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_status(200)
-        .with_header("content-type", "text/html")
-        .with_body(page)
-        .create_async()
-        .await;
+    let _mock = chat_answer(&mut server, 200, Some("text/html"), page).await;
     let error = bounded("stream", client(&server).chat_stream(&seed_request()))
         .await
         .unwrap_err();
@@ -67,21 +58,10 @@ async fn an_html_page_is_a_decode_error_naming_status_content_type_and_snippet()
 #[tokio::test]
 async fn an_event_stream_without_content_type_is_read_as_a_stream() {
     let mut server = Server::new_async().await;
-    let _mock = server
-        .mock("POST", "/chat/completion")
-        .with_status(200)
-        .with_body(sse_body(&["Hel", "lo"]))
-        .create_async()
-        .await;
+    let _mock = chat_answer(&mut server, 200, None, sse_body(&["Hel", "lo"])).await;
     let client = client(&server).with_options(RequestOptions::new());
-    let completion = bounded("stream", async {
-        client
-            .chat_stream(&seed_request())
-            .await?
-            .collect_completion()
-            .await
-    })
-    .await
-    .expect("a completion");
+    let completion = bounded("stream", streamed_completion(&client, &seed_request()))
+        .await
+        .expect("a completion");
     assert_eq!(completion.content(), Some("Hello"));
 }

@@ -3,7 +3,6 @@
 //! with no server and no key; and nothing secret in any file written.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use cygnet::mock::{Cassette, Recorder, Redactions, Replayer};
@@ -14,20 +13,13 @@ use cygnet::{
 use mockito::Server;
 use serde_json::{json, Value};
 use tests::{
-    bounded, chunk_event, delta_events, official_body, seed_request, stream_end, LoopbackServer,
-    Reply, FAKE_KEY,
+    bounded, chunk_event, delta_events, fresh_dir, official_body, seed_request, stream_end,
+    streamed_text, LoopbackServer, Reply, FAKE_KEY,
 };
 
 /// A fresh cassette path in a directory of its own, under cargo's scratch directory.
 fn cassette_path(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "record-replay-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir.join(name)
+    fresh_dir(env!("CARGO_TARGET_TMPDIR"), "record-replay").join(name)
 }
 
 fn chat_request(base: &str, body: &Value, key: &str) -> http::Request<Bytes> {
@@ -212,12 +204,9 @@ async fn a_hyper_recording_replays_the_same_error_status_stream_chunks_and_conne
             }
             other => panic!("expected the recorded 400, got {other:?}"),
         }
-        let mut stream = client.chat_stream(&seed_request()).await.expect("stream");
-        let mut text = String::new();
-        while let Some(chunk) = stream.next_chunk().await {
-            text.push_str(chunk.expect("chunk").content().unwrap_or_default());
-        }
-        text
+        streamed_text(&client, &seed_request())
+            .await
+            .expect("stream")
     })
     .await;
     assert_eq!(text, "A large language model is a neural network.");

@@ -34,15 +34,31 @@ fn collect_from(client: cygnet::Client) -> (Vec<String>, Option<Error>) {
     })
 }
 
-#[test]
-fn a_stream_broken_before_its_first_event_is_sent_again() {
+/// Asserts that a stream answered first by `first` is sent again and then read whole (the
+/// second answer streams `Hello`); returns the mock for more checks.
+fn assert_sent_again(first: MockReply, options: RequestOptions) -> MockTransport {
     let mock = MockTransport::new()
-        .with_reply(MockReply::stream_text(["Hel", "lo"]).fail_after(0))
+        .with_reply(first)
         .with_reply(MockReply::stream_text(["Hel", "lo"]));
-    let (texts, error) = collect(&mock, RequestOptions::new());
+    let (texts, error) = collect(&mock, options);
     assert!(error.is_none(), "{error:?}");
     assert_eq!(texts.concat(), "Hello");
     assert_eq!(mock.request_count(), 2);
+    mock
+}
+
+/// Asserts that `error` is a timeout of `kind` after `attempts` attempts.
+fn assert_timed_out(error: &Error, kind: TimeoutKind, attempts: u32) {
+    assert_eq!(error.timeout_kind(), Some(kind), "{error:?}");
+    assert_eq!(error.attempts(), Some(attempts));
+}
+
+#[test]
+fn a_stream_broken_before_its_first_event_is_sent_again() {
+    let mock = assert_sent_again(
+        MockReply::stream_text(["Hel", "lo"]).fail_after(0),
+        RequestOptions::new(),
+    );
     // The body was built once and sent twice, byte for byte.
     let requests = mock.requests();
     assert_eq!(requests[0].body(), requests[1].body());
@@ -52,14 +68,11 @@ fn a_stream_broken_before_its_first_event_is_sent_again() {
 
 #[test]
 fn a_stream_stalled_before_its_first_event_times_out_and_is_sent_again() {
-    let mock = MockTransport::new()
-        .with_reply(MockReply::stream_text(["Hel", "lo"]).stall_after(0))
-        .with_reply(MockReply::stream_text(["Hel", "lo"]));
     let options = RequestOptions::new().stream_idle_timeout(Duration::from_secs(5));
-    let (texts, error) = collect(&mock, options);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(texts.concat(), "Hello");
-    assert_eq!(mock.request_count(), 2);
+    assert_sent_again(
+        MockReply::stream_text(["Hel", "lo"]).stall_after(0),
+        options,
+    );
 }
 
 #[test]
@@ -172,12 +185,7 @@ fn every_attempt_of_a_stream_starts_with_fresh_timers() {
     let (texts, error) = collect_from(client);
     assert!(texts.is_empty());
     let error = error.expect("the second attempt times out");
-    assert_eq!(
-        error.timeout_kind(),
-        Some(TimeoutKind::Idle(Duration::from_secs(2))),
-        "{error:?}"
-    );
-    assert_eq!(error.attempts(), Some(2));
+    assert_timed_out(&error, TimeoutKind::Idle(Duration::from_secs(2)), 2);
     assert_eq!(mock.request_count(), 2);
     // The backoff wait, then the second attempt's own 2 s of silence: the first attempt's
     // idle timer (started at 0, dropped at the reset) had no say in it.
@@ -192,14 +200,11 @@ fn every_attempt_of_a_stream_starts_with_fresh_timers() {
 
 #[test]
 fn a_stream_that_ends_cleanly_before_its_first_event_is_sent_again() {
-    let mock = MockTransport::new()
-        // A comment, then a clean end: no event reached the caller.
-        .with_reply(MockReply::sse_raw(": keep-alive\n\n"))
-        .with_reply(MockReply::stream_text(["Hel", "lo"]));
-    let (texts, error) = collect(&mock, RequestOptions::new());
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(texts.concat(), "Hello");
-    assert_eq!(mock.request_count(), 2);
+    // A comment, then a clean end: no event reached the caller.
+    assert_sent_again(
+        MockReply::sse_raw(": keep-alive\n\n"),
+        RequestOptions::new(),
+    );
 }
 
 #[test]
@@ -265,12 +270,11 @@ fn a_drip_that_outlasts_the_whole_stream_bound_ends_with_a_timeout_after_its_chu
     // Events at 0 s, 1 s and 2 s arrived; the next was due at 3 s.
     assert_eq!(texts.concat(), "abc");
     let error = error.expect("the bound ends the stream");
-    assert_eq!(
-        error.timeout_kind(),
-        Some(TimeoutKind::StreamTotal(Duration::from_millis(2500))),
-        "{error:?}"
+    assert_timed_out(
+        &error,
+        TimeoutKind::StreamTotal(Duration::from_millis(2500)),
+        1,
     );
-    assert_eq!(error.attempts(), Some(1));
     assert_eq!(mock.clock().elapsed(), Duration::from_millis(2500));
     assert_eq!(mock.request_count(), 1, "a passed bound is not retried");
 

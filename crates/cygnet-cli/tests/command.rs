@@ -4,20 +4,85 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::Read;
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Child, Stdio};
 
 use common::*;
 use serde_json::{json, Value};
 
 const LIMIT: u64 = 32 * 1024 * 1024;
 
+/// Runs `cygnet` with `args` against `server` to its end, `stdin` as its standard input.
+fn run_on<S: AsRef<OsStr>>(
+    server: &Server,
+    args: impl IntoIterator<Item = S>,
+    stdin: Option<Vec<u8>>,
+) -> Run {
+    let mut command = cygnet(Some(&server.base_url()));
+    command.args(args);
+    run(command, stdin)
+}
+
+/// Runs `cygnet` with `args` and no base URL to its end, standard input closed.
+fn run_offline<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
+    let mut command = cygnet(None);
+    command.args(args);
+    run(command, None)
+}
+
+/// Runs `cygnet` with `args` against a server with no answers, asserts that it failed with
+/// status 1 before sending anything, and returns what it printed on stderr.
+fn refused<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>, stdin: Option<Vec<u8>>) -> String {
+    let server = Server::start(vec![]);
+    let run = run_on(&server, args, stdin);
+    assert_eq!(run.code(), 1, "{run:#?}");
+    assert!(server.requests().is_empty());
+    run.stderr
+}
+
+/// [`refused`] for `chat -d <file> Summarise`.
+fn refused_data_file(file: &Path) -> String {
+    let args = [
+        "chat".as_ref(),
+        "-d".as_ref(),
+        file.as_os_str(),
+        "Summarise".as_ref(),
+    ];
+    refused(args, None)
+}
+
+/// Starts `cygnet` with `args` against `server`, its output piped, and reads its standard
+/// output as it arrives (closing it once `close_after` is printed, when given).
+fn spawn_on(server: &Server, args: &[&str], close_after: Option<&str>) -> (Child, LiveOutput) {
+    let mut child = cygnet(Some(&server.base_url()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = LiveOutput::new(child.stdout.take().unwrap(), close_after);
+    (child, stdout)
+}
+
+/// All that `child` printed on stderr.
+fn stderr_of(child: &mut Child) -> String {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    stderr
+}
+
 #[test]
 fn a_prompt_in_arguments_is_streamed_and_printed_as_it_arrives() {
     let server = Server::start(vec![stream_of(&["A large ", "language ", "model."])]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "What", "is an", "LLM?"]);
-    let run = run(command, None);
+    let run = run_on(&server, ["chat", "What", "is an", "LLM?"], None);
 
     assert_eq!(run.code(), 0, "{run:#?}");
     assert_eq!(run.stdout, "A large language model.\n");
@@ -27,11 +92,7 @@ fn a_prompt_in_arguments_is_streamed_and_printed_as_it_arrives() {
     assert_eq!(request.header("authorization"), Some("Bearer sk-test-fake"));
     assert_eq!(
         request.json(),
-        json!({
-            "messages": [{"role": "user", "content": "What is an LLM?"}],
-            "model": "cygnet",
-            "stream": true
-        })
+        streamed_chat(json!([{"role": "user", "content": "What is an LLM?"}]))
     );
 }
 
@@ -74,9 +135,11 @@ fn every_chat_flag_shapes_the_request_body() {
 #[test]
 fn the_long_flags_and_defaults_match_the_short_ones() {
     let server = Server::start(vec![stream_of(&["ok"])]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "--system", "S", "--model", "cygnet-llama-3", "Hi"]);
-    let run = run(command, None);
+    let run = run_on(
+        &server,
+        ["chat", "--system", "S", "--model", "cygnet-llama-3", "Hi"],
+        None,
+    );
 
     assert_eq!(run.code(), 0, "{run:#?}");
     assert_eq!(
@@ -92,9 +155,11 @@ fn the_long_flags_and_defaults_match_the_short_ones() {
 #[test]
 fn without_arguments_the_prompt_is_read_from_standard_input() {
     let server = Server::start(vec![stream_of(&["Done."])]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.arg("chat");
-    let run = run(command, Some(b"Summarise this:\nline two\n".to_vec()));
+    let run = run_on(
+        &server,
+        ["chat"],
+        Some(b"Summarise this:\nline two\n".to_vec()),
+    );
 
     assert_eq!(run.code(), 0, "{run:#?}");
     assert_eq!(run.stdout, "Done.\n");
@@ -107,9 +172,11 @@ fn without_arguments_the_prompt_is_read_from_standard_input() {
 #[test]
 fn data_dash_reads_standard_input_into_a_data_message() {
     let server = Server::start(vec![stream_of(&["A page."])]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "-d", "-", "What is this?"]);
-    let run = run(command, Some(b"<html>page</html>".to_vec()));
+    let run = run_on(
+        &server,
+        ["chat", "-d", "-", "What is this?"],
+        Some(b"<html>page</html>".to_vec()),
+    );
 
     assert_eq!(run.code(), 0, "{run:#?}");
     assert_eq!(
@@ -123,44 +190,31 @@ fn data_dash_reads_standard_input_into_a_data_message() {
 
 #[test]
 fn an_empty_prompt_and_a_doubly_read_standard_input_are_refused() {
-    let server = Server::start(vec![]);
-    let url = server.base_url();
-
-    let mut command = cygnet(Some(&url));
-    command.arg("chat");
-    let empty = run(command, Some(b"\n".to_vec()));
-    assert_eq!(empty.code(), 1);
-    assert_eq!(
-        empty.stderr,
-        "error: the prompt is empty: give it as arguments or on standard input\n"
-    );
-
-    let mut command = cygnet(Some(&url));
-    command.args(["chat", "-d", "-"]);
-    let both = run(command, Some(b"text".to_vec()));
-    assert_eq!(both.code(), 1);
-    assert_eq!(
-        both.stderr,
-        "error: no prompt: give it as arguments when `--data -` reads standard input\n"
-    );
-
-    let mut command = cygnet(Some(&url));
-    command.args(["chat", "-d", "-", "-d", "-", "Hi"]);
-    let twice = run(command, Some(b"text".to_vec()));
-    assert_eq!(twice.code(), 1);
-    assert_eq!(
-        twice.stderr,
-        "error: `--data -` can be given once: standard input is read once\n"
-    );
-    assert!(server.requests().is_empty());
+    for (args, stdin, expected) in [
+        (
+            &["chat"][..],
+            &b"\n"[..],
+            "error: the prompt is empty: give it as arguments or on standard input\n",
+        ),
+        (
+            &["chat", "-d", "-"][..],
+            b"text",
+            "error: no prompt: give it as arguments when `--data -` reads standard input\n",
+        ),
+        (
+            &["chat", "-d", "-", "-d", "-", "Hi"][..],
+            b"text",
+            "error: `--data -` can be given once: standard input is read once\n",
+        ),
+    ] {
+        assert_eq!(refused(args, Some(stdin.to_vec())), expected, "{args:?}");
+    }
 }
 
 #[test]
 fn json_without_streaming_prints_the_completion() {
     let server = Server::start(vec![Reply::json(200, &completion("Bonjour."))]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "--no-stream", "--json", "Hello"]);
-    let run = run(command, None);
+    let run = run_on(&server, ["chat", "--no-stream", "--json", "Hello"], None);
 
     assert_eq!(run.code(), 0, "{run:#?}");
     let printed: Value = serde_json::from_str(&run.stdout).expect("stdout is one JSON value");
@@ -177,9 +231,7 @@ fn json_without_streaming_prints_the_completion() {
 #[test]
 fn json_with_streaming_prints_each_chunk_as_one_line() {
     let server = Server::start(vec![stream_of(&["Bon", "jour."])]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "--json", "Hello"]);
-    let run = run(command, None);
+    let run = run_on(&server, ["chat", "--json", "Hello"], None);
 
     assert_eq!(run.code(), 0, "{run:#?}");
     let lines: Vec<Value> = run
@@ -193,21 +245,8 @@ fn json_with_streaming_prints_each_chunk_as_one_line() {
 
 #[test]
 fn each_piece_is_printed_before_the_stream_goes_on() {
-    let server = Server::start(vec![Reply::sse(vec![
-        event(&chunk("Hel")),
-        Part::Hold,
-        event(&chunk("lo.")),
-        event(&last_chunk()),
-        done(),
-    ])]);
-    let mut child = cygnet(Some(&server.base_url()))
-        .args(["chat", "Hi"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = LiveOutput::new(child.stdout.take().unwrap(), None);
+    let server = Server::start(vec![held_stream_of(&["Hel"], &["lo."])]);
+    let (mut child, mut stdout) = spawn_on(&server, &["chat", "Hi"], None);
 
     // The server holds the rest back: what shows now was flushed per chunk.
     assert_eq!(stdout.wait_for("Hel"), "Hel");
@@ -218,21 +257,8 @@ fn each_piece_is_printed_before_the_stream_goes_on() {
 
 #[test]
 fn ctrl_c_stops_a_stream_at_once_with_a_newline_and_status_130() {
-    let server = Server::start(vec![Reply::sse(vec![
-        event(&chunk("Half an ans")),
-        Part::Hold,
-        event(&chunk("wer.")),
-        event(&last_chunk()),
-        done(),
-    ])]);
-    let mut child = cygnet(Some(&server.base_url()))
-        .args(["chat", "Hi"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = LiveOutput::new(child.stdout.take().unwrap(), None);
+    let server = Server::start(vec![held_stream_of(&["Half an ans"], &["wer."])]);
+    let (mut child, mut stdout) = spawn_on(&server, &["chat", "Hi"], None);
     stdout.wait_for("Half an ans");
 
     let kill = std::process::Command::new("kill")
@@ -244,56 +270,33 @@ fn ctrl_c_stops_a_stream_at_once_with_a_newline_and_status_130() {
     let status = wait(&mut child);
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(stdout.until_closed(), "Half an ans\n");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(stderr, "");
+    assert_eq!(stderr_of(&mut child), "");
 }
 
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
-    let server = Server::start(vec![Reply::sse(vec![
-        event(&chunk("first line\n")),
-        Part::Hold,
-        event(&chunk("second line\n")),
-        event(&chunk("third line\n")),
-        event(&last_chunk()),
-        done(),
-    ])]);
-    let mut child = cygnet(Some(&server.base_url()))
-        .args(["chat", "Three lines, please"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let server = Server::start(vec![held_stream_of(
+        &["first line\n"],
+        &["second line\n", "third line\n"],
+    )]);
     // Like `| head -1`: read the first line, then close the pipe.
-    let mut stdout = LiveOutput::new(child.stdout.take().unwrap(), Some("first line\n"));
+    let (mut child, mut stdout) = spawn_on(
+        &server,
+        &["chat", "Three lines, please"],
+        Some("first line\n"),
+    );
     assert_eq!(stdout.until_closed(), "first line\n");
     server.release();
 
     let status = wait(&mut child);
     assert_eq!(status.code(), Some(0), "{status:?}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(stderr, "");
+    assert_eq!(stderr_of(&mut child), "");
 }
 
 #[test]
 fn moderate_prints_the_verdict_and_sends_the_text() {
     let server = Server::start(vec![Reply::json(200, &verdict(false, 0.02, 0.98))]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["moderate", "a", "kind", "comment"]);
-    let run = run(command, None);
+    let run = run_on(&server, ["moderate", "a", "kind", "comment"], None);
 
     assert_eq!(run.code(), 0, "{run:#?}");
     assert_eq!(run.stdout, "flagged: false\ndetected: 0.02\npassed: 0.98\n");
@@ -305,9 +308,11 @@ fn moderate_prints_the_verdict_and_sends_the_text() {
 #[test]
 fn moderate_reads_standard_input_and_prints_json() {
     let server = Server::start(vec![Reply::json(200, &verdict(true, 0.97, 0.03))]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["moderate", "--json"]);
-    let run = run(command, Some(b"an awful comment\n".to_vec()));
+    let run = run_on(
+        &server,
+        ["moderate", "--json"],
+        Some(b"an awful comment\n".to_vec()),
+    );
 
     assert_eq!(run.code(), 0, "{run:#?}");
     let printed: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -324,9 +329,7 @@ fn fail_if_flagged_exits_with_2_only_when_flagged() {
         Reply::json(200, &verdict(true, 0.97, 0.03)),
         Reply::json(200, &verdict(false, 0.01, 0.99)),
     ]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["moderate", "--fail-if-flagged", "awful"]);
-    let flagged = run(command, None);
+    let flagged = run_on(&server, ["moderate", "--fail-if-flagged", "awful"], None);
     assert_eq!(flagged.code(), 2, "{flagged:#?}");
     assert_eq!(
         flagged.stdout,
@@ -334,9 +337,7 @@ fn fail_if_flagged_exits_with_2_only_when_flagged() {
     );
     assert_eq!(flagged.stderr, "");
 
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["moderate", "--fail-if-flagged", "kind"]);
-    let clean = run(command, None);
+    let clean = run_on(&server, ["moderate", "--fail-if-flagged", "kind"], None);
     assert_eq!(clean.code(), 0, "{clean:#?}");
 }
 
@@ -363,9 +364,7 @@ fn an_api_error_is_reported_on_stderr_with_status_1() {
         401,
         &json!({"error": {"message": "invalid API key"}}),
     )]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "Hi"]);
-    let run = run(command, None);
+    let run = run_on(&server, ["chat", "Hi"], None);
 
     assert_eq!(run.code(), 1, "{run:#?}");
     assert_eq!(run.stdout, "");
@@ -384,9 +383,7 @@ fn an_api_error_is_reported_on_stderr_with_status_1() {
 #[test]
 fn a_stream_cut_off_before_its_end_is_an_error_after_what_arrived() {
     let server = Server::start(vec![Reply::sse(vec![event(&chunk("Half"))])]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "Hi"]);
-    let run = run(command, None);
+    let run = run_on(&server, ["chat", "Hi"], None);
 
     assert_eq!(run.code(), 1, "{run:#?}");
     assert_eq!(run.stdout, "Half\n");
@@ -406,36 +403,27 @@ fn a_data_file_over_the_request_limit_is_refused_before_sending() {
         .unwrap()
         .set_len(LIMIT + 1)
         .unwrap();
-    let server = Server::start(vec![]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "-d"]).arg(&big).arg("Summarise");
-    let run = run(command, None);
-
-    assert_eq!(run.code(), 1, "{run:#?}");
+    let stderr = refused_data_file(&big);
     assert_eq!(
-        run.stderr,
+        stderr,
         format!(
             "error: file {} is 33554433 bytes (32.0 MiB), over the limit of 33554432 bytes (32.0 MiB) for one request\n",
             big.display()
         )
     );
-    assert!(server.requests().is_empty());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn standard_input_over_the_request_limit_is_refused_before_sending() {
-    let server = Server::start(vec![]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "-d", "-", "Summarise"]);
-    let run = run(command, Some(vec![b'a'; LIMIT as usize + 1]));
-
-    assert_eq!(run.code(), 1, "{run:#?}");
+    let stderr = refused(
+        ["chat", "-d", "-", "Summarise"],
+        Some(vec![b'a'; LIMIT as usize + 1]),
+    );
     assert_eq!(
-        run.stderr,
+        stderr,
         "error: standard input is more than 33554432 bytes (32.0 MiB), over the limit of 33554432 bytes (32.0 MiB) for one request\n"
     );
-    assert!(server.requests().is_empty());
 }
 
 #[test]
@@ -443,38 +431,24 @@ fn a_binary_data_file_is_refused_naming_it() {
     let dir = scratch_dir("binary");
     let pdf = dir.join("report.pdf");
     std::fs::write(&pdf, b"%PDF-1.7\n\xff\xfe\x00\x01binary").unwrap();
-    let server = Server::start(vec![]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "-d"]).arg(&pdf).arg("Summarise");
-    let run = run(command, None);
-
-    assert_eq!(run.code(), 1, "{run:#?}");
+    let stderr = refused_data_file(&pdf);
     assert_eq!(
-        run.stderr,
+        stderr,
         format!(
             "error: file {} is not UTF-8 text (invalid byte at offset 9); only text can be sent\n",
             pdf.display()
         )
     );
-    assert!(server.requests().is_empty());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_missing_data_file_is_an_error_naming_it() {
-    let server = Server::start(vec![]);
-    let mut command = cygnet(Some(&server.base_url()));
-    command.args(["chat", "-d", "no-such-file.txt", "Hi"]);
-    let run = run(command, None);
-
-    assert_eq!(run.code(), 1, "{run:#?}");
+    let stderr = refused(["chat", "-d", "no-such-file.txt", "Hi"], None);
     assert!(
-        run.stderr
-            .starts_with("error: cannot read file no-such-file.txt: "),
-        "{}",
-        run.stderr
+        stderr.starts_with("error: cannot read file no-such-file.txt: "),
+        "{stderr}"
     );
-    assert!(server.requests().is_empty());
 }
 
 #[test]
@@ -487,9 +461,7 @@ fn usage_errors_exit_with_1_and_help_with_0() {
         &["completions", "no-such-shell"][..],
         &[][..],
     ] {
-        let mut command = cygnet(None);
-        command.args(args);
-        let run = run(command, None);
+        let run = run_offline(args);
         assert_eq!(run.code(), 1, "{args:?}: {run:#?}");
         // No subcommand at all: the help, on stderr.
         let expected = if args.is_empty() {
@@ -501,9 +473,7 @@ fn usage_errors_exit_with_1_and_help_with_0() {
         assert_eq!(run.stdout, "", "{args:?}");
     }
 
-    let mut command = cygnet(None);
-    command.arg("--help");
-    let help = run(command, None);
+    let help = run_offline(["--help"]);
     assert_eq!(help.code(), 0);
     assert!(
         help.stdout.contains("Examples:\n  cygnet chat"),
@@ -512,9 +482,7 @@ fn usage_errors_exit_with_1_and_help_with_0() {
     );
     assert!(help.stdout.contains("GRAYSWAN_API_KEY"));
 
-    let mut command = cygnet(None);
-    command.args(["chat", "--help"]);
-    let chat_help = run(command, None);
+    let chat_help = run_offline(["chat", "--help"]);
     assert_eq!(chat_help.code(), 0);
     for flag in [
         "--system",
@@ -582,15 +550,11 @@ fn a_terminal_on_standard_input_holds_a_conversation_with_history() {
     assert_eq!(requests.len(), 2, "{requests:#?}");
     assert_eq!(
         requests[1].json(),
-        json!({
-            "messages": [
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hello"},
-                {"role": "assistant", "content": "First answer."},
-                {"role": "user", "content": "How are you?"}
-            ],
-            "model": "cygnet",
-            "stream": true
-        })
+        streamed_chat(json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hello"},
+            {"role": "assistant", "content": "First answer."},
+            {"role": "user", "content": "How are you?"}
+        ]))
     );
 }

@@ -5,14 +5,14 @@ use cygnet::mock::{MockReply, MockTransport};
 use cygnet_cli::chat::{self, ChatOptions, Style};
 use cygnet_cli::moderate::moderate;
 use cygnet_cli::{Failure, Outcome};
+use cygnet_test_support::bounded;
 use serde_json::json;
 
-/// `work`, failing the test if it takes longer than any of these should.
-async fn bounded<T>(work: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(std::time::Duration::from_secs(30), work)
-        .await
-        .expect("the command's logic finishes in time")
-}
+mod common;
+use common::streamed_chat;
+
+/// What the bound on each call of the command's logic says when it runs out.
+const LOGIC: &str = "the command's logic finishes in time";
 
 fn options(stream: bool) -> ChatOptions {
     let mut options = ChatOptions::new("cygnet");
@@ -22,6 +22,20 @@ fn options(stream: bool) -> ChatOptions {
         json: false,
     };
     options
+}
+
+/// One question, `Hi`, answered by `mock` with `options`: the outcome and what was printed.
+async fn single_hi(
+    mock: &MockTransport,
+    options: &ChatOptions,
+) -> (Result<Outcome, Failure>, String) {
+    let mut out = Vec::new();
+    let outcome = bounded(
+        LOGIC,
+        chat::single(&mock.client(), options, "Hi", &[], &mut out),
+    )
+    .await;
+    (outcome, String::from_utf8(out).unwrap())
 }
 
 #[tokio::test]
@@ -34,14 +48,10 @@ async fn a_conversation_keeps_its_history_and_ends_at_exit() {
     let mut out = Vec::new();
     let data = vec!["<p>untrusted page</p>".to_owned()];
 
-    let outcome = bounded(chat::conversation(
-        &mock.client(),
-        &options(true),
-        &data,
-        lines,
-        &mut out,
-        None,
-    ))
+    let outcome = bounded(
+        LOGIC,
+        chat::conversation(&mock.client(), &options(true), &data, lines, &mut out, None),
+    )
     .await
     .unwrap();
 
@@ -54,29 +64,21 @@ async fn a_conversation_keeps_its_history_and_ends_at_exit() {
     assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0].json(),
-        json!({
-            "messages": [
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hello"},
-                {"role": "data", "content": "<p>untrusted page</p>"}
-            ],
-            "model": "cygnet",
-            "stream": true
-        })
+        streamed_chat(json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hello"},
+            {"role": "data", "content": "<p>untrusted page</p>"}
+        ]))
     );
     assert_eq!(
         requests[1].json(),
-        json!({
-            "messages": [
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hello"},
-                {"role": "data", "content": "<p>untrusted page</p>"},
-                {"role": "assistant", "content": "Hi there."},
-                {"role": "user", "content": "How are you?"}
-            ],
-            "model": "cygnet",
-            "stream": true
-        })
+        streamed_chat(json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hello"},
+            {"role": "data", "content": "<p>untrusted page</p>"},
+            {"role": "assistant", "content": "Hi there."},
+            {"role": "user", "content": "How are you?"}
+        ]))
     );
     mock.assert_all_consumed();
 }
@@ -87,14 +89,17 @@ async fn a_conversation_ends_at_the_end_of_input_and_shows_its_prompt() {
     let mut out = Vec::new();
     let mut prompt = Vec::new();
 
-    bounded(chat::conversation(
-        &mock.client(),
-        &options(false),
-        &[],
-        &b"Question\n"[..],
-        &mut out,
-        Some(&mut prompt),
-    ))
+    bounded(
+        LOGIC,
+        chat::conversation(
+            &mock.client(),
+            &options(false),
+            &[],
+            &b"Question\n"[..],
+            &mut out,
+            Some(&mut prompt),
+        ),
+    )
     .await
     .unwrap();
 
@@ -112,13 +117,10 @@ async fn json_streaming_prints_one_line_per_chunk() {
         stream: true,
         json: true,
     };
-    let mut out = Vec::new();
 
-    bounded(chat::single(&mock.client(), &options, "Hi", &[], &mut out))
-        .await
-        .unwrap();
+    let (outcome, out) = single_hi(&mock, &options).await;
+    outcome.unwrap();
 
-    let out = String::from_utf8(out).unwrap();
     let deltas: Vec<_> = out
         .lines()
         .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
@@ -135,23 +137,15 @@ async fn json_streaming_prints_one_line_per_chunk() {
 async fn a_broken_stream_leaves_what_arrived_and_fails() {
     let mock =
         MockTransport::conversation([MockReply::stream_text(["Half ", "an"]).without_done()]);
-    let mut out = Vec::new();
 
-    let failure = bounded(chat::single(
-        &mock.client(),
-        &options(true),
-        "Hi",
-        &[],
-        &mut out,
-    ))
-    .await
-    .unwrap_err();
+    let (outcome, out) = single_hi(&mock, &options(true)).await;
+    let failure = outcome.unwrap_err();
 
     assert!(
         matches!(failure, Failure::Api(cygnet::Error::Stream(_))),
         "{failure:?}"
     );
-    assert_eq!(String::from_utf8(out).unwrap(), "Half an\n");
+    assert_eq!(out, "Half an\n");
 }
 
 #[tokio::test]
@@ -164,17 +158,9 @@ async fn a_whole_answer_without_text_is_an_error_not_an_empty_line() {
                          "finish_reason": "content_filter"}]
         }),
     )]);
-    let mut out = Vec::new();
 
-    let failure = bounded(chat::single(
-        &mock.client(),
-        &options(false),
-        "Hi",
-        &[],
-        &mut out,
-    ))
-    .await
-    .unwrap_err();
+    let (outcome, out) = single_hi(&mock, &options(false)).await;
+    let failure = outcome.unwrap_err();
 
     assert_eq!(
         failure.to_string(),
@@ -194,21 +180,26 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
         MockReply::json(200, verdict),
     ]);
     let client = mock.client();
+    // Moderates `text`, failing if flagged or not: the outcome and what was printed.
+    let moderate_text = |fail_if_flagged: bool| {
+        let client = &client;
+        async move {
+            let mut out = Vec::new();
+            let outcome = bounded(
+                LOGIC,
+                moderate(client, "text", false, fail_if_flagged, &mut out),
+            )
+            .await
+            .unwrap();
+            (outcome, String::from_utf8(out).unwrap())
+        }
+    };
 
-    let mut out = Vec::new();
-    let outcome = bounded(moderate(&client, "text", false, true, &mut out))
-        .await
-        .unwrap();
+    let (outcome, out) = moderate_text(true).await;
     assert_eq!(outcome, Outcome::Flagged);
-    assert_eq!(
-        String::from_utf8(out).unwrap(),
-        "flagged: true\ndetected: 0.9\npassed: 0.1\n"
-    );
+    assert_eq!(out, "flagged: true\ndetected: 0.9\npassed: 0.1\n");
 
-    let mut out = Vec::new();
-    let outcome = bounded(moderate(&client, "text", false, false, &mut out))
-        .await
-        .unwrap();
+    let (outcome, _) = moderate_text(false).await;
     assert_eq!(outcome, Outcome::Success);
     assert_eq!(mock.requests()[0].json(), json!({"input": "text"}));
 }

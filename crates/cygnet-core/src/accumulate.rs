@@ -172,14 +172,7 @@ impl Accumulator {
     }
 
     fn choice_mut(&mut self, index: u32) -> &mut ChoiceState {
-        let position = match self.choices.binary_search_by_key(&index, |c| c.index) {
-            Ok(position) => position,
-            Err(position) => {
-                self.choices.insert(position, ChoiceState::new(index));
-                position
-            }
-        };
-        &mut self.choices[position]
+        entry_by_index(&mut self.choices, index, |c| c.index, ChoiceState::new)
     }
 }
 
@@ -252,14 +245,7 @@ impl ChoiceState {
     }
 
     fn tool_call_mut(&mut self, index: u32) -> &mut ToolCallState {
-        let position = match self.tool_calls.binary_search_by_key(&index, |c| c.index) {
-            Ok(position) => position,
-            Err(position) => {
-                self.tool_calls.insert(position, ToolCallState::new(index));
-                position
-            }
-        };
-        &mut self.tool_calls[position]
+        entry_by_index(&mut self.tool_calls, index, |c| c.index, ToolCallState::new)
     }
 
     fn finish(self) -> Choice {
@@ -278,6 +264,25 @@ impl ChoiceState {
             self.logprobs,
         )
     }
+}
+
+/// The entry of `items` (kept sorted by `key`) whose key is `index`, inserted in its place
+/// with `new(index)` if there is none yet: chunks name choices and tool calls by index, in
+/// any order.
+fn entry_by_index<T>(
+    items: &mut Vec<T>,
+    index: u32,
+    key: impl Fn(&T) -> u32,
+    new: impl FnOnce(u32) -> T,
+) -> &mut T {
+    let position = match items.binary_search_by_key(&index, key) {
+        Ok(position) => position,
+        Err(position) => {
+            items.insert(position, new(index));
+            position
+        }
+    };
+    &mut items[position]
 }
 
 fn choice(

@@ -9,7 +9,6 @@ use cygnet_types::{
     ChatCompletion, ChatCompletionChunk, FinishReason, Role, ToolCall, ToolType, Usage,
 };
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
 
 fn chunk(data: Value) -> ChatCompletionChunk {
@@ -267,11 +266,7 @@ fn assert_prefix(prefix: &ChatCompletion, full: &ChatCompletion) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(accumulate_support::proptest_config(256))]
 
     #[test]
     fn any_completion_cut_into_chunks_accumulates_back(original in completion(), seed in any::<u64>()) {

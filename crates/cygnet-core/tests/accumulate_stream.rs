@@ -8,14 +8,13 @@ mod accumulate_support;
 use accumulate_support::{completion, cut, sse_body};
 use bytes::Bytes;
 use cygnet_core::{ApiErrorKind, ChatStream, Client, Error, StreamError};
-use cygnet_test_support::{Canned, CannedReply};
+use cygnet_test_support::{streamed_completion, Canned, CannedReply};
 use cygnet_types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, Message, ToolCall,
     Usage,
 };
 use futures_executor::block_on;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 /// A client whose every request is answered with one SSE body, in the given byte pieces.
 fn client(pieces: Vec<Bytes>) -> (Client, Canned) {
@@ -129,14 +128,7 @@ fn collect_completion_drains_and_folds() {
 #[test]
 fn the_request_asks_for_a_stream() {
     let (client, transport) = client(vec![Bytes::from_static(TWO_CHOICES.as_bytes())]);
-    block_on(async {
-        client
-            .chat_stream(&request())
-            .await?
-            .collect_completion()
-            .await
-    })
-    .unwrap();
+    block_on(streamed_completion(&client, &request())).unwrap();
     let requests = transport.requests();
     let body: serde_json::Value = serde_json::from_slice(requests[0].body()).unwrap();
     assert_eq!(body["stream"], true);
@@ -245,11 +237,7 @@ fn byte_pieces(body: &str, seed: u64) -> Vec<Bytes> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(accumulate_support::proptest_config(64))]
 
     /// Any completion, streamed in any chunking over any byte cutting and any line ending,
     /// comes back equal through the client, and its text stream is choice 0's content.
@@ -261,7 +249,7 @@ proptest! {
     ) {
         let body = sse_body(&cut(&original, seed), eol);
         let (client, _) = client(byte_pieces(&body, seed));
-        let completion = block_on(async { client.chat_stream(&request()).await?.collect_completion().await });
+        let completion = block_on(streamed_completion(&client, &request()));
         prop_assert_eq!(completion.unwrap(), original.clone());
 
         let text = block_on(async { client.chat_stream(&request()).await?.text().collect_text().await });

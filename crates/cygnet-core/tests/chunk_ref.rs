@@ -9,7 +9,6 @@ use cygnet_test_support::{Canned, CannedReply};
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef, ChatCompletionRequest, Message};
 use futures_executor::block_on;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use std::borrow::Cow;
 
 /// A stream answered with `body`, cut into reads at `cuts`; no timer fires, as the body
@@ -75,11 +74,7 @@ fn sse(payloads: &[String], done: bool) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(accumulate_support::proptest_config(256))]
 
     /// Parsing JSON into the borrowed chunk and making it owned equals parsing it owned.
     #[test]

@@ -15,6 +15,23 @@ struct Outcome {
     retry: Option<u64>,
 }
 
+impl Outcome {
+    /// How the model's decoding ended; an empty `last_id` is no id.
+    fn ended(
+        items: Vec<Result<OwnedEvent, StreamError>>,
+        truncated: bool,
+        last_id: String,
+        retry: Option<u64>,
+    ) -> Self {
+        Self {
+            items,
+            truncated,
+            last_event_id: (!last_id.is_empty()).then_some(last_id),
+            retry,
+        }
+    }
+}
+
 /// Decodes `input` split into reads at `cuts` (offsets, any order, duplicates allowed).
 fn decode_split(input: &[u8], cuts: &[usize], limit: usize) -> Outcome {
     let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
@@ -189,12 +206,7 @@ mod reference {
             let base = if open { size } else { 0 };
             if base + line.len() > limit {
                 items.push(Err(too_large));
-                return Outcome {
-                    items,
-                    truncated: true,
-                    last_event_id: (!last_id.is_empty()).then_some(last_id),
-                    retry,
-                };
+                return Outcome::ended(items, true, last_id, retry);
             }
             if line[0] == b':' {
                 if open {
@@ -245,19 +257,9 @@ mod reference {
         let base = if open { size } else { 0 };
         if !tail.is_empty() && !partial_bom && base + tail.len() > limit {
             items.push(Err(too_large));
-            return Outcome {
-                items,
-                truncated: true,
-                last_event_id: (!last_id.is_empty()).then_some(last_id),
-                retry,
-            };
+            return Outcome::ended(items, true, last_id, retry);
         }
-        Outcome {
-            items,
-            truncated: !tail.is_empty() || open,
-            last_event_id: (!last_id.is_empty()).then_some(last_id),
-            retry,
-        }
+        Outcome::ended(items, !tail.is_empty() || open, last_id, retry)
     }
 
     fn lines_empty_and_bom_prefix(input: &[u8], tail: &[u8]) -> bool {

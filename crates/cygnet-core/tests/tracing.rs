@@ -129,6 +129,26 @@ fn capture(call: impl FnOnce()) -> Recorder {
     recorder
 }
 
+/// Traces a chat stream on `client` that must give one good chunk.
+fn capture_one_chunk_stream(client: &Client) -> Recorder {
+    capture(|| {
+        let stream = block_on(client.chat_stream(&request())).unwrap();
+        let chunks: Vec<_> = block_on(stream.collect::<Vec<_>>());
+        assert_eq!(chunks.len(), 1);
+        assert!(chunks[0].is_ok());
+    })
+}
+
+/// The events that name an attempt; fails the test unless there are two.
+fn two_attempts(events: &[Captured]) -> Vec<&Captured> {
+    let attempts: Vec<_> = events
+        .iter()
+        .filter(|e| e.field("attempt").is_some())
+        .collect();
+    assert_eq!(attempts.len(), 2, "two attempt events: {events:?}");
+    attempts
+}
+
 fn assert_request_traced(recorder: &Recorder, stream: &str) {
     let spans = recorder.spans.lock().unwrap();
     let requests: Vec<_> = spans
@@ -142,11 +162,7 @@ fn assert_request_traced(recorder: &Recorder, stream: &str) {
     assert_eq!(span.field("stream"), Some(stream));
 
     let events = recorder.events.lock().unwrap();
-    let attempts: Vec<_> = events
-        .iter()
-        .filter(|e| e.field("attempt").is_some())
-        .collect();
-    assert_eq!(attempts.len(), 2, "two attempt events: {events:?}");
+    let attempts = two_attempts(&events);
     assert_eq!(attempts[0].field("attempt"), Some("1"));
     assert_eq!(attempts[0].field("status"), Some("429"));
     assert_eq!(attempts[0].name, "attempt failed; retrying");
@@ -184,12 +200,7 @@ fn a_retried_call_is_one_span_with_an_event_per_attempt() {
 #[test]
 fn a_retried_stream_is_one_span_with_an_event_per_attempt() {
     let client = client(vec![(429, r#"{"error":"slow down"}"#), (200, STREAM)]);
-    let recorder = capture(|| {
-        let stream = block_on(client.chat_stream(&request())).unwrap();
-        let chunks: Vec<_> = block_on(stream.collect::<Vec<_>>());
-        assert_eq!(chunks.len(), 1);
-        assert!(chunks[0].is_ok());
-    });
+    let recorder = capture_one_chunk_stream(&client);
     assert_request_traced(&recorder, "true");
 }
 
@@ -197,12 +208,7 @@ fn a_retried_stream_is_one_span_with_an_event_per_attempt() {
 fn a_stream_resent_before_its_first_event_logs_a_numbered_attempt_in_its_span() {
     // The first answer is a stream that ends before any event: it is sent again.
     let client = client(vec![(200, ""), (200, STREAM)]);
-    let recorder = capture(|| {
-        let stream = block_on(client.chat_stream(&request())).unwrap();
-        let chunks: Vec<_> = block_on(stream.collect::<Vec<_>>());
-        assert_eq!(chunks.len(), 1);
-        assert!(chunks[0].is_ok());
-    });
+    let recorder = capture_one_chunk_stream(&client);
     let spans = recorder.spans.lock().unwrap();
     let request_span = spans
         .iter()
@@ -210,11 +216,7 @@ fn a_stream_resent_before_its_first_event_logs_a_numbered_attempt_in_its_span() 
         .expect("a request span") as u64
         + 1;
     let events = recorder.events.lock().unwrap();
-    let attempts: Vec<_> = events
-        .iter()
-        .filter(|e| e.field("attempt").is_some())
-        .collect();
-    assert_eq!(attempts.len(), 2, "two attempt events: {events:?}");
+    let attempts = two_attempts(&events);
     assert_eq!(attempts[0].field("attempt"), Some("1"));
     assert_eq!(attempts[0].name, "attempt failed; retrying");
     assert!(attempts[0]

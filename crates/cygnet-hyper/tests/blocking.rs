@@ -29,9 +29,11 @@ struct Server {
 }
 
 impl Server {
+    /// A server that accepts one connection, reads one request from it, and hands both to
+    /// `serve`.
     fn start<F, Fut>(serve: F) -> Self
     where
-        F: FnOnce(tokio::net::TcpListener) -> Fut,
+        F: FnOnce(tokio::net::TcpStream, Received) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -47,7 +49,11 @@ impl Server {
             let _guard = runtime.enter();
             tokio::net::TcpListener::from_std(listener).unwrap()
         };
-        runtime.spawn(serve(listener));
+        runtime.spawn(async move {
+            let mut stream = accept(&listener).await;
+            let received = read_request(&mut stream).await;
+            serve(stream, received).await;
+        });
         Server { runtime, addr }
     }
 
@@ -55,9 +61,7 @@ impl Server {
     /// request it received to the returned channel.
     fn answering_json(status: u16, body: &'static [u8]) -> (Self, mpsc::Receiver<Received>) {
         let (received_tx, received_rx) = mpsc::channel();
-        let server = Server::start(move |listener| async move {
-            let mut stream = accept(&listener).await;
-            let received = read_request(&mut stream).await;
+        let server = Server::start(move |mut stream, received| async move {
             write_response(&mut stream, status, "application/json", body).await;
             let _ = received_tx.send(received);
         });
@@ -111,9 +115,8 @@ fn chat_stream_yields_the_first_chunk_before_the_server_sends_the_rest() {
     bounded_thread(|| {
         let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
         let (received_tx, received_rx) = mpsc::channel();
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            received_tx.send(read_request(&mut stream).await).unwrap();
+        let server = Server::start(|mut stream, received| async move {
+            received_tx.send(received).unwrap();
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, chunk_event("A model").as_bytes()).await;
             // The rest goes out only after the client has shown the first chunk.
@@ -147,9 +150,7 @@ fn chat_stream_yields_the_first_chunk_before_the_server_sends_the_rest() {
 fn dropping_the_stream_closes_the_connection() {
     bounded_thread(|| {
         let (closed_tx, closed_rx) = mpsc::channel();
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let server = Server::start(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, chunk_event("A model").as_bytes()).await;
             let closed = closed_within(&mut stream, Duration::from_secs(3)).await;
@@ -222,9 +223,8 @@ async fn called_from_inside_a_runtime_it_still_answers_and_drops_cleanly() {
 fn post_stream_raw_yields_the_raw_events() {
     bounded_thread(|| {
         let (received_tx, received_rx) = mpsc::channel();
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            received_tx.send(read_request(&mut stream).await).unwrap();
+        let server = Server::start(|mut stream, received| async move {
+            received_tx.send(received).unwrap();
             write_chunked_head(&mut stream, "text/event-stream").await;
             // Events this SDK has no type for, cut across chunks of the body.
             write_chunk(&mut stream, b"event: progress\nid: 7\ndata: {\"step\":").await;
@@ -283,9 +283,7 @@ fn post_stream_raw_turns_an_error_status_into_a_typed_api_error() {
 #[test]
 fn post_stream_raw_cut_short_yields_the_events_then_an_error() {
     bounded_thread(|| {
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let server = Server::start(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, b"data: one\n\ndata: half an ev").await;
             write_last_chunk(&mut stream).await;
@@ -302,9 +300,7 @@ fn post_stream_raw_cut_short_yields_the_events_then_an_error() {
 }
 
 /// A stream with a role-only chunk, two text chunks and a usage-only chunk.
-async fn serve_toolkit_stream(listener: tokio::net::TcpListener) {
-    let mut stream = accept(&listener).await;
-    read_request(&mut stream).await;
+async fn serve_toolkit_stream(mut stream: tokio::net::TcpStream, _: Received) {
     write_chunked_head(&mut stream, "text/event-stream").await;
     let role = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"cygnet\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
     write_chunk(&mut stream, role.as_bytes()).await;
@@ -370,9 +366,7 @@ fn chat_stream_accumulate_yields_every_chunk_and_the_completion_so_far() {
 #[test]
 fn collect_completion_of_a_stream_cut_short_is_an_error() {
     bounded_thread(|| {
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let server = Server::start(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, chunk_event("A model").as_bytes()).await;
             write_last_chunk(&mut stream).await;

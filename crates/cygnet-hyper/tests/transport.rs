@@ -28,14 +28,12 @@ fn get(url: impl AsRef<str>) -> http::Request<Bytes> {
 #[tokio::test]
 async fn request_arrives_intact_and_response_comes_back() {
     bounded(async {
-        let (listener, addr) = listener().await;
         let (tx, rx) = oneshot::channel();
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            let received = read_request(&mut stream).await;
+        let addr = serve_one(|mut stream, received| async move {
             write_response(&mut stream, 201, "application/json", br#"{"ok":true}"#).await;
             tx.send(received).unwrap();
-        });
+        })
+        .await;
 
         let body = r#"{"messages":[],"model":"cygnet"}"#;
         let request = http::Request::post(format!("http://{addr}/chat/completion?x=1"))
@@ -93,18 +91,16 @@ async fn connections_are_reused_from_the_pool() {
 #[tokio::test]
 async fn streamed_body_arrives_chunk_by_chunk() {
     bounded(async {
-        let (listener, addr) = listener().await;
         let (go_tx, go_rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let addr = serve_one(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, b"data: one\n\n").await;
             // The second chunk goes out only once the client has seen the first.
             go_rx.await.unwrap();
             write_chunk(&mut stream, b"data: two\n\n").await;
             write_last_chunk(&mut stream).await;
-        });
+        })
+        .await;
 
         let request = get(format!("http://{addr}/stream"));
         let response = HyperTransport::new().send(request).await.unwrap();
@@ -122,17 +118,15 @@ async fn streamed_body_arrives_chunk_by_chunk() {
 #[tokio::test]
 async fn dropping_the_body_mid_stream_closes_the_connection() {
     bounded(async {
-        let (listener, addr) = listener().await;
         let (closed_tx, closed_rx) = oneshot::channel();
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let addr = serve_one(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             write_chunk(&mut stream, b"data: one\n\n").await;
             // Never finishes the body; the client must hang up.
             let closed = closed_within(&mut stream, Duration::from_secs(3)).await;
             closed_tx.send(closed).unwrap();
-        });
+        })
+        .await;
 
         let request = get(format!("http://{addr}/stream"));
         let response = HyperTransport::new().send(request).await.unwrap();
@@ -150,17 +144,15 @@ async fn dropping_the_body_mid_stream_closes_the_connection() {
 #[tokio::test]
 async fn body_cut_short_is_an_io_error() {
     bounded(async {
-        let (listener, addr) = listener().await;
-        tokio::spawn(async move {
+        let addr = serve_one(|mut stream, _| async move {
             use tokio::io::AsyncWriteExt;
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
             stream
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten..")
                 .await
                 .unwrap();
             // Dropping the stream closes the connection 90 bytes early.
-        });
+        })
+        .await;
 
         let request = get(format!("http://{addr}/"));
         let response = HyperTransport::new().send(request).await.unwrap();
@@ -174,12 +166,8 @@ async fn body_cut_short_is_an_io_error() {
 #[tokio::test]
 async fn connection_closed_before_the_response_is_an_io_error() {
     bounded(async {
-        let (listener, addr) = listener().await;
-        tokio::spawn(async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
-            // Hang up without answering.
-        });
+        // Hang up without answering.
+        let addr = serve_one(|_, _| async {}).await;
         let request = get(format!("http://{addr}/"));
         let error = HyperTransport::new().send(request).await.unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Io, "{error}");
@@ -313,6 +301,39 @@ mod tls {
         server_key: PrivateKeyDer<'static>,
     }
 
+    impl TestPki {
+        /// A root store holding only the test CA.
+        fn roots(&self) -> RootCertStore {
+            let mut roots = RootCertStore::empty();
+            roots.add(self.ca.clone()).unwrap();
+            roots
+        }
+
+        /// A TLS acceptor serving the test certificate, offering `alpn` (none if empty).
+        fn acceptor(&self, alpn: Vec<Vec<u8>>) -> TlsAcceptor {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![self.server_cert.clone()], self.server_key.clone_key())
+                .unwrap();
+            config.alpn_protocols = alpn;
+            TlsAcceptor::from(Arc::new(config))
+        }
+    }
+
+    /// Sends a GET of `https://{addr}/` on `transport`; the response and its whole body.
+    async fn get_https(transport: &HyperTransport, addr: &str) -> (http::Response<()>, Vec<u8>) {
+        let response = transport
+            .send(get(format!("https://{addr}/")))
+            .await
+            .unwrap();
+        let (parts, mut body) = response.into_parts();
+        let body = collect(&mut body).await.unwrap();
+        (http::Response::from_parts(parts, ()), body)
+    }
+
     fn generate_pki() -> TestPki {
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -340,14 +361,7 @@ mod tls {
     /// Serves HTTPS on 127.0.0.1, answering each request with "secure"; reports each
     /// handshake's outcome.
     async fn tls_server(pki: &TestPki) -> (String, tokio::sync::mpsc::UnboundedReceiver<bool>) {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![pki.server_cert.clone()], pki.server_key.clone_key())
-            .unwrap();
-        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let acceptor = pki.acceptor(Vec::new());
         let (listener, addr) = listener().await;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -376,17 +390,13 @@ mod tls {
         bounded(async {
             let pki = generate_pki();
             let (addr, mut handshakes) = tls_server(&pki).await;
-            let mut roots = RootCertStore::empty();
-            roots.add(pki.ca.clone()).unwrap();
             let transport = HyperTransport::builder()
-                .root_certificates(roots)
+                .root_certificates(pki.roots())
                 .build()
                 .unwrap();
-            let request = get(format!("https://{addr}/"));
-            let response = transport.send(request).await.unwrap();
+            let (response, body) = get_https(&transport, &addr).await;
             assert_eq!(response.status(), 200);
-            let mut body = response.into_body();
-            assert_eq!(collect(&mut body).await.unwrap(), b"secure");
+            assert_eq!(body, b"secure");
             assert_eq!(handshakes.recv().await, Some(true));
         })
         .await;
@@ -398,15 +408,7 @@ mod tls {
         use http_body_util::Full;
         use hyper_util::rt::{TokioExecutor, TokioIo};
 
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![pki.server_cert.clone()], pki.server_key.clone_key())
-            .unwrap();
-        config.alpn_protocols = vec![b"h2".to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let acceptor = pki.acceptor(vec![b"h2".to_vec()]);
         let (listener, addr) = listener().await;
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -438,24 +440,18 @@ mod tls {
         bounded(async {
             let pki = generate_pki();
             let addr = h2_server(&pki).await;
-            let mut roots = RootCertStore::empty();
-            roots.add(pki.ca.clone()).unwrap();
             let transport = HyperTransport::builder()
-                .root_certificates(roots)
+                .root_certificates(pki.roots())
                 .build()
                 .unwrap();
-            let request = get(format!("https://{addr}/"));
-            let response = transport.send(request).await.unwrap();
+            let (response, body) = get_https(&transport, &addr).await;
             assert_eq!(response.version(), http::Version::HTTP_2);
-            let mut body = response.into_body();
-            assert_eq!(collect(&mut body).await.unwrap(), b"HTTP/2.0");
+            assert_eq!(body, b"HTTP/2.0");
 
             // With HTTP/2 switched off no ALPN is offered and the client speaks HTTP/1.1; the
             // server's HTTP/2 preface then does not parse as an HTTP/1.1 answer.
-            let mut roots = RootCertStore::empty();
-            roots.add(pki.ca.clone()).unwrap();
             let http1_only = HyperTransport::builder()
-                .root_certificates(roots)
+                .root_certificates(pki.roots())
                 .http2(false)
                 .build()
                 .unwrap();
@@ -504,13 +500,11 @@ mod tls {
         bounded(async {
             let pki = generate_pki();
             let (addr, _handshakes) = tls_server(&pki).await;
-            let mut roots = RootCertStore::empty();
-            roots.add(pki.ca.clone()).unwrap();
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .unwrap()
-                .with_root_certificates(roots)
+                .with_root_certificates(pki.roots())
                 .with_no_client_auth();
             config.alpn_protocols = vec![b"spdy/3".to_vec()];
             let transport = HyperTransport::builder()

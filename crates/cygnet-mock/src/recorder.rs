@@ -33,7 +33,7 @@ use crate::cassette_format::{
     kind_name, BodyEnd, CassetteError, CassetteFile, Chunk, Exchange, RecordedBody, RecordedError,
     RecordedRequest, RecordedResponse,
 };
-use crate::redact::{scrub_chunks, scrub_str, Redactions};
+use crate::redact::{scrub_chunks, scrub_str, scrubbed_target, Redactions};
 
 /// A [`Transport`] that records every exchange with an inner transport into a cassette
 /// file, and otherwise changes nothing: the caller gets the inner transport's response
@@ -350,14 +350,9 @@ impl Transport for Recorder {
     ) -> Result<http::Response<Body>, TransportError> {
         let shared = &self.shared;
         let secrets = shared.redactions.secrets_for(request.headers());
-        let uri = request.uri();
         let recorded = RecordedRequest {
             method: request.method().as_str().to_owned(),
-            path: scrub_str(
-                uri.path_and_query()
-                    .map_or_else(|| uri.path(), |p| p.as_str()),
-                &secrets,
-            ),
+            path: scrubbed_target(request.uri(), &secrets),
             headers: shared
                 .redactions
                 .written_headers(request.headers(), false, &secrets),

@@ -226,6 +226,15 @@ impl fmt::Debug for Redactions {
     }
 }
 
+/// A request's target (path and query) with every secret replaced by [`REDACTED`]: what the
+/// recorder writes, and what the replayer matches against it.
+pub(crate) fn scrubbed_target(uri: &http::Uri, secrets: &[Vec<u8>]) -> String {
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| uri.path(), |p| p.as_str());
+    scrub_str(target, secrets)
+}
+
 /// `text` with every secret replaced by [`REDACTED`].
 pub(crate) fn scrub_str(text: &str, secrets: &[Vec<u8>]) -> String {
     let bytes = scrub_bytes(text.as_bytes(), secrets);

@@ -42,7 +42,7 @@ use serde_json::Value;
 
 use crate::cassette_format::{BodyEnd, CassetteError, CassetteFile, RecordedBody};
 use crate::clock::MockClock;
-use crate::redact::{scrub_str, Redactions};
+use crate::redact::{scrubbed_target, Redactions};
 
 /// A [`Transport`] that answers every request from a cassette file: the recorded status,
 /// headers, body (streamed bodies chunk by chunk, as they arrived when recording) and
@@ -280,13 +280,8 @@ impl Transport for Replayer {
         let shared = &self.shared;
         let secrets = shared.redactions.secrets_for(request.headers());
         let method = request.method().as_str();
-        let uri = request.uri();
         // Scrubbed as the recorder scrubbed it, so a secret in the query still matches.
-        let path = scrub_str(
-            uri.path_and_query()
-                .map_or_else(|| uri.path(), |p| p.as_str()),
-            &secrets,
-        );
+        let path = scrubbed_target(request.uri(), &secrets);
         let path = path.as_str();
         let body = RecordedBody::of_request(request.body(), &shared.redactions, &secrets);
         let found = {

@@ -2,7 +2,6 @@
 //! the server here (the hyper round trip is in the workspace's `tests` crate).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,20 +15,20 @@ use cygnet_types::{ChatCompletionRequest, Message, ToolCall};
 use futures_executor::block_on;
 use serde_json::{json, Value};
 
-use cygnet_test_support::bounded_thread as bounded;
+use cygnet_test_support::{bounded_thread as bounded, fresh_dir, streamed_text};
 
 const KEY: &str = "sk-test-fake";
 
 /// A fresh path for a cassette under cargo's scratch directory for integration tests.
 fn cassette_path(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cassettes-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir.join(name)
+    fresh_dir(env!("CARGO_TARGET_TMPDIR"), "cassettes").join(name)
+}
+
+/// A recorder into a fresh cassette called `name`, over a mock answering with `replies`.
+fn recording(name: &str, replies: impl IntoIterator<Item = MockReply>) -> (PathBuf, Recorder) {
+    let path = cassette_path(name);
+    let recorder = Recorder::new(&path, MockTransport::conversation(replies));
+    (path, recorder)
 }
 
 fn request(body: Value) -> http::Request<Bytes> {
@@ -120,8 +119,7 @@ fn requests() -> Vec<Value> {
 #[test]
 fn a_replay_gives_the_same_heads_chunks_and_errors_as_the_recording() {
     bounded(|| {
-        let path = cassette_path("round_trip.json");
-        let recorder = Recorder::new(&path, MockTransport::conversation(script()));
+        let (path, recorder) = recording("round_trip.json", script());
         let recorded: Vec<Seen> = requests()
             .into_iter()
             .map(|body| block_on(exchange(&recorder, request(body))))
@@ -242,10 +240,9 @@ fn a_client_on_the_replay_sees_the_same_conversation_with_retries_on_virtual_tim
 #[test]
 fn requests_match_by_body_in_any_order_and_a_stranger_names_the_closest_and_the_difference() {
     bounded(|| {
-        let path = cassette_path("order.json");
-        let recorder = Recorder::new(
-            &path,
-            MockTransport::conversation([MockReply::text("first"), MockReply::text("second")]),
+        let (path, recorder) = recording(
+            "order.json",
+            [MockReply::text("first"), MockReply::text("second")],
         );
         let mut one = seed(false);
         one["messages"][0]["content"] = json!("one");
@@ -400,11 +397,7 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
                 error.to_string().contains("Invalid API key: <redacted>"),
                 "{error}"
             );
-            let mut stream = client.chat_stream(&chat).await.unwrap();
-            let mut text = String::new();
-            while let Some(chunk) = stream.next_chunk().await {
-                text.push_str(chunk.unwrap().content().unwrap_or_default());
-            }
+            let text = streamed_text(&client, &chat).await.unwrap();
             assert_eq!(text, "your key is <redacted> ok");
             let mut other_user = body.clone();
             other_user["user"] = json!("bob@example.com");
@@ -417,15 +410,14 @@ fn secrets_never_reach_the_file_and_redacted_requests_still_match() {
 #[test]
 fn a_test_that_panics_mid_stream_leaves_its_exchanges_on_disk() {
     bounded(|| {
-        let path = cassette_path("panic.json");
-        let recorder = Recorder::new(
-            &path,
-            MockTransport::conversation([
+        let (path, recorder) = recording(
+            "panic.json",
+            [
                 MockReply::text("done"),
                 // The pause keeps the rest of the stream from being there at once.
                 MockReply::stream_text(["one ", "two ", "three"])
                     .pause_between(Duration::from_secs(1)),
-            ]),
+            ],
         );
         let copy = recorder.clone();
         let panicked = std::thread::spawn(move || {
@@ -473,16 +465,16 @@ fn a_request_given_up_while_recording_times_out_again_on_replay() {
         let mock = MockTransport::conversation([MockReply::hang()]);
         let recorder = Recorder::new(&path, mock.clone());
         let chat = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
-        let recorded = block_on(
-            mock.client_builder()
-                .transport(recorder.clone())
+        // One try, given up after five seconds: the error it ends in.
+        let give_up = |builder: cygnet_core::ClientBuilder| {
+            let client = builder
                 .max_retries(0)
                 .timeout(Duration::from_secs(5))
                 .build()
-                .unwrap()
-                .chat(&chat),
-        )
-        .unwrap_err();
+                .unwrap();
+            block_on(client.chat(&chat)).unwrap_err()
+        };
+        let recorded = give_up(mock.client_builder().transport(recorder.clone()));
         assert!(matches!(recorded, Error::Timeout(_)), "{recorded:?}");
         recorder.finish().unwrap();
         assert!(std::fs::read_to_string(&path)
@@ -490,18 +482,12 @@ fn a_request_given_up_while_recording_times_out_again_on_replay() {
             .contains("\"abandoned\": true"));
 
         let replayer = Replayer::open(&path).unwrap();
-        let replayed = block_on(
+        let replayed = give_up(
             cygnet_core::ClientBuilder::new()
                 .api_key(KEY)
                 .base_url(cygnet_mock::MOCK_BASE_URL)
-                .transport(replayer.clone())
-                .max_retries(0)
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap()
-                .chat(&chat),
-        )
-        .unwrap_err();
+                .transport(replayer.clone()),
+        );
         assert_eq!(replayed.to_string(), recorded.to_string());
         assert_eq!(replayer.clock().elapsed(), Duration::from_secs(5));
     });
@@ -750,14 +736,13 @@ fn a_secret_in_the_query_is_redacted_and_still_matches_on_replay() {
 #[test]
 fn concurrent_exchanges_are_written_in_the_order_they_were_sent() {
     bounded(|| {
-        let path = cassette_path("concurrent.json");
-        let recorder = Recorder::new(
-            &path,
-            MockTransport::conversation([
+        let (path, recorder) = recording(
+            "concurrent.json",
+            [
                 // The first answer is slow, so the second exchange ends first.
                 MockReply::text("slow").delay(Duration::from_secs(2)),
                 MockReply::text("fast"),
-            ]),
+            ],
         );
         let mut slow = seed(false);
         slow["messages"][0]["content"] = json!("slow");

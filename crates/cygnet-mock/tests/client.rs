@@ -8,7 +8,10 @@ use cygnet_types::{FinishReason, ToolCall};
 use futures_executor::block_on;
 use serde_json::json;
 
-use cygnet_test_support::{bounded_thread as bounded, seed_request as request};
+use cygnet_test_support::{
+    bounded_thread as bounded, chunks_then_error, seed_request as request, streamed_completion,
+    streamed_text,
+};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
@@ -45,15 +48,7 @@ fn streaming_text_through_the_client() {
         let mock = MockTransport::conversation([
             MockReply::stream_text(["Hel", "lo", " wörld"]).read_sizes([1])
         ]);
-        let text = block_on(async {
-            let mut stream = mock.client().chat_stream(&request()).await?;
-            let mut text = String::new();
-            while let Some(chunk) = stream.next_chunk().await {
-                text.push_str(chunk?.content().unwrap_or_default());
-            }
-            Ok::<_, Error>(text)
-        })
-        .unwrap();
+        let text = block_on(streamed_text(&mock.client(), &request())).unwrap();
         assert_eq!(text, "Hello wörld");
         assert_eq!(mock.last_request().unwrap().json()["stream"], true);
         assert_eq!(mock.open_bodies(), 0, "the stream's body was released");
@@ -76,14 +71,7 @@ fn tool_calls_plain_and_streamed_through_the_client() {
         let completion = block_on(client.chat(&request())).unwrap();
         assert_eq!(completion.tool_calls(), &calls[..]);
 
-        let streamed = block_on(async {
-            client
-                .chat_stream(&request())
-                .await?
-                .collect_completion()
-                .await
-        })
-        .unwrap();
+        let streamed = block_on(streamed_completion(&client, &request())).unwrap();
         assert_eq!(streamed.tool_calls(), &calls[..]);
         assert_eq!(
             streamed.choices[0].finish_reason,
@@ -236,17 +224,8 @@ fn in_stream_errors_and_truncation_reach_the_caller() {
         ]);
         let client = mock.client();
         let last_error = |client: &cygnet_core::Client| {
-            block_on(async {
-                let mut stream = client.chat_stream(&request()).await.unwrap();
-                let mut chunks = 0;
-                while let Some(item) = stream.next_chunk().await {
-                    match item {
-                        Ok(_) => chunks += 1,
-                        Err(e) => return (chunks, e),
-                    }
-                }
-                panic!("the stream ended without an error");
-            })
+            block_on(chunks_then_error(client, &request()))
+                .unwrap_or_else(|_| panic!("the stream ended without an error"))
         };
         let (chunks, err) = last_error(&client);
         assert_eq!(chunks, 1);

@@ -13,7 +13,7 @@ use cygnet_types::{ChatCompletionRequest, Message};
 use futures_executor::block_on;
 use serde_json::json;
 
-use cygnet_test_support::bounded_thread as bounded;
+use cygnet_test_support::{bounded_thread as bounded, chunks_then_error};
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
@@ -166,19 +166,8 @@ fn replies_carry_the_content_type_of_what_they_are() {
 fn stream_error(reply: MockReply) -> (usize, Error) {
     let mock = MockTransport::conversation([reply]);
     let client = mock.client_builder().max_retries(0).build().unwrap();
-    block_on(async {
-        let mut stream = match client.chat_stream(&request()).await {
-            Ok(stream) => stream,
-            Err(e) => return (0, e),
-        };
-        let mut chunks = 0;
-        while let Some(item) = stream.next_chunk().await {
-            match item {
-                Ok(_) => chunks += 1,
-                Err(e) => return (chunks, e),
-            }
-        }
-        panic!("a JSON answer to a streaming call read as a stream of {chunks} chunk(s)");
+    block_on(chunks_then_error(&client, &request())).unwrap_or_else(|chunks| {
+        panic!("a JSON answer to a streaming call read as a stream of {chunks} chunk(s)")
     })
 }
 

@@ -6,7 +6,12 @@
 //! - [`canned`]: [`Canned`], a [`Transport`](cygnet_core::Transport) that answers from a script
 //!   and keeps what it was sent, for core's own tests (which cannot use `cygnet-mock` without
 //!   testing core through a second client implementation's eyes) and for faults in other crates.
+//! - [`collect`]: [`streamed_text`], [`streamed_completion`] and [`chunks_then_error`], a chat
+//!   stream read whole or to its first error.
+//! - [`scratch`]: [`fresh_dir`], a directory path of its own for each test that writes files.
 //! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
+//! - [`server`]: [`Server`], a scripted HTTP/1.1 loopback server on a std thread that records
+//!   each [`Received`] request and can hold a streamed answer half-way; no runtime needed.
 //! - [`wire`] (feature `tokio`): a raw HTTP/1.1 loopback server's building blocks, for tests that
 //!   must control every byte on the wire (a half-sent body, a reset, a drip).
 //!
@@ -14,10 +19,18 @@
 
 pub mod bound;
 pub mod canned;
+pub mod collect;
 pub mod fixtures;
+pub mod received;
+pub mod scratch;
+pub mod server;
 #[cfg(feature = "tokio")]
 pub mod wire;
 
 pub use bound::{bounded, bounded_thread, TEST_TIMEOUT};
 pub use canned::{Canned, CannedReply};
+pub use collect::{chunks_then_error, streamed_completion, streamed_text};
 pub use fixtures::*;
+pub use received::Received;
+pub use scratch::fresh_dir;
+pub use server::Server;

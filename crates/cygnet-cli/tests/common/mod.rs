@@ -1,115 +1,24 @@
-//! What the command's tests share: a loopback HTTP server that records each request and
-//! answers from a script (and can hold a stream open half-way until the test releases it),
-//! and the `cygnet` binary run as a child process with every wait bounded.
-//!
-//! The server is a few dozen lines over std's `TcpListener` because the tests need what a
-//! ready-made mock server does not offer: a streamed answer paused in the middle, so a test
-//! can see the first piece printed, send Ctrl-C or close the pipe, and only then go on.
-#![allow(dead_code)]
+//! What the command's tests share: the answers the kit's scripted loopback server gives
+//! (it records each request and can hold a stream open half-way until the test releases
+//! it), and the `cygnet` binary run as a child process with every wait bounded.
+// Each test file uses a part of what is here.
+#![allow(dead_code, unused_imports)]
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use cygnet_test_support::server::{done, event, Part, Reply, Server};
+pub use cygnet_test_support::{fresh_dir, FAKE_KEY, TEST_TIMEOUT as TIMEOUT};
+
 use serde_json::{json, Value};
 
-/// The fake key every test uses; it never leaves the loopback interface.
-pub const FAKE_KEY: &str = "sk-test-fake";
-
-/// The longest any single wait of a test may take.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One request as the server received it.
-#[derive(Clone, Debug)]
-pub struct Recorded {
-    /// `POST /chat/completion`, say.
-    pub request_line: String,
-    /// Header names in lower case, with their values.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl Recorded {
-    /// The body as JSON.
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("the request body is JSON")
-    }
-
-    /// The value of header `name` (lower case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A piece of a scripted answer.
-#[derive(Clone, Debug)]
-pub enum Part {
-    /// Bytes to write (and flush).
-    Bytes(Vec<u8>),
-    /// Wait until the test calls [`Server::release`] (or drops the server).
-    Hold,
-}
-
-/// A scripted answer: the status line and headers, then the parts; the connection closes
-/// after the last part.
-#[derive(Clone, Debug)]
-pub struct Reply {
-    head: String,
-    parts: Vec<Part>,
-}
-
-impl Reply {
-    /// A JSON answer with `status`.
-    pub fn json(status: u16, body: &Value) -> Self {
-        let body = body.to_string();
-        Self {
-            head: format!(
-                "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-request-id: req-test-1\r\nconnection: close\r\n\r\n",
-                reason(status),
-                body.len()
-            ),
-            parts: vec![Part::Bytes(body.into_bytes())],
-        }
-    }
-
-    /// A stream of server-sent events, one per part given (`Hold` pauses it), ended by the
-    /// connection closing.
-    pub fn sse(events: Vec<Part>) -> Self {
-        Self {
-            head: "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n".into(),
-            parts: events,
-        }
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        _ => "Other",
-    }
-}
-
-/// One event whose data is `chunk`.
-pub fn event(chunk: &Value) -> Part {
-    Part::Bytes(format!("data: {chunk}\n\n").into_bytes())
-}
-
-/// The terminating `[DONE]` event.
-pub fn done() -> Part {
-    Part::Bytes(b"data: [DONE]\n\n".to_vec())
+/// The body of a streamed chat request to model `cygnet` carrying `messages`.
+pub fn streamed_chat(messages: Value) -> Value {
+    json!({"messages": messages, "model": "cygnet", "stream": true})
 }
 
 /// A complete stream chunk carrying `content`, as the API sends one.
@@ -136,7 +45,19 @@ pub fn last_chunk() -> Value {
 
 /// A whole streamed answer: one chunk per piece, the last chunk, `[DONE]`.
 pub fn stream_of(pieces: &[&str]) -> Reply {
-    let mut parts: Vec<Part> = pieces.iter().map(|p| event(&chunk(p))).collect();
+    held_stream_of(pieces, &[])
+}
+
+/// A whole streamed answer that the server holds after the chunks of `before` until the
+/// test calls [`Server::release`]; then the chunks of `after`, the last chunk, `[DONE]`.
+/// Without `after`, nothing is held.
+pub fn held_stream_of(before: &[&str], after: &[&str]) -> Reply {
+    let events = |pieces: &[&str]| pieces.iter().map(|p| event(&chunk(p))).collect::<Vec<_>>();
+    let mut parts = events(before);
+    if !after.is_empty() {
+        parts.push(Part::Hold);
+        parts.extend(events(after));
+    }
     parts.push(event(&last_chunk()));
     parts.push(done());
     Reply::sse(parts)
@@ -169,120 +90,6 @@ pub fn verdict(flagged: bool, detected: f64, passed: f64) -> Value {
         "model": "cygnet-moderation",
         "passed": passed
     })
-}
-
-/// A loopback HTTP/1.1 server answering from a script, one reply per connection.
-pub struct Server {
-    addr: SocketAddr,
-    requests: Arc<Mutex<Vec<Recorded>>>,
-    release: Sender<()>,
-}
-
-impl Server {
-    /// Starts a server that answers the requests, in order, with `replies`.
-    pub fn start(replies: Vec<Reply>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let (release, released) = mpsc::channel();
-        let recorded = Arc::clone(&requests);
-        thread::spawn(move || serve(listener, replies.into(), recorded, released));
-        Self {
-            addr,
-            requests,
-            release,
-        }
-    }
-
-    /// The base URL to give the command.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The requests received so far.
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap().clone()
-    }
-
-    /// The only request received; fails the test unless there was exactly one.
-    pub fn only_request(&self) -> Recorded {
-        let requests = self.requests();
-        assert_eq!(requests.len(), 1, "requests received: {requests:#?}");
-        requests.into_iter().next().unwrap()
-    }
-
-    /// Lets a held answer go on.
-    pub fn release(&self) {
-        let _ = self.release.send(());
-    }
-}
-
-fn serve(
-    listener: TcpListener,
-    mut replies: VecDeque<Reply>,
-    requests: Arc<Mutex<Vec<Recorded>>>,
-    released: Receiver<()>,
-) {
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { return };
-        let _ = stream.set_read_timeout(Some(TIMEOUT));
-        let Some(recorded) = read_request(&stream) else {
-            continue;
-        };
-        requests.lock().unwrap().push(recorded);
-        let reply = replies.pop_front().unwrap_or_else(|| {
-            Reply::json(
-                400,
-                &json!({"error": {"message": "the test server has no reply left"}}),
-            )
-        });
-        let _ = answer(stream, reply, &released);
-    }
-}
-
-fn read_request(stream: &TcpStream) -> Option<Recorded> {
-    let mut reader = BufReader::new(stream);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line).ok()?;
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':')?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Recorded {
-        request_line: request_line.trim_end().to_owned(),
-        headers,
-        body,
-    })
-}
-
-fn answer(mut stream: TcpStream, reply: Reply, released: &Receiver<()>) -> std::io::Result<()> {
-    stream.write_all(reply.head.as_bytes())?;
-    for part in reply.parts {
-        match part {
-            Part::Bytes(bytes) => {
-                stream.write_all(&bytes)?;
-                stream.flush()?;
-            }
-            Part::Hold => {
-                let _ = released.recv_timeout(TIMEOUT);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The `cygnet` binary with an environment of its own: the fake key, `base_url` (when
@@ -449,23 +256,9 @@ impl LiveOutput {
     }
 }
 
-/// Waits until the server has received `count` requests.
-pub fn wait_for_requests(server: &Server, count: usize) {
-    let deadline = Instant::now() + TIMEOUT;
-    while server.requests().len() < count {
-        assert!(Instant::now() < deadline, "no request arrived in time");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// A fresh directory for one test's files, under cargo's scratch directory for tests.
 pub fn scratch_dir(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cygnet-cli-{name}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir = fresh_dir(env!("CARGO_TARGET_TMPDIR"), &format!("cygnet-cli-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

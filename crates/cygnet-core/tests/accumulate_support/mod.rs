@@ -9,7 +9,20 @@ use cygnet_types::{
     ResponseMessage, Role, ToolCall, ToolCallDelta, ToolType, Usage,
 };
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
+
+/// The accumulator property tests' configuration: `cases` cases, failures kept in a
+/// `proptest-regressions` file next to the test's source.
+pub fn proptest_config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
 
 pub fn finish_reason() -> impl Strategy<Value = Option<FinishReason>> {
     prop_oneof![
@@ -204,33 +217,21 @@ pub fn choice_deltas(rng: &mut fastrand::Rng, choice: &Choice) -> VecDeque<Chunk
             None,
             None,
         )));
-        for id in split(rng, &call.id) {
-            queue.push_back(Fragment::Tool(tool_delta(
-                index,
-                Some(id),
-                None,
-                None,
-                None,
-            )));
-        }
-        for name in split(rng, &call.function.name) {
-            queue.push_back(Fragment::Tool(tool_delta(
-                index,
-                None,
-                None,
-                Some(name),
-                None,
-            )));
-        }
-        for piece in split(rng, &call.function.arguments) {
-            queue.push_back(Fragment::Tool(tool_delta(
-                index,
-                None,
-                None,
-                None,
-                Some(piece),
-            )));
-        }
+        queue.extend(
+            split(rng, &call.id)
+                .into_iter()
+                .map(|id| Fragment::Tool(tool_delta(index, Some(id), None, None, None))),
+        );
+        queue.extend(
+            split(rng, &call.function.name)
+                .into_iter()
+                .map(|name| Fragment::Tool(tool_delta(index, None, None, Some(name), None))),
+        );
+        queue.extend(
+            split(rng, &call.function.arguments)
+                .into_iter()
+                .map(|piece| Fragment::Tool(tool_delta(index, None, None, None, Some(piece)))),
+        );
         queues.push(queue);
     }
     if let Some(logprobs) = &choice.logprobs {
