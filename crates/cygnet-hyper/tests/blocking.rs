@@ -395,9 +395,7 @@ fn the_client_and_its_streams_are_send_and_sync() {
 
 /// A server that answers one streaming request with `count` chunks, all in one write, then
 /// `[DONE]`.
-async fn serve_many_chunks(listener: tokio::net::TcpListener, count: usize) {
-    let mut stream = accept(&listener).await;
-    read_request(&mut stream).await;
+async fn serve_many_chunks(mut stream: tokio::net::TcpStream, count: usize) {
     write_chunked_head(&mut stream, "text/event-stream").await;
     let mut body = String::new();
     for i in 0..count {
@@ -411,7 +409,7 @@ async fn serve_many_chunks(listener: tokio::net::TcpListener, count: usize) {
 #[test]
 fn a_stream_opened_on_one_thread_is_read_on_another() {
     bounded_thread(|| {
-        let server = Server::start(|listener| serve_many_chunks(listener, 3));
+        let server = Server::start(|stream, _| serve_many_chunks(stream, 3));
         let client = server.client();
         let stream = client.chat_stream(&seed_request()).unwrap();
         let text = std::thread::spawn(move || stream.text().collect_text().unwrap())
@@ -437,9 +435,7 @@ fn a_stream_opened_on_one_thread_is_read_on_another() {
 fn a_stream_read_from_inside_a_runtime_still_times_out_after_many_waits() {
     bounded_thread(|| {
         const CHUNKS: usize = 300;
-        let server = Server::start(|listener| async move {
-            let mut stream = accept(&listener).await;
-            read_request(&mut stream).await;
+        let server = Server::start(|mut stream, _| async move {
             write_chunked_head(&mut stream, "text/event-stream").await;
             // One chunk per write with a pause, so the client waits (and polls its idle
             // timer) before each one; then silence, without `[DONE]`.
@@ -482,7 +478,7 @@ fn a_stream_read_from_inside_a_runtime_still_times_out_after_many_waits() {
 #[test]
 fn next_chunk_with_lends_every_chunk_then_ends() {
     bounded_thread(|| {
-        let server = Server::start(|listener| serve_many_chunks(listener, 3));
+        let server = Server::start(|stream, _| serve_many_chunks(stream, 3));
         let client = server.client();
         let mut stream = client.chat_stream(&seed_request()).unwrap();
         let mut text = String::new();
