@@ -19,8 +19,8 @@ use tests::{bounded, FAKE_KEY};
 
 use backend::{chat_answer, streamed_text, Backend, CUT_STREAM};
 use servers::{
-    find_program, free_port, programs, Nginx, Pki, Squid, TempDir, FORBIDDEN_HOST, PROXY_ONLY_HOST,
-    PROXY_PASSWORD,
+    find_program, free_port, own_status_field, programs, Nginx, Pki, Squid, TempDir,
+    FORBIDDEN_HOST, PROXY_ONLY_HOST, PROXY_PASSWORD,
 };
 
 /// The backend, nginx in front of it, and the programs and certificates the tests need.
@@ -488,7 +488,7 @@ async fn an_untrusted_certificate_is_refused_with_a_clear_message() {
 }
 
 /// Runs example `name` with only `env` (plus the fake key and `base_url`), bounded in time.
-async fn run_example(name: &str, base_url: &str, env: &[(&str, String)]) -> (bool, String) {
+async fn run_example(name: &str, base_url: &str, env: &[(&str, &str)]) -> (bool, String) {
     let mut command = tokio::process::Command::new(tests::example_path(name));
     command.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
@@ -497,7 +497,7 @@ async fn run_example(name: &str, base_url: &str, env: &[(&str, String)]) -> (boo
     command
         .env("GRAYSWAN_API_KEY", FAKE_KEY)
         .env("GRAY_SWAN_BASE_URL", base_url)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     let output = bounded(&format!("example {name}"), command.output())
@@ -511,83 +511,62 @@ async fn run_example(name: &str, base_url: &str, env: &[(&str, String)]) -> (boo
     (output.status.success(), text)
 }
 
+/// A run of an example: its name, base URL and proxy variables, whether it succeeds, what its
+/// output shows and what it must not.
+type ExampleRun<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    bool,
+    &'a str,
+    Option<&'a str>,
+);
+
 #[tokio::test]
 async fn the_examples_work_behind_a_proxy_given_only_https_proxy() {
     let Some(fx) = Fixture::start().await else {
         return;
     };
     let squid = Squid::open(&fx.squid);
+    let guarded = Squid::with_credentials(&fx.squid);
     let dir = TempDir::new("ca");
     let ca = dir.write("ca.pem", &fx.pki.ca_pem, 0o644);
     let ca = ca.display().to_string();
     let base = fx.base_url(PROXY_ONLY_HOST, Protocol::Http2);
-    for name in ["chat", "blocking_chat"] {
-        let (ok, output) = run_example(
-            name,
-            &base,
-            &[
-                ("HTTPS_PROXY", squid.url()),
-                // Only because the test's server has a test CA.
-                ("SSL_CERT_FILE", ca.clone()),
-            ],
-        )
-        .await;
-        assert!(ok, "{name}: {output}");
-        assert!(output.contains("answer to "), "{name}: {output}");
-    }
-    squid
-        .wait_for_log_line(&[&format!("CONNECT {PROXY_ONLY_HOST}:"), "TCP_TUNNEL/200"])
-        .await;
-
-    // Credentials in HTTPS_PROXY; a wrong password fails with the proxy's 407, not shown.
-    let guarded = Squid::with_credentials(&fx.squid);
-    let (ok, output) = run_example(
-        "chat_stream",
-        &base,
-        &[
-            ("HTTPS_PROXY", guarded.url_with_credentials()),
-            ("SSL_CERT_FILE", ca.clone()),
-        ],
-    )
-    .await;
-    assert!(ok, "{output}");
-    assert!(output.contains("echo:"), "{output}");
+    let direct = fx.base_url("localhost", Protocol::Http2);
+    let (open, credentials) = (squid.url(), guarded.url_with_credentials());
     let wrong = format!(
         "http://cygnet:wrong-{PROXY_PASSWORD}@127.0.0.1:{}",
         guarded.port
     );
-    let (ok, output) = run_example(
-        "chat",
-        &base,
-        &[("HTTPS_PROXY", wrong), ("SSL_CERT_FILE", ca.clone())],
-    )
-    .await;
-    assert!(!ok, "{output}");
-    assert!(output.contains("407"), "{output}");
-    assert!(!output.contains(PROXY_PASSWORD), "{output}");
-
-    // NO_PROXY sends localhost past a proxy that is not even there.
-    let dead_proxy = format!("http://127.0.0.1:{}", free_port());
-    let (ok, output) = run_example(
-        "chat",
-        &fx.base_url("localhost", Protocol::Http2),
-        &[
-            ("https_proxy", dead_proxy.clone()),
-            ("no_proxy", "example.org,localhost".to_owned()),
-            ("SSL_CERT_FILE", ca.clone()),
-        ],
-    )
-    .await;
-    assert!(ok, "{output}");
-    // Without NO_PROXY the dead proxy is used, and named.
-    let (ok, output) = run_example(
-        "chat",
-        &fx.base_url("localhost", Protocol::Http2),
-        &[("HTTPS_PROXY", dead_proxy.clone()), ("SSL_CERT_FILE", ca)],
-    )
-    .await;
-    assert!(!ok, "{output}");
-    assert!(output.contains(&dead_proxy), "{output}");
+    // A proxy that is not even there.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let bypass = "example.org,localhost";
+    // HTTPS_PROXY alone takes the examples through squid; credentials in HTTPS_PROXY work, and
+    // a wrong password fails with the proxy's 407, not shown; NO_PROXY sends localhost past
+    // the dead proxy, which without it is used, and named.
+    #[rustfmt::skip]
+    let runs: [ExampleRun; 6] = [
+        ("chat", &base, &[("HTTPS_PROXY", &open)], true, "answer to ", None),
+        ("blocking_chat", &base, &[("HTTPS_PROXY", &open)], true, "answer to ", None),
+        ("chat_stream", &base, &[("HTTPS_PROXY", &credentials)], true, "echo:", None),
+        ("chat", &base, &[("HTTPS_PROXY", &wrong)], false, "407", Some(PROXY_PASSWORD)),
+        ("chat", &direct, &[("https_proxy", &dead), ("no_proxy", bypass)], true, "", None),
+        ("chat", &direct, &[("HTTPS_PROXY", &dead)], false, &dead, None),
+    ];
+    for (name, base_url, proxy_env, succeeds, shows, hides) in runs {
+        // Only because the test's server has a test CA.
+        let env = [proxy_env, &[("SSL_CERT_FILE", &ca)]].concat();
+        let (ok, output) = run_example(name, base_url, &env).await;
+        assert_eq!(ok, succeeds, "{name}: {output}");
+        assert!(output.contains(shows), "{name}: {output}");
+        if let Some(hidden) = hides {
+            assert!(!output.contains(hidden), "{name}: {output}");
+        }
+    }
+    squid
+        .wait_for_log_line(&[&format!("CONNECT {PROXY_ONLY_HOST}:"), "TCP_TUNNEL/200"])
+        .await;
 }
 
 /// `count` concurrent streams over one client through nginx over `protocol`; every one must
@@ -654,15 +633,8 @@ async fn a_thousand_concurrent_streams_over_http1_all_complete() {
 
 /// The peak resident memory of this process so far, in KiB.
 fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
+    own_status_field("VmHWM:", 1)
+        .and_then(|kib| kib.parse().ok())
         .unwrap_or(0)
 }
 

@@ -102,17 +102,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Whether this process runs as root (then the servers drop to an unprivileged user).
+/// Word `index` (the key is word 0) of the line of `/proc/self/status` that starts with
+/// `key`, e.g. `("VmHWM:", 1)`; `None` where there is no such file, line or word.
+pub fn own_status_field(key: &str, index: usize) -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(key))?;
+    line.split_whitespace().nth(index).map(str::to_owned)
+}
+
+/// Whether this process runs as root (then the servers drop to an unprivileged user): its
+/// effective user id, the third word of the `Uid:` line, is 0.
 fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("Uid:"))
-                .map(|line| line.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
+    own_status_field("Uid:", 2).as_deref() == Some("0")
 }
 
 /// A running server process, killed on drop.
@@ -289,6 +290,29 @@ pub struct Squid {
 }
 
 impl Squid {
+    /// The service name squid runs under, unique per port.
+    fn service_name(port: u16) -> String {
+        format!("cygnet{port}")
+    }
+}
+
+impl Drop for Squid {
+    /// Removes the shared-memory segments a killed squid leaves behind (the process, killed
+    /// right after, keeps its mappings until it exits).
+    fn drop(&mut self) {
+        let prefix = format!("{}-", Self::service_name(self.port));
+        let Ok(entries) = std::fs::read_dir("/dev/shm") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+impl Squid {
     /// A proxy that lets every client through.
     pub fn open(program: &Path) -> Self {
         Self::start(program, false)
@@ -350,7 +374,15 @@ impl Squid {
         let conf_path = dir.write("squid.conf", conf, 0o644);
         let log = dir.path().join("cache.log");
         let mut command = Command::new(program);
-        command.arg("-N").arg("-d1").arg("-f").arg(&conf_path);
+        // A service name of its own: squid names its shared-memory segments after it, and
+        // squids of tests running at once would otherwise race for the same ones.
+        command
+            .arg("-N")
+            .arg("-d1")
+            .arg("-n")
+            .arg(Self::service_name(port))
+            .arg("-f")
+            .arg(&conf_path);
         let process = Process::spawn("squid", &mut command, log, &[port]);
         Self {
             _process: process,
