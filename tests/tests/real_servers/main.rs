@@ -10,7 +10,7 @@
 mod backend;
 mod servers;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cygnet::{ChatCompletionRequest, Error, HyperTransport, Message, TransportErrorKind};
@@ -45,6 +45,14 @@ impl Fixture {
             nginx,
             squid,
         })
+    }
+
+    /// [`Fixture::start`], then a squid started by `start_squid` ([`Squid::open`] or
+    /// [`Squid::with_credentials`]).
+    async fn with_squid(start_squid: fn(&Path) -> Squid) -> Option<(Self, Squid)> {
+        let fx = Self::start().await?;
+        let squid = start_squid(&fx.squid);
+        Some((fx, squid))
     }
 
     /// `https://<host>:<port>` of nginx's port for `protocol`.
@@ -110,6 +118,43 @@ async fn stream_text(client: &cygnet::Client, user: &str) -> Result<String, Erro
     stream.text().collect_text().await
 }
 
+/// Asks `client` for a chat as `user`; the backend's answer to it must come back. `path` names
+/// the way there in failures.
+async fn assert_chat_answered(client: &cygnet::Client, user: &str, path: &str) {
+    let completion = bounded(path, client.chat(&request(user)))
+        .await
+        .unwrap_or_else(|e| panic!("chat through {path}: {e}"));
+    assert_eq!(completion.content(), Some(chat_answer(user).as_str()));
+}
+
+/// Streams a chat as `user` over `client`; the backend's whole streamed text must come back.
+async fn assert_stream_answered(client: &cygnet::Client, user: &str, path: &str) {
+    let text = bounded(path, stream_text(client, user))
+        .await
+        .unwrap_or_else(|e| panic!("stream through {path}: {e}"));
+    assert_eq!(text, streamed_text(user));
+}
+
+/// A chat over `client` that must fail (`why`, in failures) with a transport error of `kind`:
+/// the error, whether it may be retried, and its message (printed, to read in the output).
+async fn transport_error(
+    client: &cygnet::Client,
+    kind: TransportErrorKind,
+    why: &str,
+) -> (Error, bool, String) {
+    let error = bounded(why, client.chat(&request("hello")))
+        .await
+        .expect_err(why);
+    let Error::Transport(transport_error) = &error else {
+        panic!("{why}: {error:?}");
+    };
+    assert_eq!(transport_error.kind(), kind, "{why}: {error}");
+    let retryable = transport_error.is_retryable();
+    let message = error.to_string();
+    eprintln!("{why}: {message}");
+    (error, retryable, message)
+}
+
 /// Chat, a stream and moderation through nginx over `protocol`.
 async fn chat_stream_and_moderation(protocol: Protocol) {
     let Some(fx) = Fixture::start().await else {
@@ -117,15 +162,8 @@ async fn chat_stream_and_moderation(protocol: Protocol) {
     };
     let client = fx.client(&fx.base_url("localhost", protocol), fx.transport(protocol));
 
-    let completion = bounded("chat", client.chat(&request("hello")))
-        .await
-        .expect("chat through nginx");
-    assert_eq!(completion.content(), Some(chat_answer("hello").as_str()));
-
-    let text = bounded("stream", stream_text(&client, "stream please"))
-        .await
-        .expect("stream through nginx");
-    assert_eq!(text, streamed_text("stream please"));
+    assert_chat_answered(&client, "hello", "nginx").await;
+    assert_stream_answered(&client, "stream please", "nginx").await;
 
     let verdict = bounded(
         "moderation",
@@ -153,15 +191,25 @@ async fn chat_stream_and_moderation(protocol: Protocol) {
     );
 }
 
-#[tokio::test]
-async fn chat_stream_and_moderation_through_nginx_over_http2() {
-    chat_stream_and_moderation(Protocol::Http2).await;
+/// Two tests of `check(protocol)`: one over HTTP/2, one over HTTP/1.1.
+macro_rules! over_both_protocols {
+    ($check:ident: $over_http2:ident, $over_http1:ident) => {
+        #[tokio::test]
+        async fn $over_http2() {
+            $check(Protocol::Http2).await;
+        }
+
+        #[tokio::test]
+        async fn $over_http1() {
+            $check(Protocol::Http1).await;
+        }
+    };
 }
 
-#[tokio::test]
-async fn chat_stream_and_moderation_through_nginx_over_http1() {
-    chat_stream_and_moderation(Protocol::Http1).await;
-}
+over_both_protocols!(
+    chat_stream_and_moderation: chat_stream_and_moderation_through_nginx_over_http2,
+    chat_stream_and_moderation_through_nginx_over_http1
+);
 
 /// The backend breaks its chunked stream after two events; nginx passes the break on.
 async fn cut_stream(protocol: Protocol) {
@@ -200,36 +248,24 @@ async fn cut_stream(protocol: Protocol) {
     );
 }
 
-#[tokio::test]
-async fn a_stream_cut_by_the_backend_arrives_as_an_error_over_http2() {
-    cut_stream(Protocol::Http2).await;
-}
-
-#[tokio::test]
-async fn a_stream_cut_by_the_backend_arrives_as_an_error_over_http1() {
-    cut_stream(Protocol::Http1).await;
-}
+over_both_protocols!(
+    cut_stream: a_stream_cut_by_the_backend_arrives_as_an_error_over_http2,
+    a_stream_cut_by_the_backend_arrives_as_an_error_over_http1
+);
 
 #[tokio::test]
 async fn https_goes_through_squid_to_a_host_only_the_proxy_resolves() {
-    let Some(fx) = Fixture::start().await else {
+    let Some((fx, squid)) = Fixture::with_squid(Squid::open).await else {
         return;
     };
-    let squid = Squid::open(&fx.squid);
     let base = fx.base_url(PROXY_ONLY_HOST, Protocol::Http2);
 
     // The made-up name is only in squid's hosts file (`.test` is reserved, so no resolver
     // knows it either); the client is never asked to resolve it, and a direct attempt is
     // not made here, since it would send a DNS query beyond loopback.
     let client = fx.client(&base, fx.transport(Protocol::Http2).proxy(squid.url()));
-    let completion = bounded("chat via squid", client.chat(&request("hello")))
-        .await
-        .expect("chat through squid");
-    assert_eq!(completion.content(), Some(chat_answer("hello").as_str()));
-    let text = bounded("stream via squid", stream_text(&client, "via proxy"))
-        .await
-        .expect("stream through squid");
-    assert_eq!(text, streamed_text("via proxy"));
+    assert_chat_answered(&client, "hello", "squid").await;
+    assert_stream_answered(&client, "via proxy", "squid").await;
     drop(client);
 
     let connect = format!("CONNECT {PROXY_ONLY_HOST}:{}", fx.nginx.h2_port);
@@ -243,10 +279,9 @@ async fn https_goes_through_squid_to_a_host_only_the_proxy_resolves() {
 // Multi-threaded: the backend keeps serving while this thread blocks on the call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_blocking_client_goes_through_the_proxy_too() {
-    let Some(fx) = Fixture::start().await else {
+    let Some((fx, squid)) = Fixture::with_squid(Squid::with_credentials).await else {
         return;
     };
-    let squid = Squid::with_credentials(&fx.squid);
     let transport = fx
         .transport(Protocol::Http1)
         .proxy(squid.url_with_credentials())
@@ -269,10 +304,9 @@ async fn the_blocking_client_goes_through_the_proxy_too() {
 
 #[tokio::test]
 async fn no_proxy_hosts_bypass_the_proxy() {
-    let Some(fx) = Fixture::start().await else {
+    let Some((fx, squid)) = Fixture::with_squid(Squid::open).await else {
         return;
     };
-    let squid = Squid::open(&fx.squid);
     let base = fx.base_url("localhost", Protocol::Http2);
 
     // Through squid unless bypassed...
@@ -293,10 +327,7 @@ async fn no_proxy_hosts_bypass_the_proxy() {
                 .proxy(dead_proxy.clone())
                 .proxy_bypass(bypass),
         );
-        let completion = bounded("bypassed", client.chat(&request("two")))
-            .await
-            .unwrap_or_else(|e| panic!("bypass {bypass:?}: {e}"));
-        assert_eq!(completion.content(), Some(chat_answer("two").as_str()));
+        assert_chat_answered(&client, "two", &format!("bypass {bypass:?}")).await;
     }
     let bypass_ip = fx.client(
         &fx.base_url("127.0.0.1", Protocol::Http2),
@@ -311,10 +342,9 @@ async fn no_proxy_hosts_bypass_the_proxy() {
 
 #[tokio::test]
 async fn a_proxy_demanding_credentials_answers_407_without_them_and_tunnels_with_them() {
-    let Some(fx) = Fixture::start().await else {
+    let Some((fx, squid)) = Fixture::with_squid(Squid::with_credentials).await else {
         return;
     };
-    let squid = Squid::with_credentials(&fx.squid);
     let base = fx.base_url(PROXY_ONLY_HOST, Protocol::Http2);
     let proxy_name = format!("http://127.0.0.1:{}", squid.port);
 
@@ -326,16 +356,13 @@ async fn a_proxy_demanding_credentials_answers_407_without_them_and_tunnels_with
         ),
     ] {
         let client = fx.client(&base, fx.transport(Protocol::Http2).proxy(proxy));
-        let error = bounded("without credentials", client.chat(&request("hello")))
-            .await
-            .expect_err("squid wants credentials");
-        let Error::Transport(transport_error) = &error else {
-            panic!("{error:?}");
-        };
-        assert_eq!(transport_error.kind(), TransportErrorKind::Proxy, "{error}");
-        assert!(!transport_error.is_retryable());
-        let message = error.to_string();
-        eprintln!("without credentials: {message}");
+        let (error, retryable, message) = transport_error(
+            &client,
+            TransportErrorKind::Proxy,
+            "squid wants credentials",
+        )
+        .await;
+        assert!(!retryable);
         assert!(message.contains("407"), "{message}");
         assert!(message.contains(&proxy_name), "{message}");
         for shown in [message, format!("{error:?}"), format!("{client:?}")] {
@@ -356,10 +383,7 @@ async fn a_proxy_demanding_credentials_answers_407_without_them_and_tunnels_with
     assert!(debug.contains(&proxy_name), "{debug}");
     let client = fx.client(&base, transport);
     assert!(!format!("{client:?}").contains(PROXY_PASSWORD));
-    let text = bounded("stream with credentials", stream_text(&client, "authed"))
-        .await
-        .expect("stream through squid with credentials");
-    assert_eq!(text, streamed_text("authed"));
+    assert_stream_answered(&client, "authed", "squid with credentials").await;
     drop(client);
     let log = squid
         .wait_for_log_line(&[&format!("CONNECT {PROXY_ONLY_HOST}:"), "TCP_TUNNEL/200"])
@@ -370,10 +394,9 @@ async fn a_proxy_demanding_credentials_answers_407_without_them_and_tunnels_with
 
 #[tokio::test]
 async fn plain_http_goes_to_the_proxy_with_its_credentials_on_the_request() {
-    let Some(fx) = Fixture::start().await else {
+    let Some((fx, squid)) = Fixture::with_squid(Squid::with_credentials).await else {
         return;
     };
-    let squid = Squid::with_credentials(&fx.squid);
     // The backend itself speaks plain HTTP; its host name resolves only in squid.
     let base = format!("http://{PROXY_ONLY_HOST}:{}", fx.backend.port());
     let client = |proxy: String| {
@@ -417,21 +440,13 @@ async fn plain_http_goes_to_the_proxy_with_its_credentials_on_the_request() {
 
 #[tokio::test]
 async fn a_proxy_refusing_the_destination_or_not_listening_is_a_typed_error() {
-    let Some(fx) = Fixture::start().await else {
+    let Some((fx, squid)) = Fixture::with_squid(Squid::open).await else {
         return;
     };
-    let squid = Squid::open(&fx.squid);
     let forbidden = format!("https://{FORBIDDEN_HOST}:{}", fx.nginx.h2_port);
     let client = fx.client(&forbidden, fx.transport(Protocol::Http2).proxy(squid.url()));
-    let error = bounded("forbidden", client.chat(&request("hello")))
-        .await
-        .expect_err("squid denies the host");
-    assert!(
-        matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Proxy),
-        "{error:?}"
-    );
-    let message = error.to_string();
-    eprintln!("refused: {message}");
+    let (_, _, message) =
+        transport_error(&client, TransportErrorKind::Proxy, "squid denies the host").await;
     assert!(message.contains("403"), "{message}");
     assert!(message.contains(&squid.url()), "{message}");
 
@@ -440,20 +455,13 @@ async fn a_proxy_refusing_the_destination_or_not_listening_is_a_typed_error() {
         &fx.base_url("localhost", Protocol::Http2),
         fx.transport(Protocol::Http2).proxy(dead),
     );
-    let error = bounded("closed port", client.chat(&request("hello")))
-        .await
-        .expect_err("nothing listens there");
-    let Error::Transport(transport_error) = &error else {
-        panic!("{error:?}");
-    };
-    assert_eq!(
-        transport_error.kind(),
+    let (_, retryable, message) = transport_error(
+        &client,
         TransportErrorKind::Connect,
-        "{error}"
-    );
-    assert!(transport_error.is_retryable());
-    let message = error.to_string();
-    eprintln!("closed port: {message}");
+        "nothing listens there",
+    )
+    .await;
+    assert!(retryable);
     assert!(message.contains("proxy http://127.0.0.1:"), "{message}");
     assert!(message.contains("refused"), "{message}");
     assert!(!message.contains(PROXY_PASSWORD), "{message}");
@@ -470,15 +478,8 @@ async fn an_untrusted_certificate_is_refused_with_a_clear_message() {
             &fx.base_url("localhost", protocol),
             HyperTransport::builder().no_proxy(),
         );
-        let error = bounded("untrusted", client.chat(&request("hello")))
-            .await
-            .expect_err("the test CA is not trusted");
-        assert!(
-            matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Connect),
-            "{error:?}"
-        );
-        let message = error.to_string();
-        eprintln!("untrusted over {protocol:?}: {message}");
+        let why = format!("the test CA is not trusted over {protocol:?}");
+        let (_, _, message) = transport_error(&client, TransportErrorKind::Connect, &why).await;
         assert!(
             message.contains("invalid peer certificate") && message.contains("UnknownIssuer"),
             "{message}"
@@ -524,10 +525,9 @@ type ExampleRun<'a> = (
 
 #[tokio::test]
 async fn the_examples_work_behind_a_proxy_given_only_https_proxy() {
-    let Some(fx) = Fixture::start().await else {
+    let Some((fx, squid)) = Fixture::with_squid(Squid::open).await else {
         return;
     };
-    let squid = Squid::open(&fx.squid);
     let guarded = Squid::with_credentials(&fx.squid);
     let dir = TempDir::new("ca");
     let ca = dir.write("ca.pem", &fx.pki.ca_pem, 0o644);
