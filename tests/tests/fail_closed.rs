@@ -4,6 +4,7 @@
 //! of defaults.
 
 use cygnet::{ApiErrorKind, Client, Error, ModerationRequest};
+use cygnet_test_support::{api_error_saying, decode_error_naming, stream_items};
 use serde_json::{json, Value};
 use tests::{bounded, delta_events, seed_request, ExampleCommand, LoopbackServer, Reply, FAKE_KEY};
 
@@ -36,37 +37,9 @@ async fn stream(sse: String) -> Vec<Result<cygnet::ChatCompletionChunk, Error>> 
         held: None,
     })
     .await;
-    bounded("stream", async {
-        let mut stream = client(&server).chat_stream(&seed_request()).await?;
-        let mut items = Vec::new();
-        while let Some(item) = stream.next_chunk().await {
-            items.push(item);
-        }
-        Ok::<_, Error>(items)
-    })
-    .await
-    .expect("the stream opens")
-}
-
-fn decode_error_naming<T: std::fmt::Debug>(result: Result<T, Error>, field: &str) {
-    match result {
-        Err(Error::Decode(e)) => {
-            assert_eq!(e.status.map(|s| s.as_u16()), Some(200));
-            assert!(e.to_string().contains(field), "{e}");
-            assert!(!e.snippet.is_empty());
-        }
-        other => panic!("expected a decode error naming {field}, got {other:?}"),
-    }
-}
-
-fn api_error_saying<T: std::fmt::Debug>(result: Result<T, Error>, message: &str) -> ApiErrorKind {
-    match result {
-        Err(Error::Api(api)) => {
-            assert_eq!(api.message.as_deref(), Some(message));
-            api.kind
-        }
-        other => panic!("expected the server's error {message:?}, got {other:?}"),
-    }
+    bounded("stream", stream_items(&client(&server), &seed_request()))
+        .await
+        .expect("the stream opens")
 }
 
 #[tokio::test]
@@ -99,25 +72,24 @@ async fn a_chat_answer_without_choices_or_with_an_error_is_an_error() {
 #[tokio::test]
 async fn an_error_or_an_empty_object_mid_stream_ends_the_stream_with_an_error() {
     let error_event = r#"data: {"id":"chatcmpl-test","error":{"message":"quota exceeded"}}"#;
-    let sse = format!(
-        "{}{error_event}\n\n{}data: [DONE]\n\n",
-        delta_events(&["Hel"], true),
-        delta_events(&["lo"], false)
-    );
-    let items = stream(sse).await;
-    assert_eq!(items.len(), 2, "{items:?}");
-    assert_eq!(items[0].as_ref().unwrap().content(), Some("Hel"));
-    let kind = api_error_saying(items.into_iter().nth(1).unwrap(), "quota exceeded");
-    assert_eq!(kind, ApiErrorKind::InStream);
-
-    let sse = format!(
-        "{}data: {{}}\n\n{}data: [DONE]\n\n",
-        delta_events(&["Hel"], true),
-        delta_events(&["lo"], false)
-    );
-    let items = stream(sse).await;
-    assert_eq!(items.len(), 2, "{items:?}");
-    decode_error_naming(items.into_iter().nth(1).unwrap(), "missing field `choices`");
+    // Each body: "Hel", the event in between, "lo", [DONE]; the stream ends at the event.
+    for (event, in_stream_error) in [(error_event, true), ("data: {}", false)] {
+        let sse = format!(
+            "{}{event}\n\n{}data: [DONE]\n\n",
+            delta_events(&["Hel"], true),
+            delta_events(&["lo"], false)
+        );
+        let items = stream(sse).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].as_ref().unwrap().content(), Some("Hel"));
+        let end = items.into_iter().nth(1).unwrap();
+        if in_stream_error {
+            let kind = api_error_saying(end, "quota exceeded");
+            assert_eq!(kind, ApiErrorKind::InStream);
+        } else {
+            decode_error_naming(end, "missing field `choices`");
+        }
+    }
 }
 
 #[tokio::test]

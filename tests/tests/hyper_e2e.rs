@@ -2,6 +2,7 @@
 //! on the wire, how every error status comes back, retries, broken streams and proxy pages.
 
 use cygnet::{Client, Error, StreamError};
+use cygnet_test_support::stream_items;
 use futures_util::StreamExt;
 use mockito::{Matcher, Server, ServerGuard};
 use serde_json::json;
@@ -161,14 +162,10 @@ async fn a_stream_without_done_yields_its_chunks_then_an_error() {
     let mut server = Server::new_async().await;
     let body = delta_events(&["A large ", "language "], true);
     let _mock = chat_answer(&mut server, 200, Some("text/event-stream"), body).await;
-    let items = bounded("cut-off stream", async {
-        let mut stream = client(&server).chat_stream(&seed_request()).await?;
-        let mut items = Vec::new();
-        while let Some(item) = stream.next().await {
-            items.push(item);
-        }
-        Ok::<_, Error>(items)
-    })
+    let items = bounded(
+        "cut-off stream",
+        stream_items(&client(&server), &seed_request()),
+    )
     .await
     .expect("the stream opens");
     assert_eq!(items.len(), 3, "{items:?}");

@@ -14,6 +14,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
 
 use cygnet_test_support::bounded_thread as bounded;
+use cygnet_test_support::{api_error_saying, decode_error_naming, stream_items};
 
 fn request() -> ChatCompletionRequest {
     ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")])
@@ -34,16 +35,10 @@ fn moderate(body: Value) -> Result<cygnet_types::ModerationResponse, Error> {
 /// The first item of a stream whose events are `data`, read as owned chunks, then the same
 /// through the borrowing path (which must agree).
 fn stream_first(data: &[String]) -> Vec<Result<cygnet_types::ChatCompletionChunk, Error>> {
-    let owned = block_on(async {
-        let mut stream = client(MockReply::sse_events(data))
-            .chat_stream(&request())
-            .await?;
-        let mut items = Vec::new();
-        while let Some(item) = stream.next_chunk().await {
-            items.push(item);
-        }
-        Ok::<_, Error>(items)
-    })
+    let owned = block_on(stream_items(
+        &client(MockReply::sse_events(data)),
+        &request(),
+    ))
     .expect("the stream opens");
     let borrowed = block_on(async {
         let mut stream = client(MockReply::sse_events(data))
@@ -273,27 +268,6 @@ fn only_well_formed_answers_are_ok() {
             "(completions, verdicts, chunks) taken: {counts:?}"
         );
     });
-}
-
-fn decode_error_naming(result: Result<impl std::fmt::Debug, Error>, field: &str) {
-    match result {
-        Err(Error::Decode(e)) => {
-            assert_eq!(e.status.map(|s| s.as_u16()), Some(200));
-            assert!(e.to_string().contains(field), "{e}");
-            assert!(!e.snippet.is_empty());
-        }
-        other => panic!("expected a decode error naming {field}, got {other:?}"),
-    }
-}
-
-fn api_error_saying(result: Result<impl std::fmt::Debug, Error>, message: &str) -> ApiErrorKind {
-    match result {
-        Err(Error::Api(api)) => {
-            assert_eq!(api.message.as_deref(), Some(message));
-            api.kind
-        }
-        other => panic!("expected the server's error {message:?}, got {other:?}"),
-    }
 }
 
 #[test]

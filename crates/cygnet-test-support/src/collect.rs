@@ -1,8 +1,8 @@
-//! Reading a whole chat stream the way most tests do: chunk by chunk keeping the text, or
-//! folded into one completion.
+//! Reading a whole chat stream the way most tests do: chunk by chunk keeping the text or every
+//! item, or folded into one completion.
 
 use cygnet_core::{Client, Error};
-use cygnet_types::{ChatCompletion, ChatCompletionRequest};
+use cygnet_types::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest};
 
 /// Opens a chat stream for `request` on `client` and returns the text of all its chunks, or
 /// the first error (opening the stream, or any chunk).
@@ -20,6 +20,24 @@ pub async fn streamed_text(
         text.push_str(chunk?.content().unwrap_or_default());
     }
     Ok(text)
+}
+
+/// Opens a chat stream for `request` on `client` and returns every item it yields, chunks and
+/// errors alike, in order, for tests that check what comes after what.
+///
+/// # Errors
+///
+/// The error that opening the stream returned.
+pub async fn stream_items(
+    client: &Client,
+    request: &ChatCompletionRequest,
+) -> Result<Vec<Result<ChatCompletionChunk, Error>>, Error> {
+    let mut stream = client.chat_stream(request).await?;
+    let mut items = Vec::new();
+    while let Some(item) = stream.next_chunk().await {
+        items.push(item);
+    }
+    Ok(items)
 }
 
 /// Opens a chat stream for `request` on `client` and reads it until its first error: how

@@ -6,8 +6,10 @@
 //! - [`canned`]: [`Canned`], a [`Transport`](cygnet_core::Transport) that answers from a script
 //!   and keeps what it was sent, for core's own tests (which cannot use `cygnet-mock` without
 //!   testing core through a second client implementation's eyes) and for faults in other crates.
-//! - [`collect`]: [`streamed_text`], [`streamed_completion`] and [`chunks_then_error`], a chat
-//!   stream read whole or to its first error.
+//! - [`collect`]: [`streamed_text`], [`streamed_completion`], [`stream_items`] and
+//!   [`chunks_then_error`], a chat stream read whole or to its first error.
+//! - [`fail_closed`]: [`decode_error_naming`] and [`api_error_saying`], the errors a 2xx answer
+//!   that is not the one asked for must give.
 //! - [`scratch`]: [`fresh_dir`], a directory path of its own for each test that writes files.
 //! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
 //! - [`server`]: [`Server`], a scripted HTTP/1.1 loopback server on a std thread that records
@@ -20,6 +22,7 @@
 pub mod bound;
 pub mod canned;
 pub mod collect;
+pub mod fail_closed;
 pub mod fixtures;
 pub mod received;
 pub mod scratch;
@@ -29,7 +32,8 @@ pub mod wire;
 
 pub use bound::{bounded, bounded_thread, TEST_TIMEOUT};
 pub use canned::{Canned, CannedReply};
-pub use collect::{chunks_then_error, streamed_completion, streamed_text};
+pub use collect::{chunks_then_error, stream_items, streamed_completion, streamed_text};
+pub use fail_closed::{api_error_saying, decode_error_naming};
 pub use fixtures::*;
 pub use received::Received;
 pub use scratch::fresh_dir;
