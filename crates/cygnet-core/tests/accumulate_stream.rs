@@ -16,6 +16,21 @@ use cygnet_types::{
 use futures_executor::block_on;
 use proptest::prelude::*;
 
+/// Every item `$next` (an async read of a stream, e.g. `stream.next_chunk()`) yields, in order,
+/// until it yields `None`. A macro: the chat, text and accumulating streams share no trait for
+/// their own `next_*` methods, and those, not the `Stream` trait, are what most tests read.
+macro_rules! drain {
+    ($next:expr) => {
+        block_on(async {
+            let mut items = Vec::new();
+            while let Some(item) = $next.await {
+                items.push(item);
+            }
+            items
+        })
+    };
+}
+
 /// A client whose every request is answered with one SSE body, in the given byte pieces.
 fn client(pieces: Vec<Bytes>) -> (Client, Canned) {
     let transport =
@@ -62,13 +77,10 @@ fn two_choices_expected() -> ChatCompletion {
 #[test]
 fn accumulate_yields_every_chunk_unchanged_and_folds_them() {
     let mut stream = open(TWO_CHOICES);
-    let plain: Vec<ChatCompletionChunk> = block_on(async {
-        let mut chunks = Vec::new();
-        while let Some(chunk) = stream.next_chunk().await {
-            chunks.push(chunk.unwrap());
-        }
-        chunks
-    });
+    let plain: Vec<ChatCompletionChunk> = drain!(stream.next_chunk())
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(plain.len(), 5);
 
     let mut stream = open(TWO_CHOICES).accumulate();
@@ -137,13 +149,10 @@ fn the_request_asks_for_a_stream() {
 #[test]
 fn text_yields_only_the_non_empty_pieces_of_choice_zero() {
     let mut text = open(TWO_CHOICES).text();
-    let pieces = block_on(async {
-        let mut pieces = Vec::new();
-        while let Some(piece) = text.next_text().await {
-            pieces.push(piece.unwrap());
-        }
-        pieces
-    });
+    let pieces: Vec<_> = drain!(text.next_text())
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     // The empty first delta, choice 1's text, tool fragments and usage yield nothing.
     assert_eq!(pieces, ["Let me check"]);
 
@@ -168,13 +177,7 @@ const CUT_OFF: &str = concat!(
 #[test]
 fn a_stream_cut_off_before_done_is_an_error_and_keeps_the_partial_answer() {
     let mut stream = open(CUT_OFF).accumulate();
-    let items = block_on(async {
-        let mut items = Vec::new();
-        while let Some(item) = stream.next_chunk().await {
-            items.push(item);
-        }
-        items
-    });
+    let items = drain!(stream.next_chunk());
     assert_eq!(items.len(), 3);
     assert!(items[0].is_ok() && items[1].is_ok());
     assert!(matches!(

@@ -11,20 +11,21 @@ fn error<T: std::error::Error + Send + Sync + 'static>() {}
 fn sendable<T: Send + 'static>() {}
 fn stream<T: futures_core::Stream + Send + Unpin + 'static>() {}
 
+/// `check::<T>()` for each type `T` listed.
+macro_rules! each {
+    ($check:ident: $($t:ty),+ $(,)?) => {
+        $($check::<$t>();)+
+    };
+}
+
 #[test]
 fn clients_are_cheap_to_share() {
-    shareable::<Client>();
-    shareable::<ClientBuilder>();
-    shareable::<RequestOptions>();
+    each!(shareable: Client, ClientBuilder, RequestOptions);
 }
 
 #[test]
 fn errors_are_std_errors_that_cross_threads() {
-    error::<Error>();
-    error::<ApiError>();
-    error::<DecodeError>();
-    error::<StreamError>();
-    error::<TransportError>();
+    each!(error: Error, ApiError, DecodeError, StreamError, TransportError);
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Error::Config("x".into()));
     assert_eq!(boxed.to_string(), "configuration error: x");
 }
@@ -32,8 +33,5 @@ fn errors_are_std_errors_that_cross_threads() {
 #[test]
 fn streams_move_between_tasks() {
     sendable::<ChatStream>();
-    stream::<ChatStream>();
-    stream::<SseStream>();
-    stream::<AccumulatingStream>();
-    stream::<TextStream>();
+    each!(stream: ChatStream, SseStream, AccumulatingStream, TextStream);
 }
