@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cygnet_core::{ApiErrorKind, Error, TimeoutKind, TransportErrorKind};
+use cygnet_core::{ApiErrorKind, Client, ClientBuilder, Error, TimeoutKind, TransportErrorKind};
 use cygnet_mock::{MockReply, MockTransport, MOCK_API_KEY};
 use cygnet_types::{FinishReason, ToolCall};
 use futures_executor::block_on;
@@ -14,6 +14,17 @@ use cygnet_test_support::{
 };
 
 const S: fn(u64) -> Duration = Duration::from_secs;
+
+/// A client of `mock`, set up by `configure`, that does not retry (a timeout must show).
+fn client_without_retries(
+    mock: &MockTransport,
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Client {
+    configure(mock.client_builder())
+        .max_retries(0)
+        .build()
+        .unwrap()
+}
 
 #[test]
 fn scripted_completion_and_the_request_sent() {
@@ -159,12 +170,7 @@ fn a_slow_reply_beats_or_misses_the_request_timeout_on_virtual_time() {
             MockReply::text("in time").delay(S(5)),
             MockReply::text("too late").delay(S(20)),
         ]);
-        let client = mock
-            .client_builder()
-            .timeout(S(10))
-            .max_retries(0)
-            .build()
-            .unwrap();
+        let client = client_without_retries(&mock, |builder| builder.timeout(S(10)));
         let started = std::time::Instant::now();
         assert_eq!(
             block_on(client.chat(&request())).unwrap().content(),
@@ -185,12 +191,7 @@ fn a_slow_reply_beats_or_misses_the_request_timeout_on_virtual_time() {
 fn a_stalled_stream_trips_the_idle_timeout() {
     bounded(|| {
         let mock = MockTransport::conversation([MockReply::stream_text(["a", "b"]).stall_after(1)]);
-        let client = mock
-            .client_builder()
-            .stream_idle_timeout(S(30))
-            .max_retries(0)
-            .build()
-            .unwrap();
+        let client = client_without_retries(&mock, |builder| builder.stream_idle_timeout(S(30)));
         let (first, end) = block_on(async {
             let mut stream = client.chat_stream(&request()).await.unwrap();
             let first = stream.next_chunk().await;
