@@ -69,7 +69,7 @@ use cygnet_core::TransportErrorKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::redact::{scrub_bytes, Redactions};
+use crate::redact::{scrub_bytes, scrubbed_target, Redactions};
 
 /// The cassette format version this crate writes, and the newest it reads.
 pub const CASSETTE_FORMAT_VERSION: u64 = 1;
@@ -110,6 +110,25 @@ pub(crate) struct RecordedRequest {
     pub(crate) headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) body: Option<RecordedBody>,
+}
+
+impl RecordedRequest {
+    /// `request` as a cassette keeps it, scrubbed of its secrets, and those secrets (to scrub
+    /// the answer with). The recorder writes this; the replayer matches on its method, path
+    /// and body, so both scrub alike and a secret in the query still matches.
+    pub(crate) fn scrubbed(
+        request: &http::Request<Bytes>,
+        redactions: &Redactions,
+    ) -> (Self, Vec<Vec<u8>>) {
+        let secrets = redactions.secrets_for(request.headers());
+        let recorded = RecordedRequest {
+            method: request.method().as_str().to_owned(),
+            path: scrubbed_target(request.uri(), &secrets),
+            headers: redactions.written_headers(request.headers(), false, &secrets),
+            body: RecordedBody::of_request(request.body(), redactions, &secrets),
+        };
+        (recorded, secrets)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -33,7 +33,7 @@ use crate::cassette_format::{
     kind_name, BodyEnd, CassetteError, CassetteFile, Chunk, Exchange, RecordedBody, RecordedError,
     RecordedRequest, RecordedResponse,
 };
-use crate::redact::{scrub_chunks, scrub_str, scrubbed_target, Redactions};
+use crate::redact::{scrub_chunks, scrub_str, Redactions};
 
 /// A [`Transport`] that records every exchange with an inner transport into a cassette
 /// file, and otherwise changes nothing: the caller gets the inner transport's response
@@ -349,15 +349,7 @@ impl Transport for Recorder {
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Body>, TransportError> {
         let shared = &self.shared;
-        let secrets = shared.redactions.secrets_for(request.headers());
-        let recorded = RecordedRequest {
-            method: request.method().as_str().to_owned(),
-            path: scrubbed_target(request.uri(), &secrets),
-            headers: shared
-                .redactions
-                .written_headers(request.headers(), false, &secrets),
-            body: RecordedBody::of_request(request.body(), &shared.redactions, &secrets),
-        };
+        let (recorded, secrets) = RecordedRequest::scrubbed(&request, &shared.redactions);
         let index = {
             let mut state = shared.state();
             state.slots.push(Slot {

@@ -40,9 +40,9 @@ use cygnet_core::transport::{
 };
 use serde_json::Value;
 
-use crate::cassette_format::{BodyEnd, CassetteError, CassetteFile, RecordedBody};
+use crate::cassette_format::{BodyEnd, CassetteError, CassetteFile, RecordedBody, RecordedRequest};
 use crate::clock::MockClock;
-use crate::redact::{scrubbed_target, Redactions};
+use crate::redact::Redactions;
 
 /// A [`Transport`] that answers every request from a cassette file: the recorded status,
 /// headers, body (streamed bodies chunk by chunk, as they arrived when recording) and
@@ -278,12 +278,9 @@ impl Transport for Replayer {
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Body>, TransportError> {
         let shared = &self.shared;
-        let secrets = shared.redactions.secrets_for(request.headers());
-        let method = request.method().as_str();
         // Scrubbed as the recorder scrubbed it, so a secret in the query still matches.
-        let path = scrubbed_target(request.uri(), &secrets);
-        let path = path.as_str();
-        let body = RecordedBody::of_request(request.body(), &shared.redactions, &secrets);
+        let (sent, _) = RecordedRequest::scrubbed(&request, &shared.redactions);
+        let (method, path, body) = (sent.method.as_str(), sent.path.as_str(), sent.body);
         let found = {
             let mut state = shared.state();
             state.requests += 1;
