@@ -598,44 +598,37 @@ mod tests {
             .map(|r| r.map(|t| t.name.clone()).unwrap_or_else(|e| e.to_string()))
     }
 
+    /// Asserts, for each `(url, proxy)`, that with the variables `vars` set `url` goes
+    /// through `proxy` (by name), or directly when it is `None`.
+    fn assert_routes(vars: &[(&str, &str)], routes: &[(&str, Option<&str>)]) {
+        let proxies = env(vars);
+        for &(url, proxy) in routes {
+            let route = proxy_for(&proxies, url);
+            assert_eq!(route.as_deref(), proxy, "{url} with {vars:?}");
+        }
+    }
+
     #[test]
     fn https_proxy_applies_to_https_and_http_proxy_to_http() {
-        let p = env(&[
-            ("HTTPS_PROXY", "http://secure.proxy:3128"),
-            ("HTTP_PROXY", "plain.proxy:8080"),
-        ]);
-        assert_eq!(
-            proxy_for(&p, "https://api.grayswan.ai/").as_deref(),
-            Some("http://secure.proxy:3128")
-        );
-        assert_eq!(
-            proxy_for(&p, "http://api.grayswan.ai/").as_deref(),
-            Some("http://plain.proxy:8080")
-        );
+        let (secure, plain) = ("http://secure.proxy:3128", "http://plain.proxy:8080");
+        let vars = [("HTTPS_PROXY", secure), ("HTTP_PROXY", "plain.proxy:8080")];
+        let routes = [
+            ("https://api.grayswan.ai/", Some(secure)),
+            ("http://api.grayswan.ai/", Some(plain)),
+        ];
+        assert_routes(&vars, &routes);
     }
 
     #[test]
     fn all_proxy_fills_in_and_lower_case_is_read_upper_case_wins() {
-        let p = env(&[
-            ("all_proxy", "http://all:1"),
-            ("https_proxy", "http://lower:2"),
-        ]);
-        assert_eq!(
-            proxy_for(&p, "https://a.b/").as_deref(),
-            Some("http://lower:2")
+        let (all, lower, upper) = ("http://all:1", "http://lower:2", "http://upper:1");
+        let vars = [("all_proxy", all), ("https_proxy", lower)];
+        assert_routes(
+            &vars,
+            &[("https://a.b/", Some(lower)), ("http://a.b/", Some(all))],
         );
-        assert_eq!(
-            proxy_for(&p, "http://a.b/").as_deref(),
-            Some("http://all:1")
-        );
-        let p = env(&[
-            ("HTTPS_PROXY", "http://upper:1"),
-            ("https_proxy", "http://lower:2"),
-        ]);
-        assert_eq!(
-            proxy_for(&p, "https://a.b/").as_deref(),
-            Some("http://upper:1")
-        );
+        let vars = [("HTTPS_PROXY", upper), ("https_proxy", lower)];
+        assert_routes(&vars, &[("https://a.b/", Some(upper))]);
         assert!(env(&[]).route(&"https://a.b/".parse().unwrap()).is_none());
         assert!(!env(&[("HTTPS_PROXY", "  ")]).any());
     }
