@@ -9,6 +9,7 @@
 //! cygnet-bench e2e --examples-dir DIR                 end to end over loopback
 //! cygnet-bench e2e-blocking --examples-dir DIR        the blocking stream against the async one
 //! cygnet-bench loadtest [--streams N]                 1,000 concurrent streams on one client
+//! cygnet-bench parse                                  the chunk parse alone, once (for profiling)
 //! ```
 //! Started by `cargo xtask bench` / `cargo xtask loadtest`, which build everything in release.
 
@@ -996,6 +997,21 @@ fn main() -> ExitCode {
                     .as_deref()
                     .unwrap_or(Path::new("target/release/examples")),
             );
+        }
+        "parse" => {
+            // `from_json` once over the plain chunks of the micro rows, nothing timed: for
+            // counting its instructions (`valgrind --tool=callgrind`).
+            let plain: Vec<String> = (0..60_000).map(chunk_json).collect();
+            let parsed: usize = plain
+                .iter()
+                .map(|j| {
+                    ChatCompletionChunkRef::from_json(std::hint::black_box(j))
+                        .expect("valid")
+                        .choices
+                        .len()
+                })
+                .sum();
+            println!("{parsed} chunks parsed");
         }
         "e2e-blocking" => {
             // The async and the blocking streaming examples alone.

@@ -243,14 +243,20 @@ impl Call {
 
     /// `error`, as the end of this call: a transport or timeout error learns the call's
     /// target and how many attempts were made.
-    pub(crate) fn with_context(&self, mut error: Error) -> Error {
-        let context = || CallContext::new(self.target.clone(), self.attempts());
-        match &mut error {
-            Error::Transport(e) => e.set_context(context()),
-            Error::Timeout(e) => e.set_context(context()),
-            _ => {}
+    pub(crate) fn with_context(&self, error: Error) -> Error {
+        add_context(error, || {
+            CallContext::new(self.target.clone(), self.attempts())
+        })
+    }
+
+    /// What a stream keeps of this call once its first event has reached the caller.
+    pub(crate) fn answered(&self) -> Answered {
+        Answered {
+            engine: Arc::clone(&self.engine),
+            idle_timeout: self.settings.idle_timeout,
+            context: CallContext::new(self.target.clone(), self.attempts()),
+            _span: self.span.clone(),
         }
-        error
     }
 
     /// The request of one attempt.
@@ -345,6 +351,48 @@ impl Call {
             timer: self.sleep(limit),
             limit,
         })
+    }
+}
+
+/// `error` with `context` when it is a transport or timeout error (the kinds that end a call
+/// for want of an answer).
+fn add_context(mut error: Error, context: impl FnOnce() -> CallContext) -> Error {
+    match &mut error {
+        Error::Transport(e) => e.set_context(context()),
+        Error::Timeout(e) => e.set_context(context()),
+        _ => {}
+    }
+    error
+}
+
+/// What a stream keeps of its call once the first event has reached the caller.
+///
+/// Nothing is re-sent after that, so the request itself (URL, body, options) is released
+/// with the [`Call`]; the stream keeps only what its idle timer and the context of its
+/// errors need, and the call's span, which stays open until the stream is dropped.
+pub(crate) struct Answered {
+    engine: Arc<Engine>,
+    idle_timeout: Duration,
+    /// The attempts are final: the call made its last one.
+    context: CallContext,
+    /// Held, not read: keeps the span open for the stream's life.
+    _span: tracing::Span,
+}
+
+impl Answered {
+    /// The stream's idle timeout.
+    pub(crate) fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// A timer on the transport's clock.
+    pub(crate) fn sleep(&self, duration: Duration) -> Sleep {
+        self.engine.transport.sleep(duration)
+    }
+
+    /// `error`, as the end of the call; see [`Call::with_context`].
+    pub(crate) fn with_context(&self, error: Error) -> Error {
+        add_context(error, || self.context.clone())
     }
 }
 

@@ -30,7 +30,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode};
@@ -39,7 +39,7 @@ use tracing::Instrument;
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 
 use crate::answer;
-use crate::engine::{Call, StreamDeadline};
+use crate::engine::{Answered, Call, StreamDeadline};
 use crate::error::{Error, Result, StreamError, TimeoutKind};
 use crate::sse::{Event, OwnedEvent, SseDecoder};
 use crate::transport::{Body, BoxFuture, Sleep};
@@ -53,8 +53,8 @@ type Reconnecting = BoxFuture<'static, Result<(http::Response<Body>, Instant)>>;
 /// instead, without copying it. Dropping the stream drops the body and so releases the
 /// connection.
 pub struct SseStream {
-    /// The request and its engine (transport and settings), shared with re-sends.
-    call: Arc<Call>,
+    /// The call: whole until the first event, then only what is still needed.
+    call: CallHold,
     status: StatusCode,
     headers: HeaderMap,
     body: Body,
@@ -63,11 +63,53 @@ pub struct SseStream {
     idle_timer: Option<Sleep>,
     /// The whole stream's bound, when configured.
     deadline: Option<StreamDeadline>,
-    /// When the current attempt began, until its first event reaches the caller; while it is
-    /// set, a failure may be re-sent.
-    attempt_started: Option<Instant>,
-    reconnecting: Option<Reconnecting>,
     done: bool,
+}
+
+/// A stream's hold on its call.
+enum CallHold {
+    /// Until the first event reaches the caller: the whole call, to send it again.
+    Resendable {
+        /// The request and its engine (transport and settings), shared with re-sends.
+        call: Arc<Call>,
+        /// When the current attempt began; while it is set, a failure may be re-sent.
+        /// `None` while a re-send is being opened.
+        started: Option<Instant>,
+        reconnecting: Option<Reconnecting>,
+    },
+    /// After: nothing is re-sent, so the request is released (see [`Answered`]).
+    Answered(Answered),
+}
+
+impl CallHold {
+    /// When the current attempt began, while a failure may still be re-sent.
+    fn attempt_started(&self) -> Option<Instant> {
+        match self {
+            Self::Resendable { started, .. } => *started,
+            Self::Answered(_) => None,
+        }
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        match self {
+            Self::Resendable { call, .. } => call.settings().idle_timeout,
+            Self::Answered(answered) => answered.idle_timeout(),
+        }
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        match self {
+            Self::Resendable { call, .. } => call.sleep(duration),
+            Self::Answered(answered) => answered.sleep(duration),
+        }
+    }
+
+    fn with_context(&self, error: Error) -> Error {
+        match self {
+            Self::Resendable { call, .. } => call.with_context(error),
+            Self::Answered(answered) => answered.with_context(error),
+        }
+    }
 }
 
 impl fmt::Debug for SseStream {
@@ -88,15 +130,17 @@ impl SseStream {
         let (parts, body) = response.into_parts();
         let decoder = SseDecoder::with_max_event_size(call.limits().max_event_bytes);
         Self {
-            call,
+            call: CallHold::Resendable {
+                call,
+                started: Some(started),
+                reconnecting: None,
+            },
             status: parts.status,
             headers: parts.headers,
             body,
             decoder,
             idle_timer: None,
             deadline,
-            attempt_started: Some(started),
-            reconnecting: None,
             done: false,
         }
     }
@@ -126,7 +170,11 @@ impl SseStream {
             return Poll::Ready(None);
         }
         loop {
-            if let Some(reconnecting) = self.reconnecting.as_mut() {
+            if let CallHold::Resendable {
+                reconnecting: Some(reconnecting),
+                ..
+            } = &mut self.call
+            {
                 match reconnecting.as_mut().poll(cx) {
                     Poll::Pending => {
                         if let Some(error) = self.deadline_passed(cx) {
@@ -141,8 +189,15 @@ impl SseStream {
             match self.decoder.next_event() {
                 Ok(Some(event)) => {
                     let out = f(event);
-                    if let Some(started) = self.attempt_started.take() {
-                        self.call.succeeded(started, self.status);
+                    if let CallHold::Resendable {
+                        call,
+                        started: Some(started),
+                        ..
+                    } = &self.call
+                    {
+                        call.succeeded(*started, self.status);
+                        // Nothing is re-sent from now on: release the request.
+                        self.call = CallHold::Answered(call.answered());
                     }
                     return Poll::Ready(Some(Ok(out)));
                 }
@@ -163,7 +218,7 @@ impl SseStream {
                 Poll::Ready(Some(Err(e))) => Error::Transport(e),
                 Poll::Ready(None) => {
                     let cut_short = self.decoder.finish();
-                    if self.attempt_started.is_none() {
+                    if self.call.attempt_started().is_none() {
                         self.done = true;
                         if cut_short {
                             return Poll::Ready(Some(Err(
@@ -180,7 +235,7 @@ impl SseStream {
                     if let Some(error) = self.deadline_passed(cx) {
                         return self.fail(error);
                     }
-                    let idle = self.call.settings().idle_timeout;
+                    let idle = self.call.idle_timeout();
                     let call = &self.call;
                     let timer = self.idle_timer.get_or_insert_with(|| call.sleep(idle));
                     if timer.as_mut().poll(cx).is_pending() {
@@ -199,39 +254,55 @@ impl SseStream {
     /// Hands a failure of the current attempt to the engine. Before the first event it may
     /// start a re-send (then `None`: keep polling); otherwise the stream ends with the error.
     fn attempt_failed<T>(&mut self, error: Error) -> Option<Poll<Option<Result<T>>>> {
-        let Some(started) = self.attempt_started.take() else {
+        let resend = match &mut self.call {
+            CallHold::Resendable { call, started, .. } => {
+                started.take().map(|started| (Arc::clone(call), started))
+            }
+            CallHold::Answered(_) => None,
+        };
+        let Some((call, started)) = resend else {
             let error = self.call.with_context(error);
             return Some(self.fail(error));
         };
-        let wait = match self.call.after_failure(error, started) {
+        let wait = match call.after_failure(error, started) {
             Ok(wait) => wait,
             Err(error) => return Some(self.fail(error)),
         };
         // Release the failed attempt's connection and timer now; the next has its own.
         self.body = Body::empty();
         self.idle_timer = None;
-        let call = Arc::clone(&self.call);
         let span = call.span().clone();
-        self.reconnecting = Some(Box::pin(
-            async move {
-                call.sleep(wait).await;
-                call.open_stream().await
-            }
-            .instrument(span),
-        ));
+        if let CallHold::Resendable { reconnecting, .. } = &mut self.call {
+            *reconnecting = Some(Box::pin(
+                async move {
+                    call.sleep(wait).await;
+                    call.open_stream().await
+                }
+                .instrument(span),
+            ));
+        }
         None
     }
 
     /// Takes over the answer of a re-send: fresh body, decoder and timers.
     fn start_attempt(&mut self, (response, started): (http::Response<Body>, Instant)) {
-        self.reconnecting = None;
+        // Only a resendable stream re-sends.
+        let CallHold::Resendable {
+            call,
+            started: attempt_started,
+            reconnecting,
+        } = &mut self.call
+        else {
+            return;
+        };
+        *reconnecting = None;
         let (parts, body) = response.into_parts();
         self.status = parts.status;
         self.headers = parts.headers;
         self.body = body;
-        self.decoder = SseDecoder::with_max_event_size(self.call.limits().max_event_bytes);
+        self.decoder = SseDecoder::with_max_event_size(call.limits().max_event_bytes);
         self.idle_timer = None;
-        self.attempt_started = Some(started);
+        *attempt_started = Some(started);
     }
 
     /// The whole-stream timeout, with its context, once it has passed.
@@ -250,7 +321,9 @@ impl SseStream {
     pub(crate) fn close(&mut self) {
         self.done = true;
         self.body = Body::empty();
-        self.reconnecting = None;
+        if let CallHold::Resendable { reconnecting, .. } = &mut self.call {
+            *reconnecting = None;
+        }
         self.idle_timer = None;
         self.deadline = None;
     }
@@ -271,7 +344,6 @@ impl Stream for SseStream {
 pub struct ChatStream {
     events: SseStream,
     chunks: u64,
-    finished: bool,
 }
 
 impl fmt::Debug for ChatStream {
@@ -279,7 +351,7 @@ impl fmt::Debug for ChatStream {
         f.debug_struct("ChatStream")
             .field("status", &self.events.status())
             .field("chunks", &self.chunks)
-            .field("finished", &self.finished)
+            .field("finished", &self.finished())
             .finish()
     }
 }
@@ -293,11 +365,7 @@ enum Parsed<T> {
 
 impl ChatStream {
     pub(crate) fn new(events: SseStream) -> Self {
-        Self {
-            events,
-            chunks: 0,
-            finished: false,
-        }
+        Self { events, chunks: 0 }
     }
 
     /// The status of the response.
@@ -330,7 +398,7 @@ impl ChatStream {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<ChatCompletionChunk>>> {
-        if self.finished {
+        if self.finished() {
             return Poll::Ready(None);
         }
         let status = self.events.status();
@@ -380,7 +448,7 @@ impl ChatStream {
         cx: &mut Context<'_>,
         mut f: impl FnMut(ChatCompletionChunkRef<'_>) -> R,
     ) -> Poll<Option<Result<R>>> {
-        if self.finished {
+        if self.finished() {
             return Poll::Ready(None);
         }
         let status = self.events.status();
@@ -425,8 +493,13 @@ impl ChatStream {
         }
     }
 
+    /// Whether the stream has ended: `[DONE]`, an error or a body that ended early. Every
+    /// end closes the events underneath, so their `done` is this flag.
+    fn finished(&self) -> bool {
+        self.events.done
+    }
+
     fn finish(&mut self) {
-        self.finished = true;
         // Release the connection at once rather than when the caller drops the stream.
         self.events.close();
     }

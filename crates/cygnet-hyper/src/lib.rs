@@ -46,6 +46,7 @@
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
+mod lazy_tls;
 pub mod proxy;
 pub mod tls;
 pub mod transport;

@@ -80,16 +80,16 @@ use http_body::Body as _;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::Uri;
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_rustls::MaybeHttpsStream;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::{ClientConfig, RootCertStore};
 
+use crate::lazy_tls::{Connector, Https, LazyTls};
+
 use crate::proxy::{Proxies, ProxyChoice, ProxyConnector, ProxyError, ProxyStream};
 use crate::tls::{PemSource, TlsChoice};
-
-type Connector = HttpsConnector<ProxyConnector>;
 
 /// How many pools, one per distinct connect timeout, a transport keeps at most.
 pub const MAX_POOLS: usize = 4;
@@ -134,9 +134,6 @@ struct Inner {
     proxies: Arc<Proxies>,
     default_connect_timeout: Duration,
     http2: bool,
-    /// Set when the TLS setup failed (no root certificates, an unreadable `SSL_CERT_FILE`):
-    /// why, for every `https` request.
-    missing_roots: Option<String>,
     /// The client for `default_connect_timeout`: the one nearly every request uses.
     default_client: HyperClient,
     /// Clients for other connect timeouts, created on first use; at most `MAX_POOLS - 1`.
@@ -154,6 +151,8 @@ impl HyperTransport {
     /// every `https` request fails with a [`TransportErrorKind::Other`] error saying so (plain
     /// `http` still works); the same goes for an `SSL_CERT_FILE` or `SSL_CERT_DIR` that cannot
     /// be read. [`HyperTransportBuilder::build`] reports those problems up front instead.
+    /// The root certificates are read when the first `https` request needs them, so a
+    /// transport that only sends plain `http` never reads them.
     pub fn new() -> Self {
         Self::builder().build_lenient()
     }
@@ -228,8 +227,10 @@ impl Transport for HyperTransport {
     ) -> Result<http::Response<Body>, TransportError> {
         let inner = &self.inner;
         check_uri(request.uri())?;
-        if let Some(message) = &inner.missing_roots {
-            if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+        // A TLS setup that failed (no root certificates, an unreadable `SSL_CERT_FILE`) fails
+        // every `https` request, saying why.
+        if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            if let Err(message) = inner.connector.tls() {
                 return Err(TransportError::new(
                     TransportErrorKind::Other,
                     message.clone(),
@@ -447,24 +448,18 @@ impl HyperTransportBuilder {
     pub fn build(self) -> Result<HyperTransport, cygnet_core::Error> {
         self.proxy.check().map_err(cygnet_core::Error::Config)?;
         let config = crate::tls::client_config(&self.tls, &self.extra_roots, env_var)?;
-        Ok(self.assemble(config, None))
+        Ok(self.assemble(Some(config)))
     }
 
-    /// Builds the transport; a TLS setup problem is reported on each `https` request instead.
+    /// Builds the transport; TLS is set up on the first `https` request (see
+    /// [`crate::lazy_tls`]), and a problem with it is reported on each `https` request.
     fn build_lenient(self) -> HyperTransport {
-        match crate::tls::client_config(&self.tls, &self.extra_roots, env_var) {
-            Ok(config) => self.assemble(config, None),
-            Err(e) => self.assemble(
-                crate::tls::config_with_roots(RootCertStore::empty()),
-                Some(e.to_string()),
-            ),
-        }
+        self.assemble(None)
     }
 
-    fn assemble(self, mut config: ClientConfig, missing_roots: Option<String>) -> HyperTransport {
-        // hyper-rustls asserts that ALPN is unset and then sets it itself.
-        config.alpn_protocols.clear();
-
+    /// The transport, with TLS over `config`, or (`None`) over the configuration the builder's
+    /// TLS settings give, made when the first `https` connection needs it.
+    fn assemble(self, config: Option<ClientConfig>) -> HyperTransport {
         let mut http = HttpConnector::new();
         // The scheme is checked by the TLS layer and by `check_uri`; `https` URIs must reach it.
         http.enforce_http(false);
@@ -473,17 +468,20 @@ impl HyperTransportBuilder {
         let proxies = Arc::new(self.proxy.resolve(env_var));
         let plain = ProxyConnector::new(http, Arc::clone(&proxies));
 
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http();
-        #[cfg(feature = "http2")]
-        let connector = if self.http2 {
-            https.enable_all_versions().wrap_connector(plain)
-        } else {
-            https.enable_http1().wrap_connector(plain)
+        let http2 = self.http2;
+        let tls = match config {
+            Some(config) => LazyTls::ready(Ok(https_connector(config, http2, plain.clone()))),
+            None => {
+                let (choice, extra_roots, plain) =
+                    (self.tls.clone(), self.extra_roots.clone(), plain.clone());
+                LazyTls::deferred(Box::new(move || {
+                    crate::tls::client_config(&choice, &extra_roots, env_var)
+                        .map(|config| https_connector(config, http2, plain))
+                        .map_err(|e| e.to_string())
+                }))
+            }
         };
-        #[cfg(not(feature = "http2"))]
-        let connector = https.enable_http1().wrap_connector(plain);
+        let connector = Connector::new(plain, tls);
 
         let mut client_builder = Client::builder(TokioExecutor::new());
         client_builder
@@ -499,7 +497,6 @@ impl HyperTransportBuilder {
             proxies,
             default_connect_timeout: self.connect_timeout,
             http2: self.http2,
-            missing_roots,
             default_client,
             overrides: Mutex::new(Vec::new()),
         };
@@ -507,6 +504,22 @@ impl HyperTransportBuilder {
             inner: Arc::new(inner),
         }
     }
+}
+
+/// hyper-rustls's connector over `plain` with TLS over `config`.
+fn https_connector(mut config: ClientConfig, http2: bool, plain: ProxyConnector) -> Https {
+    // hyper-rustls asserts that ALPN is unset and then sets it itself.
+    config.alpn_protocols.clear();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http();
+    #[cfg(feature = "http2")]
+    if http2 {
+        return https.enable_all_versions().wrap_connector(plain);
+    }
+    #[cfg(not(feature = "http2"))]
+    let _ = http2;
+    https.enable_http1().wrap_connector(plain)
 }
 
 /// An environment variable, `None` when unset or not Unicode.

@@ -30,7 +30,6 @@ use crate::chunk_ref::{
     ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
 };
 use crate::completion::FinishReason;
-use crate::field::NoError;
 use crate::message::Role;
 use crate::tool::ToolType;
 
@@ -146,6 +145,8 @@ impl Seen {
 impl<'a> Scanner<'a> {
     fn chunk(&mut self, chunk: &mut ChatCompletionChunkRef<'a>) -> Option<()> {
         // Every field named: a new one does not compile until it is read here.
+        // `usage` and `error` are read only as `null`, which leaves them as the default chunk
+        // has them: assigning would only run their drop glue.
         let ChatCompletionChunkRef {
             id,
             object,
@@ -153,19 +154,19 @@ impl<'a> Scanner<'a> {
             model,
             system_fingerprint,
             choices,
-            usage,
-            error,
+            usage: _,
+            error: _,
         } = chunk;
         let mut seen = Seen::default();
         self.object(|s, key| {
             match key {
                 "id" => {
                     seen.first(0)?;
-                    *id = s.string_or_null()?.unwrap_or_default();
+                    *id = s.string_or_empty()?;
                 }
                 "object" => {
                     seen.first(1)?;
-                    *object = s.string_or_null()?.unwrap_or_default();
+                    *object = s.string_or_empty()?;
                 }
                 "created" => {
                     seen.first(2)?;
@@ -176,7 +177,7 @@ impl<'a> Scanner<'a> {
                 }
                 "model" => {
                     seen.first(3)?;
-                    *model = s.string_or_null()?.unwrap_or_default();
+                    *model = s.string_or_empty()?;
                 }
                 "system_fingerprint" => {
                     seen.first(4)?;
@@ -194,12 +195,10 @@ impl<'a> Scanner<'a> {
                 "usage" => {
                     seen.first(6)?;
                     s.null()?;
-                    *usage = None;
                 }
                 "error" => {
                     seen.first(7)?;
                     s.null()?;
-                    *error = NoError;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -209,11 +208,12 @@ impl<'a> Scanner<'a> {
     }
 
     fn choice(&mut self, choice: &mut ChunkChoiceRef<'a>) -> Option<()> {
+        // `logprobs` is read only as `null`, which leaves it as the default choice has it.
         let ChunkChoiceRef {
             index,
             delta,
             finish_reason,
-            logprobs,
+            logprobs: _,
         } = choice;
         let mut seen = Seen::default();
         self.object(|s, key| {
@@ -233,7 +233,6 @@ impl<'a> Scanner<'a> {
                 "logprobs" => {
                     seen.first(3)?;
                     s.null()?;
-                    *logprobs = None;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -374,6 +373,11 @@ impl<'a> Scanner<'a> {
     /// does) when it has only one-letter escapes.
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.expect(b'"')?;
+        self.string_after_quote()
+    }
+
+    /// The rest of a string whose opening quote was just read.
+    fn string_after_quote(&mut self) -> Option<Cow<'a, str>> {
         let open = self.pos;
         let mut start = open;
         let mut unescaped = String::new();
@@ -445,10 +449,24 @@ impl<'a> Scanner<'a> {
     /// `null` (`None`) or a string.
     fn string_or_null(&mut self) -> Option<Option<Cow<'a, str>>> {
         // Not `or_null(Self::string)`: this one is hot, and written out it inlines better.
-        if self.peek()? == b'n' {
-            self.null().map(|()| None)
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.string_after_quote().map(Some)
+            }
+            _ => self.null().map(|()| None),
+        }
+    }
+
+    /// A string, or `null` read as the empty string (the identifying fields), owned as
+    /// serde's default is.
+    fn string_or_empty(&mut self) -> Option<Cow<'a, str>> {
+        // The string first: `null` is the rare case.
+        if self.peek()? == b'"' {
+            self.pos += 1;
+            self.string_after_quote()
         } else {
-            self.string().map(Some)
+            self.null().map(|()| Cow::default())
         }
     }
 
