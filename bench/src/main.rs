@@ -628,7 +628,11 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 fn blocking_rows(report: &mut Report, ours: (Duration, Duration), blocking: (Duration, Duration)) {
     report.row(
         "e2e 100k chunks, printed to /dev/null: cygnet blocking_chat_stream example",
-        format!("{:.0} ms wall, {:.0} ms CPU", ms(blocking.0), ms(blocking.1)),
+        format!(
+            "{:.0} ms wall, {:.0} ms CPU",
+            ms(blocking.0),
+            ms(blocking.1)
+        ),
         format!(
             "{:.2}x / {:.2}x chat_stream",
             ratio(blocking.0, ours.0),
