@@ -5,29 +5,12 @@
 //! scanner reads by itself must be what serde_json reads.
 #![no_main]
 
-use std::borrow::Cow;
-
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 use libfuzzer_sys::fuzz_target;
 
-/// Every string of a borrowed chunk, with whether it is borrowed.
-fn strings<'c>(chunk: &'c ChatCompletionChunkRef<'_>) -> Vec<(&'c str, bool)> {
-    let mut all = vec![&chunk.id, &chunk.object, &chunk.model];
-    all.extend(&chunk.system_fingerprint);
-    for choice in &chunk.choices {
-        all.extend(&choice.delta.content);
-        for call in choice.delta.tool_calls.iter().flatten() {
-            all.extend(&call.id);
-            if let Some(function) = &call.function {
-                all.extend(&function.name);
-                all.extend(&function.arguments);
-            }
-        }
-    }
-    all.into_iter()
-        .map(|s| (s.as_ref(), matches!(s, Cow::Borrowed(_))))
-        .collect()
-}
+#[path = "../../crates/cygnet-types/tests/support/borrowed_strings.rs"]
+mod borrowed_strings;
+use borrowed_strings::strings;
 
 fuzz_target!(|input: &[u8]| {
     let Ok(json) = std::str::from_utf8(input) else {

@@ -6,7 +6,9 @@
 //! required fields missing, `error` members, invalid escapes, control characters and odd
 //! numbers, some cut short or changed by one character (so the errors are).
 
-use std::borrow::Cow;
+#[path = "support/borrowed_strings.rs"]
+mod borrowed_strings;
+use borrowed_strings::strings;
 
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 use proptest::prelude::*;
@@ -314,25 +316,6 @@ fn input() -> BoxedStrategy<String> {
             }
         });
     prop_oneof![chunk(WellTyped), any].boxed()
-}
-
-/// Every string of a borrowed chunk, with whether it is borrowed.
-fn strings<'c>(chunk: &'c ChatCompletionChunkRef<'_>) -> Vec<(&'c str, bool)> {
-    let mut all = vec![&chunk.id, &chunk.object, &chunk.model];
-    all.extend(&chunk.system_fingerprint);
-    for choice in &chunk.choices {
-        all.extend(&choice.delta.content);
-        for call in choice.delta.tool_calls.iter().flatten() {
-            all.extend(&call.id);
-            if let Some(function) = &call.function {
-                all.extend(&function.name);
-                all.extend(&function.arguments);
-            }
-        }
-    }
-    all.into_iter()
-        .map(|s| (s.as_ref(), matches!(s, Cow::Borrowed(_))))
-        .collect()
 }
 
 proptest! {
