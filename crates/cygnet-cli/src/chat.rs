@@ -96,8 +96,8 @@ pub fn user_turn(prompt: &str, data: &[String]) -> Vec<Message> {
 /// leaves what arrived printed, ends the line, and fails.
 ///
 /// # Errors
-/// [`Failure::Api`] when the request or the stream fails, [`Failure::Answer`] when a whole
-/// answer has no text to print, [`Failure::ClosedOutput`] or [`Failure::Output`] when
+/// [`Failure::Api`] when the request or the stream fails, [`Failure::Answer`] when an
+/// answer (whole or streamed) has no text to print, [`Failure::ClosedOutput`] or [`Failure::Output`] when
 /// printing fails.
 pub async fn answer(
     client: &Client,
@@ -134,13 +134,9 @@ async fn whole_answer(
         .choice(0)
         .ok_or_else(|| Failure::Answer("the answer has no choice with index 0".into()))?;
     let Some(text) = choice.message.content.as_deref() else {
-        let reason = choice
-            .finish_reason
-            .as_ref()
-            .map_or_else(|| "none given".to_owned(), ToString::to_string);
-        return Err(Failure::Answer(format!(
-            "the answer has no text (finish reason: {reason})"
-        )));
+        return Err(no_text(
+            choice.finish_reason.as_ref().map(ToString::to_string),
+        ));
     };
     write_now(out, text)?;
     if !text.ends_with('\n') {
@@ -157,6 +153,10 @@ async fn stream_answer(
 ) -> Result<String, Failure> {
     let mut stream = client.chat_stream(request).await?;
     let mut text = String::new();
+    // As for a whole answer: one that brought no text at all (only tool calls, or a content
+    // filter) is said, not printed as nothing.
+    let mut got_text = false;
+    let mut finish_reason = None;
     while let Some(chunk) = stream.next_chunk().await {
         let chunk = match chunk {
             Ok(chunk) => chunk,
@@ -173,17 +173,30 @@ async fn stream_answer(
             line.push('\n');
             write_now(out, &line)?;
         }
+        if let Some(reason) = chunk.choices.first().and_then(|c| c.finish_reason.as_ref()) {
+            finish_reason = Some(reason.to_string());
+        }
         if let Some(delta) = chunk.text_delta() {
+            got_text = true;
             if !json {
                 write_now(out, delta)?;
             }
             text.push_str(delta);
         }
     }
+    if !json && !got_text {
+        return Err(no_text(finish_reason));
+    }
     if !json && !text.is_empty() && !text.ends_with('\n') {
         write_now(out, "\n")?;
     }
     Ok(text)
+}
+
+/// The failure of an answer without text, naming its finish reason.
+fn no_text(finish_reason: Option<String>) -> Failure {
+    let reason = finish_reason.unwrap_or_else(|| "none given".to_owned());
+    Failure::Answer(format!("the answer has no text (finish reason: {reason})"))
 }
 
 /// One answer to `prompt` with `data`, printed to `out`.

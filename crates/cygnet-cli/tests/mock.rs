@@ -203,3 +203,18 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
     assert_eq!(outcome, Outcome::Success);
     assert_eq!(mock.requests()[0].json(), json!({"input": "text"}));
 }
+
+#[tokio::test]
+async fn a_streamed_answer_without_text_is_a_failure_like_a_whole_one() {
+    let call = cygnet::ToolCall::function("call_1", "get_weather", r#"{"location":"Ohio"}"#);
+    let mock = MockTransport::conversation([MockReply::stream_tool_calls(vec![call], 2)]);
+    let (outcome, printed) = single_hi(&mock, &options(true)).await;
+    match outcome {
+        Err(Failure::Answer(message)) => {
+            assert!(message.contains("has no text"), "{message}");
+            assert!(message.contains("tool_calls"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(printed, "");
+}

@@ -255,7 +255,7 @@ impl Client {
     ///
     /// [`Error::Api`] for an error status, [`Error::Transport`] or [`Error::Timeout`] when no
     /// answer came after the retries, [`Error::Config`] when `body` cannot be encoded as a JSON
-    /// object.
+    /// object or `path` does not start with `/` (it could otherwise name another host).
     pub async fn post_raw(
         &self,
         path: &str,

@@ -302,14 +302,20 @@ fn check_api_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// `url` with the credentials of its authority (`user:password@`) replaced by `***`, for
-/// messages; any text, URL or not, that has an `@` before its path.
-pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+/// `url` with everything between `scheme://` and the last `@` replaced by `***`, for messages
+/// and `Debug` output: the credentials of `user:password@host` whatever characters the
+/// password holds (a `/` or `?` in it would end the authority for a URL parser, so looking for
+/// the `@` only inside the authority would print the rest of the password). Text without an
+/// `@` comes back as it is; a path or query with an `@` is over-redacted, which is harmless.
+///
+/// ```
+/// use cygnet_core::config::redact_userinfo;
+/// assert_eq!(redact_userinfo("http://user:pa/ss@proxy:3128"), "http://***@proxy:3128");
+/// assert_eq!(redact_userinfo("https://api.grayswan.ai/v1"), "https://api.grayswan.ai/v1");
+/// ```
+pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
     let start = url.find("://").map_or(0, |i| i + 3);
-    let end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    match url[start..end].rfind('@') {
+    match url[start..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..start], &url[start + at..]).into(),
         None => url.into(),
     }

@@ -134,10 +134,17 @@ impl Call {
         body: Bytes,
         stream: bool,
     ) -> Result<Self> {
+        // A path that does not start with `/` would be glued onto the host and could move the
+        // request, and the key with it, to another authority (`@evil.example/x`).
+        if !path.starts_with('/') {
+            return Err(Error::Config(format!(
+                "the request path {path:?} must start with `/`"
+            )));
+        }
         let url = engine.base.join(path, &options.query);
         let uri: Uri = url
             .parse()
-            .map_err(|e| Error::Config(format!("cannot build a request for {url}: {e}")))?;
+            .map_err(|e| Error::Config(format!("cannot build a request for path {path:?}: {e}")))?;
         let span = tracing::debug_span!("cygnet.request", method = "POST", path, stream);
         Ok(Self {
             engine: Arc::clone(engine),

@@ -387,3 +387,19 @@ fn oversized_bodies_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_raw_path_cannot_move_the_request_to_another_host() {
+    for path in ["@evil.example/x", "v1/x", ".evil.example/x"] {
+        let (client, transport) = setup(vec![]);
+        let err = block_on(client.post_raw(path, &serde_json::json!({}))).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("must start with `/`")),
+            "{path}: {err}"
+        );
+        assert!(
+            transport.requests().is_empty(),
+            "{path}: a request was sent"
+        );
+    }
+}

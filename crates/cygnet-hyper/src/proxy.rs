@@ -304,21 +304,10 @@ impl ProxyTarget {
     }
 }
 
-/// `url` with any userinfo replaced by `***`, for messages.
+/// `url` with any userinfo replaced by `***`, for messages (core's rule, so both crates
+/// redact alike).
 fn redacted(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, url),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let rest = match rest[..authority_end].rfind('@') {
-        Some(at) => format!("***@{}", &rest[at + 1..]),
-        None => rest.to_owned(),
-    };
-    match scheme {
-        Some(scheme) => format!("{scheme}://{rest}"),
-        None => rest,
-    }
+    cygnet_core::config::redact_userinfo(url).into_owned()
 }
 
 /// Why a request could not go through its proxy.

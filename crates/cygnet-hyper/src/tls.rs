@@ -91,7 +91,15 @@ pub(crate) fn client_config(
             Ok(config_with_roots(roots))
         }
         TlsChoice::FeatureRoots => {
-            extra_roots.extend(environment_roots(&lookup)?);
+            // With `native-roots` alone, rustls-native-certs already reads SSL_CERT_FILE and
+            // SSL_CERT_DIR with the OS store; reading them again would add each certificate
+            // twice, under a second, stricter policy.
+            if !cfg!(all(
+                feature = "native-roots",
+                not(feature = "platform-verifier")
+            )) {
+                extra_roots.extend(environment_roots(&lookup)?);
+            }
             feature_config(extra_roots)
         }
     }

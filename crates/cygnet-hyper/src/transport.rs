@@ -406,7 +406,8 @@ impl HyperTransportBuilder {
     }
 
     /// How long opening a connection (DNS, TCP and TLS) may take for requests that carry no
-    /// [`ConnectTimeout`] extension. Core always sets one; default 5 s.
+    /// [`ConnectTimeout`] extension (core sets one only when a connect timeout is configured);
+    /// default 5 s.
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -535,13 +536,16 @@ fn check_uri(uri: &Uri) -> Result<(), TransportError> {
     if !scheme_ok {
         return Err(TransportError::new(
             TransportErrorKind::Request,
-            format!("unsupported URI scheme in {uri:?}: only http and https are sent"),
+            format!(
+                "unsupported URI scheme {:?}: only http and https are sent",
+                uri.scheme_str().unwrap_or_default()
+            ),
         ));
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(TransportError::new(
             TransportErrorKind::Request,
-            format!("URI {uri:?} has no host"),
+            "the request's URI has no host".to_owned(),
         ));
     }
     Ok(())
