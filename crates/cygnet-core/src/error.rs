@@ -385,7 +385,8 @@ pub enum StreamError {
     /// The body ended before the `[DONE]` event.
     #[error("stream ended without [DONE] after {chunks} chunk(s)")]
     Incomplete {
-        /// How many chunks arrived before the end.
+        /// How many chunks arrived before the end (events, for a raw
+        /// [`SseStream`](crate::SseStream)).
         chunks: u64,
     },
     /// One event grew past the configured limit.

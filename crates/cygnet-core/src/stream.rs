@@ -63,6 +63,8 @@ pub struct SseStream {
     idle_timer: Option<Sleep>,
     /// The whole stream's bound, when configured.
     deadline: Option<StreamDeadline>,
+    /// Events handed to the caller, for the count of a stream cut short.
+    events: u64,
     done: bool,
 }
 
@@ -141,6 +143,7 @@ impl SseStream {
             decoder,
             idle_timer: None,
             deadline,
+            events: 0,
             done: false,
         }
     }
@@ -189,6 +192,7 @@ impl SseStream {
             match self.decoder.next_event() {
                 Ok(Some(event)) => {
                     let out = f(event);
+                    self.events += 1;
                     if let CallHold::Resendable {
                         call,
                         started: Some(started),
@@ -221,9 +225,10 @@ impl SseStream {
                     if self.call.attempt_started().is_none() {
                         self.done = true;
                         if cut_short {
-                            return Poll::Ready(Some(Err(
-                                StreamError::Incomplete { chunks: 0 }.into()
-                            )));
+                            return Poll::Ready(Some(Err(StreamError::Incomplete {
+                                chunks: self.events,
+                            }
+                            .into())));
                         }
                         return Poll::Ready(None);
                     }

@@ -403,3 +403,31 @@ fn a_raw_path_cannot_move_the_request_to_another_host() {
         );
     }
 }
+
+#[test]
+fn a_raw_event_stream_cut_short_counts_the_events_it_delivered() {
+    use futures_util::StreamExt;
+    let (client, _) = setup(vec![CannedReply::sse(
+        "data: one\n\ndata: two\n\ndata: thr",
+    )]);
+    let items: Vec<_> = block_on(async {
+        let stream = client
+            .post_stream_raw("/chat/completion", &serde_json::json!({}))
+            .await
+            .unwrap();
+        stream.collect().await
+    });
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert_eq!(items[0].as_ref().unwrap().data, "one");
+    assert_eq!(items[1].as_ref().unwrap().data, "two");
+    assert!(
+        matches!(
+            &items[2],
+            Err(Error::Stream(cygnet_core::StreamError::Incomplete {
+                chunks: 2
+            }))
+        ),
+        "{:?}",
+        items[2]
+    );
+}
