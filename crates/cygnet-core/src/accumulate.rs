@@ -31,6 +31,7 @@
 //!   concatenated, any other value replaced. Per-token log probabilities
 //!   (`{"content": [...]}`) thus come out as one list.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -87,8 +88,11 @@ pub struct Accumulator {
     created: i64,
     model: String,
     system_fingerprint: Option<String>,
-    /// Sorted by `index`; a handful at most, so a sorted `Vec` beats a map.
-    choices: Vec<ChoiceState>,
+    /// By `index`. A map rather than a sorted `Vec`: a server may name choices in any order,
+    /// highest first included, and inserting at the front of a `Vec` moves all the others
+    /// (quadratic over one chunk with many choices); a map finds and inserts in log time and
+    /// still lists them sorted.
+    choices: BTreeMap<u32, ChoiceState>,
     usage: Option<Usage>,
     chunks: u64,
 }
@@ -98,15 +102,14 @@ struct ChoiceState {
     index: u32,
     role: Option<Role>,
     content: Option<String>,
-    /// Sorted by `index`.
-    tool_calls: Vec<ToolCallState>,
+    /// By `index`, as the choices are (and for the same reason).
+    tool_calls: BTreeMap<u32, ToolCallState>,
     finish_reason: Option<FinishReason>,
     logprobs: Option<Value>,
 }
 
 #[derive(Clone, Debug)]
 struct ToolCallState {
-    index: u32,
     id: String,
     kind: Option<ToolType>,
     name: String,
@@ -167,12 +170,18 @@ impl Accumulator {
         completion.model = self.model;
         completion.system_fingerprint = self.system_fingerprint;
         completion.usage = self.usage;
-        completion.choices = self.choices.into_iter().map(ChoiceState::finish).collect();
+        completion.choices = self
+            .choices
+            .into_values()
+            .map(ChoiceState::finish)
+            .collect();
         completion
     }
 
     fn choice_mut(&mut self, index: u32) -> &mut ChoiceState {
-        entry_by_index(&mut self.choices, index, |c| c.index, ChoiceState::new)
+        self.choices
+            .entry(index)
+            .or_insert_with(|| ChoiceState::new(index))
     }
 }
 
@@ -214,7 +223,7 @@ impl ChoiceState {
             index,
             role: None,
             content: None,
-            tool_calls: Vec::new(),
+            tool_calls: BTreeMap::new(),
             finish_reason: None,
             logprobs: None,
         }
@@ -245,13 +254,15 @@ impl ChoiceState {
     }
 
     fn tool_call_mut(&mut self, index: u32) -> &mut ToolCallState {
-        entry_by_index(&mut self.tool_calls, index, |c| c.index, ToolCallState::new)
+        self.tool_calls
+            .entry(index)
+            .or_insert_with(ToolCallState::new)
     }
 
     fn finish(self) -> Choice {
         let tool_calls = (!self.tool_calls.is_empty()).then(|| {
             self.tool_calls
-                .into_iter()
+                .into_values()
                 .map(ToolCallState::finish)
                 .collect()
         });
@@ -264,25 +275,6 @@ impl ChoiceState {
             self.logprobs,
         )
     }
-}
-
-/// The entry of `items` (kept sorted by `key`) whose key is `index`, inserted in its place
-/// with `new(index)` if there is none yet: chunks name choices and tool calls by index, in
-/// any order.
-fn entry_by_index<T>(
-    items: &mut Vec<T>,
-    index: u32,
-    key: impl Fn(&T) -> u32,
-    new: impl FnOnce(u32) -> T,
-) -> &mut T {
-    let position = match items.binary_search_by_key(&index, key) {
-        Ok(position) => position,
-        Err(position) => {
-            items.insert(position, new(index));
-            position
-        }
-    };
-    &mut items[position]
 }
 
 fn choice(
@@ -307,9 +299,8 @@ fn choice(
 }
 
 impl ToolCallState {
-    fn new(index: u32) -> Self {
+    fn new() -> Self {
         Self {
-            index,
             id: String::new(),
             kind: None,
             name: String::new(),

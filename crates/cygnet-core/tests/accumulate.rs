@@ -229,6 +229,60 @@ fn hostile_indices_do_not_panic() {
     );
 }
 
+/// Choices (and tool calls) named in descending index order, as a hostile server may send
+/// them, each in one chunk: every one is found again by its index, in time that grows with
+/// their number, not its square.
+#[test]
+fn many_choices_and_tool_calls_in_descending_order_accumulate_in_time() {
+    const N: u32 = 200_000;
+    // One chunk's JSON whose `choices` are `choice(i)` for every index, highest first.
+    fn descending(choice: impl Fn(u32) -> String) -> ChatCompletionChunk {
+        let choices: Vec<String> = (0..N).rev().map(choice).collect();
+        let data = format!(r#"{{"id":"c1","choices":[{}]}}"#, choices.join(","));
+        ChatCompletionChunk::from_json(&data).expect("test chunk must parse")
+    }
+    let completion = cygnet_test_support::bounded_thread(|| {
+        let mut accumulator = Accumulator::new();
+        // Every choice begins, highest index first; then each gets a second piece, in the
+        // same order.
+        for piece in ["a", "b"] {
+            accumulator.push(&descending(|i| {
+                format!(r#"{{"index":{i},"delta":{{"content":"{piece}{i}"}}}}"#)
+            }));
+        }
+        // One choice with as many tool calls, highest index first, each sent twice.
+        let calls: Vec<String> = (0..N)
+            .rev()
+            .map(|i| format!(r#"{{"index":{i},"function":{{"arguments":"{i},"}}}}"#))
+            .collect();
+        let data = format!(
+            r#"{{"choices":[{{"index":{N},"delta":{{"tool_calls":[{}]}}}}]}}"#,
+            calls.join(",")
+        );
+        let chunk = ChatCompletionChunk::from_json(&data).expect("test chunk must parse");
+        accumulator.push(&chunk);
+        accumulator.push(&chunk);
+        accumulator.finish()
+    });
+    assert_eq!(completion.choices.len(), N as usize + 1);
+    for (position, choice) in completion.choices.iter().enumerate() {
+        assert_eq!(choice.index, position as u32);
+    }
+    for i in [0, 1, N / 2, N - 1] {
+        let content = completion.choices[i as usize].message.content.as_deref();
+        assert_eq!(content, Some(format!("a{i}b{i}").as_str()));
+    }
+    let calls = completion.choices[N as usize]
+        .message
+        .tool_calls
+        .as_ref()
+        .expect("the tool calls");
+    assert_eq!(calls.len(), N as usize);
+    for i in [0, 1, N / 2, N - 1] {
+        assert_eq!(calls[i as usize].function.arguments, format!("{i},{i},"));
+    }
+}
+
 // Property: cut any completion into chunks in any way; accumulating gives it back.
 
 /// Whether `prefix`'s choices are, field by field, a prefix of `full`'s.
