@@ -56,6 +56,7 @@
 //! with the next event.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use memchr::{memchr, memchr2};
@@ -99,12 +100,15 @@ pub struct Event<'a> {
 
 impl Event<'_> {
     /// An owned copy of the event.
+    ///
+    /// The id is copied too; a raw [`SseStream`](crate::SseStream) instead hands every event
+    /// the one shared copy of the id it inherits, however many events inherit it.
     #[allow(clippy::wrong_self_convention)]
     pub fn to_owned(&self) -> OwnedEvent {
         OwnedEvent {
             event: self.event.to_owned(),
             data: self.data.to_owned(),
-            id: self.id.map(str::to_owned),
+            id: self.id.map(Arc::from),
             retry: self.retry,
         }
     }
@@ -123,7 +127,12 @@ pub struct OwnedEvent {
     /// The data lines joined with `"\n"`.
     pub data: String,
     /// The last event ID when the event was dispatched; `None` when empty.
-    pub id: Option<String>,
+    ///
+    /// Shared: the ID persists from event to event until the server sends another, and every
+    /// event that inherits it holds the same allocation (cloning it is a reference count), so
+    /// a long ID followed by many events costs its length once, not once per event. Like
+    /// every field line it is bounded by the decoder's maximum event size.
+    pub id: Option<Arc<str>>,
     /// The `retry` value (milliseconds) given inside this event, if any.
     pub retry: Option<u64>,
 }
@@ -207,6 +216,8 @@ pub struct SseDecoder {
     id_dirty: bool,
     /// The WHATWG "last event ID string", updated at each dispatch.
     last_id: String,
+    /// `last_id` as shared text, made when first asked for and dropped when it changes.
+    shared_id: Option<Arc<str>>,
     /// The last valid `retry` value seen.
     retry: Option<u64>,
     /// What the last dispatch produced, for `emit`.
@@ -263,6 +274,7 @@ impl SseDecoder {
             id_buf: Vec::new(),
             id_dirty: false,
             last_id: String::new(),
+            shared_id: None,
             retry: None,
             ready: Ready {
                 data: Data::None,
@@ -440,6 +452,18 @@ impl SseDecoder {
         (!self.last_id.is_empty()).then_some(self.last_id.as_str())
     }
 
+    /// [`last_event_id`](Self::last_event_id) as shared text: the same allocation until the
+    /// ID changes, so each owned event that inherits it costs a reference count.
+    pub(crate) fn shared_last_event_id(&mut self) -> Option<Arc<str>> {
+        if self.last_id.is_empty() {
+            return None;
+        }
+        Some(Arc::clone(
+            self.shared_id
+                .get_or_insert_with(|| Arc::from(self.last_id.as_str())),
+        ))
+    }
+
     /// The last valid `retry` value seen (milliseconds), in any event, dispatched or not.
     pub fn retry(&self) -> Option<u64> {
         self.retry
@@ -578,8 +602,11 @@ impl SseDecoder {
         if self.id_dirty {
             self.id_dirty = false;
             let id = std::str::from_utf8(&self.id_buf).map_err(|_| StreamError::InvalidUtf8)?;
-            self.last_id.clear();
-            self.last_id.push_str(id);
+            if self.last_id != id {
+                self.last_id.clear();
+                self.last_id.push_str(id);
+                self.shared_id = None;
+            }
         }
         if matches!(ready.data, Data::None) {
             return Ok(false);

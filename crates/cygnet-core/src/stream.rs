@@ -338,7 +338,20 @@ impl Stream for SseStream {
     type Item = Result<OwnedEvent>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_event_with(cx, |event| event.to_owned())
+        let this = self.get_mut();
+        let mut polled = this.poll_event_with(cx, |event| OwnedEvent {
+            event: event.event.to_owned(),
+            data: event.data.to_owned(),
+            id: None,
+            retry: event.retry,
+        });
+        // An event's id is the decoder's last event id, which persists across events: hand
+        // out the decoder's shared copy rather than a copy per event. The decoder has not
+        // moved on since the event was lent.
+        if let Poll::Ready(Some(Ok(event))) = &mut polled {
+            event.id = this.decoder.shared_last_event_id();
+        }
+        polled
     }
 }
 

@@ -431,3 +431,36 @@ fn a_raw_event_stream_cut_short_counts_the_events_it_delivered() {
         items[2]
     );
 }
+
+#[test]
+fn a_long_inherited_event_id_is_shared_by_the_events_not_copied_into_each() {
+    use futures_util::StreamExt;
+    use std::sync::Arc;
+    const EVENTS: usize = 20_000;
+    // Just under the default event limit: one id line, then many tiny events inheriting it.
+    let id = "7".repeat(15 * 1024 * 1024);
+    let mut body = format!("id: {id}\n");
+    body.push_str(&"data: d\n\n".repeat(EVENTS));
+    let (client, _) = setup(vec![CannedReply::sse(body)]);
+    let (events, shared) = cygnet_test_support::bounded_thread(move || {
+        block_on(async move {
+            let mut stream = client
+                .post_stream_raw("/chat/completion", &serde_json::json!({}))
+                .await
+                .unwrap();
+            let first = stream.next().await.unwrap().unwrap();
+            let first_id = first.id.clone().expect("the first event has the id");
+            assert_eq!(*first_id, *id);
+            let (mut events, mut shared) = (1, true);
+            while let Some(event) = stream.next().await {
+                let event = event.unwrap();
+                assert_eq!(event.data, "d");
+                shared &= event.id.is_some_and(|each| Arc::ptr_eq(&each, &first_id));
+                events += 1;
+            }
+            (events, shared)
+        })
+    });
+    assert_eq!(events, EVENTS);
+    assert!(shared, "every event holds the one id, not a copy of it");
+}

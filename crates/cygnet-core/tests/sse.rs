@@ -196,7 +196,7 @@ mod reference {
                     (Ok(event), Ok(data)) => items.push(Ok(OwnedEvent {
                         event,
                         data,
-                        id: (!last_id.is_empty()).then(|| last_id.clone()),
+                        id: (!last_id.is_empty()).then(|| last_id.as_str().into()),
                         retry: event_retry,
                     })),
                     _ => items.push(Err(StreamError::InvalidUtf8)),
