@@ -33,6 +33,7 @@ use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, DecodeError, Error, Result, StreamError};
+use crate::redact::Secrets;
 use crate::transport::Body;
 
 /// How much of a streaming request's answer that is not a stream is read for its error.
@@ -87,31 +88,32 @@ pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
 }
 
 /// The error for a 2xx answer to a streaming request that is not a stream (see the module
-/// docs); reads at most `limit` bytes of its body.
+/// docs); reads at most `limit` bytes of its body. The error shows nothing of `secrets`.
 pub(crate) async fn not_a_stream(
     status: StatusCode,
     headers: HeaderMap,
     body: Body,
     limit: usize,
+    secrets: &Secrets,
 ) -> Error {
     let prefix = match read_prefix(body, limit).await {
         Ok(prefix) => prefix,
         Err(e) => return e,
     };
     if is_error_report(&prefix) {
-        return ApiError::from_response(status, headers, prefix).into();
+        return ApiError::from_response(status, headers, secrets.redact_bytes(&prefix)).into();
     }
     let content_type = headers
         .get(CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    DecodeError::new(
-        Some(status),
+    decode_error(
+        secrets,
+        status,
         "a text/event-stream answer",
         &prefix,
-        Some(Box::new(UnexpectedContentType(content_type))),
+        Box::new(UnexpectedContentType(content_type)),
     )
-    .into()
 }
 
 /// Reads at most `limit` bytes of `body`; the rest is dropped unread with the body.
@@ -127,41 +129,69 @@ async fn read_prefix(mut body: Body, limit: usize) -> Result<Bytes> {
     Ok(buffer.freeze())
 }
 
-/// Parses a whole 2xx `body` as `T` (`expected` names it in a decode error).
+/// Parses a whole 2xx `body` as `T` (`expected` names it in a decode error, which, like an
+/// API error, shows nothing of `secrets`).
 pub(crate) fn parse_json<T: DeserializeOwned>(
     status: StatusCode,
     headers: &HeaderMap,
     body: &Bytes,
     expected: &'static str,
+    secrets: &Secrets,
 ) -> Result<T, Error> {
     serde_json::from_slice(body).map_err(|e| {
         if is_error_report(body) {
-            ApiError::from_response(status, headers.clone(), body.clone()).into()
+            ApiError::from_response(status, headers.clone(), secrets.redact_bytes(body)).into()
         } else {
-            DecodeError::new(Some(status), expected, body, Some(Box::new(e))).into()
+            decode_error(secrets, status, expected, body, Box::new(e))
         }
     })
 }
 
 /// The error for one stream event's `data` that did not parse as a chunk.
 #[cold]
-pub(crate) fn chunk_error(status: StatusCode, data: &str, error: serde_json::Error) -> Error {
+pub(crate) fn chunk_error(
+    status: StatusCode,
+    data: &str,
+    error: serde_json::Error,
+    secrets: &Secrets,
+) -> Error {
     if is_error_report(data.as_bytes()) {
-        in_stream_error(data)
+        in_stream_error(data, secrets)
     } else {
-        DecodeError::new(
-            Some(status),
+        decode_error(
+            secrets,
+            status,
             "chat completion chunk JSON",
             data.as_bytes(),
-            Some(Box::new(error)),
+            Box::new(error),
         )
-        .into()
     }
 }
 
-/// An error the server sent inside a stream, as the raw text of the event.
-pub(crate) fn in_stream_error(data: &str) -> Error {
-    ApiError::in_stream(Bytes::copy_from_slice(data.as_bytes())).into()
+/// An error the server sent inside a stream, as the raw text of the event (without
+/// `secrets`).
+pub(crate) fn in_stream_error(data: &str, secrets: &Secrets) -> Error {
+    let data = secrets.redact_slice(data.as_bytes());
+    ApiError::in_stream(Bytes::copy_from_slice(&data)).into()
+}
+
+/// A decode error for `body`, its snippet and the parser's complaint cleaned of `secrets`
+/// (a complaint quotes the value it could not read).
+fn decode_error(
+    secrets: &Secrets,
+    status: StatusCode,
+    expected: &'static str,
+    body: &[u8],
+    cause: Box<dyn std::error::Error + Send + Sync>,
+) -> Error {
+    let body = secrets.redact_slice(body);
+    DecodeError::new(
+        Some(status),
+        expected,
+        &body,
+        Some(secrets.redact_cause(cause)),
+    )
+    .into()
 }
 
 /// Whether `body` is a JSON object with a top-level `error` member that is not `null`: the
@@ -229,6 +259,7 @@ mod tests {
             headers(Some("application/json")),
             body,
             NOT_A_STREAM_PREFIX,
+            &Secrets::default(),
         ));
         let api = error.as_api().expect("an API error");
         assert_eq!(api.status, Some(StatusCode::OK));
@@ -243,6 +274,7 @@ mod tests {
             headers(Some("text/html; charset=utf-8")),
             Body::from(page),
             NOT_A_STREAM_PREFIX,
+            &Secrets::default(),
         ));
         assert!(matches!(error, Error::Decode(_)), "{error:?}");
         let text = error.to_string();
@@ -257,6 +289,7 @@ mod tests {
             &HeaderMap::new(),
             &Bytes::from_static(body.as_bytes()),
             "test JSON",
+            &Secrets::default(),
         )
     }
 
@@ -308,13 +341,13 @@ mod tests {
     fn a_chunk_with_an_error_member_is_an_in_stream_error() {
         let data = r#"{"id":"x","error":{"message":"quota exceeded"}}"#;
         let error = cygnet_types::ChatCompletionChunk::from_json(data).unwrap_err();
-        let error = chunk_error(StatusCode::OK, data, error);
+        let error = chunk_error(StatusCode::OK, data, error, &Secrets::default());
         let api = error.as_api().expect("an API error");
         assert_eq!(api.kind, crate::ApiErrorKind::InStream);
         assert_eq!(api.message.as_deref(), Some("quota exceeded"));
         let error = cygnet_types::ChatCompletionChunk::from_json("{}").unwrap_err();
         assert!(matches!(
-            chunk_error(StatusCode::OK, "{}", error),
+            chunk_error(StatusCode::OK, "{}", error, &Secrets::default()),
             Error::Decode(e) if e.to_string().contains("missing field `choices`")
         ));
     }

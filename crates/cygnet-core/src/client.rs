@@ -20,6 +20,7 @@ use crate::config::{ClientBuilder, ClientConfig};
 use crate::engine::{Call, Engine, StreamDeadline};
 use crate::error::{Error, Result};
 use crate::options::RequestOptions;
+use crate::redact::Secrets;
 use crate::stream::{ChatStream, SseStream};
 use crate::transport::Transport;
 
@@ -82,7 +83,10 @@ impl<T> ApiResponse<T> {
 }
 
 /// A successful answer as it came: status, headers and the raw body.
-#[derive(Clone, Debug)]
+///
+/// The body is exactly what the server sent; the header values have the client's secrets
+/// replaced (see [`redact`](crate::redact)).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct RawResponse {
     /// The HTTP status.
@@ -91,6 +95,18 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     /// The body bytes.
     pub body: Bytes,
+    /// The client's secrets, kept out of the errors of [`RawResponse::json`].
+    secrets: Secrets,
+}
+
+impl fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RawResponse {
@@ -100,13 +116,14 @@ impl RawResponse {
     ///
     /// [`Error::Decode`] when the body is not a `T`; but when such a body is a JSON object
     /// with a top-level `error` member (not `null`), [`Error::Api`] with the server's message,
-    /// as for the typed calls.
+    /// as for the typed calls. Neither shows the client's secrets.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         answer::parse_json(
             self.status,
             &self.headers,
             &self.body,
             std::any::type_name::<T>(),
+            &self.secrets,
         )
     }
 }
@@ -155,6 +172,22 @@ impl Client {
     /// The transport this client sends through.
     pub fn transport(&self) -> &Arc<dyn Transport> {
         self.engine.transport()
+    }
+
+    /// The secrets (the API key) this client keeps out of everything it builds from an
+    /// answer; [`Secrets::redact`] cleans text of your own the same way, such as a raw body
+    /// you are about to log.
+    ///
+    /// ```
+    /// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
+    /// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
+    /// #   fn sleep(&self, _: std::time::Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
+    /// let client = cygnet_core::Client::builder().api_key("sk-test-fake").transport(T).build()?;
+    /// assert_eq!(client.secrets().redact("no such key: sk-test-fake"), "no such key: ***");
+    /// # Ok::<(), cygnet_core::Error>(())
+    /// ```
+    pub fn secrets(&self) -> &Secrets {
+        self.engine.secrets()
     }
 
     /// Sends a chat completion request and waits for the whole answer.
@@ -237,7 +270,13 @@ impl Client {
         expected: &'static str,
     ) -> Result<ApiResponse<T>> {
         let raw = self.post_raw(path, body).await?;
-        let value = answer::parse_json(raw.status, &raw.headers, &raw.body, expected)?;
+        let value = answer::parse_json(
+            raw.status,
+            &raw.headers,
+            &raw.body,
+            expected,
+            self.engine.secrets(),
+        )?;
         Ok(ApiResponse {
             status: raw.status,
             headers: raw.headers,
@@ -270,6 +309,7 @@ impl Client {
             status: parts.status,
             headers: parts.headers,
             body,
+            secrets: self.engine.secrets().clone(),
         })
     }
 

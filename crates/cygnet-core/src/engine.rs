@@ -35,16 +35,22 @@ use crate::config::{
 };
 use crate::error::{ApiError, Error, Result, StreamError, TimeoutKind};
 use crate::options::RequestOptions;
+use crate::redact::Secrets;
 use crate::retry;
 use crate::transport::{Body, ConnectTimeout, Sleep, Transport};
 
 /// The `User-Agent` this crate sends.
 pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSION"));
 
-/// What a client and its clones share: transport, authorization, base URL and limits.
+/// What a client and its clones share: transport, authorization, the secrets to keep out of
+/// what answers bring back, base URL and limits.
 pub(crate) struct Engine {
     transport: Arc<dyn Transport>,
     authorization: HeaderValue,
+    /// Every credential the client sends (today the API key; a second one, such as a
+    /// provider's key on guarded routes, joins this list): replaced in the headers and error
+    /// bodies of every answer before anything is built from them.
+    secrets: Secrets,
     base: BaseUrl,
     limits: Limits,
 }
@@ -66,6 +72,7 @@ impl Engine {
         Ok(Self {
             transport,
             authorization,
+            secrets: Secrets::new([api_key.expose()]),
             base,
             limits,
         })
@@ -81,6 +88,10 @@ impl Engine {
 
     pub(crate) fn limits(&self) -> Limits {
         self.limits
+    }
+
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 }
 
@@ -169,6 +180,11 @@ impl Call {
 
     pub(crate) fn limits(&self) -> Limits {
         self.engine.limits
+    }
+
+    /// The secrets to keep out of what the answers bring back.
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.engine.secrets
     }
 
     /// A timer on the transport's clock.
@@ -293,12 +309,11 @@ impl Call {
     async fn attempt_full(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>> {
         let limit = self.engine.limits.max_body_bytes;
         let work = async {
-            let response = self.engine.transport.send(request).await?;
-            tracing::debug!(status = response.status().as_u16(), "response head");
+            let response = self.answer_head(request).await?;
             let (parts, body) = response.into_parts();
             let bytes = read_body(body, &parts.headers, limit).await?;
             if !parts.status.is_success() {
-                return Err(ApiError::from_response(parts.status, parts.headers, bytes).into());
+                return Err(self.api_error(parts, &bytes));
             }
             Ok(http::Response::from_parts(parts, bytes))
         };
@@ -312,22 +327,39 @@ impl Call {
     async fn attempt_stream(&self, request: http::Request<Bytes>) -> Result<http::Response<Body>> {
         let limit = self.engine.limits.max_body_bytes;
         let work = async {
-            let response = self.engine.transport.send(request).await?;
-            tracing::debug!(status = response.status().as_u16(), "response head");
+            let response = self.answer_head(request).await?;
             if response.status().is_success() && is_event_stream(response.headers()) {
                 return Ok(response);
             }
             let (parts, body) = response.into_parts();
             if parts.status.is_success() {
                 let prefix = NOT_A_STREAM_PREFIX.min(limit);
-                return Err(not_a_stream(parts.status, parts.headers, body, prefix).await);
+                let secrets = &self.engine.secrets;
+                return Err(not_a_stream(parts.status, parts.headers, body, prefix, secrets).await);
             }
             let bytes = read_body(body, &parts.headers, limit).await?;
-            Err(ApiError::from_response(parts.status, parts.headers, bytes).into())
+            Err(self.api_error(parts, &bytes))
         };
         let timeout = self.settings.headers_timeout;
         self.deadline(timeout, TimeoutKind::Headers(timeout), work)
             .await
+    }
+
+    /// Sends one attempt's request and returns the answer's head, its header values cleaned
+    /// of the client's secrets: whatever is built from them later (an error, a request id, a
+    /// `Debug` of the headers) cannot show what the server echoed.
+    async fn answer_head(&self, request: http::Request<Bytes>) -> Result<http::Response<Body>> {
+        let mut response = self.engine.transport.send(request).await?;
+        tracing::debug!(status = response.status().as_u16(), "response head");
+        self.engine.secrets.redact_headers(response.headers_mut());
+        Ok(response)
+    }
+
+    /// The error for an error status: its body cleaned of the client's secrets before the
+    /// message, or anything else, is read from it.
+    fn api_error(&self, parts: http::response::Parts, body: &Bytes) -> Error {
+        let body = self.engine.secrets.redact_bytes(body);
+        ApiError::from_response(parts.status, parts.headers, body).into()
     }
 
     /// Runs `work`, failing with a timeout of `kind` if it takes longer than `limit`.
@@ -395,6 +427,11 @@ impl Answered {
     /// A timer on the transport's clock.
     pub(crate) fn sleep(&self, duration: Duration) -> Sleep {
         self.engine.transport.sleep(duration)
+    }
+
+    /// The secrets to keep out of what the stream's events bring back.
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.engine.secrets
     }
 
     /// `error`, as the end of the call; see [`Call::with_context`].

@@ -260,9 +260,12 @@ pub struct ApiError {
     pub status: Option<StatusCode>,
     /// The server's message, when its body had one.
     pub message: Option<String>,
-    /// The response headers (request ids among them).
+    /// The response headers (request ids among them), each value with the client's secrets
+    /// replaced by `***`.
     pub headers: HeaderMap,
-    /// The body exactly as it came (bounded by the client's body limit).
+    /// The body as it came (bounded by the client's body limit), except that every
+    /// occurrence of the client's secrets, the API key, in any spelling, is replaced by `***`
+    /// (see [`redact`](crate::redact)); the message is read from it.
     pub body: Bytes,
 }
 
@@ -330,9 +333,10 @@ pub struct DecodeError {
     pub status: Option<StatusCode>,
     /// What was expected, e.g. "chat completion JSON".
     pub expected: &'static str,
-    /// The start of what came, lossily as text.
+    /// The start of what came, lossily as text, with the client's secrets replaced by `***`.
     pub snippet: String,
-    /// The parser's complaint.
+    /// The parser's complaint (when it quoted one of the client's secrets, an error with
+    /// its text, the secret replaced by `***`).
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 

@@ -16,6 +16,7 @@ pub mod config;
 mod engine;
 pub mod error;
 pub mod options;
+pub mod redact;
 pub mod retry;
 pub mod sse;
 pub mod stream;

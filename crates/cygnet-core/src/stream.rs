@@ -41,6 +41,7 @@ use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 use crate::answer;
 use crate::engine::{Answered, Call, StreamDeadline};
 use crate::error::{Error, Result, StreamError, TimeoutKind};
+use crate::redact::Secrets;
 use crate::sse::{Event, OwnedEvent, SseDecoder};
 use crate::transport::{Body, BoxFuture, Sleep};
 
@@ -110,6 +111,13 @@ impl CallHold {
         match self {
             Self::Resendable { call, .. } => call.with_context(error),
             Self::Answered(answered) => answered.with_context(error),
+        }
+    }
+
+    fn secrets(&self) -> &Secrets {
+        match self {
+            Self::Resendable { call, .. } => call.secrets(),
+            Self::Answered(answered) => answered.secrets(),
         }
     }
 }
@@ -362,6 +370,8 @@ impl Stream for SseStream {
 pub struct ChatStream {
     events: SseStream,
     chunks: u64,
+    /// Kept out of the errors that events bring (an echo of the key in an error event).
+    secrets: Secrets,
 }
 
 impl fmt::Debug for ChatStream {
@@ -383,7 +393,12 @@ enum Parsed<T> {
 
 impl ChatStream {
     pub(crate) fn new(events: SseStream) -> Self {
-        Self { events, chunks: 0 }
+        let secrets = events.call.secrets().clone();
+        Self {
+            events,
+            chunks: 0,
+            secrets,
+        }
     }
 
     /// The status of the response.
@@ -420,9 +435,10 @@ impl ChatStream {
             return Poll::Ready(None);
         }
         let status = self.events.status();
+        let secrets = &self.secrets;
         let polled = self
             .events
-            .poll_event_with(cx, |event| parse_event(status, &event));
+            .poll_event_with(cx, |event| parse_event(status, &event, secrets));
         self.settle(polled)
     }
 
@@ -470,8 +486,9 @@ impl ChatStream {
             return Poll::Ready(None);
         }
         let status = self.events.status();
+        let secrets = &self.secrets;
         let polled = self.events.poll_event_with(cx, |event| {
-            match parse_event::<ChatCompletionChunkRef<'_>>(status, &event) {
+            match parse_event::<ChatCompletionChunkRef<'_>>(status, &event, secrets) {
                 Parsed::Chunk(chunk) => Parsed::Chunk(f(chunk)),
                 Parsed::Done => Parsed::Done,
                 Parsed::Error(e) => Parsed::Error(e),
@@ -543,18 +560,22 @@ impl<'a> ChunkData<'a> for ChatCompletionChunkRef<'a> {
 
 /// One event's answer: `[DONE]`, a chunk, or an error: an `error` event, a chunk with an
 /// `error` member (both [`Error::Api`]), or data that is not a chunk ([`Error::Decode`]);
-/// see `answer`.
-fn parse_event<'a, T: ChunkData<'a>>(status: StatusCode, event: &Event<'a>) -> Parsed<T> {
+/// see `answer`. An error shows nothing of `secrets`.
+fn parse_event<'a, T: ChunkData<'a>>(
+    status: StatusCode,
+    event: &Event<'a>,
+    secrets: &Secrets,
+) -> Parsed<T> {
     let data = event.data;
     if data == "[DONE]" {
         return Parsed::Done;
     }
     if event.event == "error" {
-        return Parsed::Error(answer::in_stream_error(data));
+        return Parsed::Error(answer::in_stream_error(data, secrets));
     }
     match T::from_json(data) {
         Ok(chunk) => Parsed::Chunk(chunk),
-        Err(e) => Parsed::Error(answer::chunk_error(status, data, e)),
+        Err(e) => Parsed::Error(answer::chunk_error(status, data, e, secrets)),
     }
 }
 

@@ -230,3 +230,40 @@ fn a_stream_resent_before_its_first_event_logs_a_numbered_attempt_in_its_span() 
         assert_eq!(attempt.parent, Some(request_span), "{attempt:?}");
     }
 }
+
+#[test]
+fn a_key_the_server_echoes_stays_out_of_every_span_and_event() {
+    // As a gateway may answer a rejected key: in the message, JSON-escaped, and in a header.
+    let escaped = KEY.replace('-', "\\u002d");
+    let echo = format!(r#"{{"error":{{"message":"Invalid API key: {KEY} ({escaped})"}}}}"#);
+    let reply = |status| {
+        CannedReply::json(status, echo.clone())
+            .header("retry-after-ms", "5")
+            .header("x-request-id", &format!("req-{KEY}"))
+    };
+    let client = Canned::with([reply(429), reply(401)])
+        .client_builder()
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let recorder = capture(|| {
+        let error = block_on(client.chat(&request())).unwrap_err();
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
+    });
+    let events = recorder.events.lock().unwrap();
+    let attempts = two_attempts(&events);
+    for attempt in &attempts {
+        let error = attempt.field("error").unwrap();
+        assert!(error.ends_with("Invalid API key: *** (***)"), "{error}");
+    }
+    let spans = recorder.spans.lock().unwrap();
+    for captured in spans.iter().chain(events.iter()) {
+        for (name, value) in &captured.fields {
+            assert!(
+                !value.contains("SECRET"),
+                "the key leaked into {}.{name}: {value}",
+                captured.name
+            );
+        }
+    }
+}
