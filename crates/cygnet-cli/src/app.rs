@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use cygnet::config::API_KEY_ENV;
+use cygnet::redact::Secrets;
 use cygnet::Client;
 
 use crate::args::{ChatArgs, Cli, Command, ModerateArgs};
@@ -35,7 +36,9 @@ pub fn main() -> ExitCode {
     };
     let result = run(cli);
     if let Err(failure) = &result {
-        report(failure, &mut io::stdout(), &mut io::stderr());
+        // The key as the client read it, to keep out of the report whatever echoed it.
+        let secrets = Secrets::new(std::env::var(API_KEY_ENV).ok());
+        report(failure, &secrets, &mut io::stdout(), &mut io::stderr());
     }
     ExitCode::from(exit_status(&result))
 }
@@ -61,7 +64,7 @@ fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
     let runtime = runtime()?;
     let _context = runtime.enter();
     let client = client_from_env()?;
-    let options = ChatOptions::from_args(args);
+    let options = ChatOptions::from_args(args, io::stdout().is_terminal());
 
     let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
     let data_from_stdin = sources.iter().filter(|s| **s == Source::Stdin).count();

@@ -20,6 +20,10 @@ Environment:
   GRAYSWAN_API_KEY      the API key (required)
   GRAY_SWAN_BASE_URL    the API's base URL (default https://api.grayswan.ai)
 
+Output: on a terminal, control characters in the model's text and in server messages show
+as escapes (`\u{1b}`), never act (`chat --raw` prints the text as it came); into a pipe the
+text is written byte for byte. Error messages are always escaped, JSON is always safe.
+
 Exit status: 0 success, 1 error, 2 flagged (moderate --fail-if-flagged), 130 interrupted.";
 
 /// Gray Swan's Cygnet API from a shell: chat with untrusted files in the `data` role, and
@@ -73,6 +77,12 @@ pub struct ChatArgs {
     /// Print JSON: the completion (with --no-stream), or each chunk as one line.
     #[arg(long)]
     pub json: bool,
+    /// Print the model's text exactly as it came, even on a terminal. Without it, control
+    /// characters in the text (escape sequences that could set the window title, write the
+    /// clipboard or clear the screen) show on a terminal as escapes such as `\u{1b}`; into a
+    /// pipe or a file the text is always written as it came.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// `cygnet moderate`.

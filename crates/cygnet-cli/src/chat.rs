@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use crate::args::ChatArgs;
 use crate::failure::{Failure, Outcome};
 use crate::input::{check_total, InputError, Source, MAX_INPUT_BYTES};
-use crate::output::write_now;
+use crate::output::{escape_controls, escape_json, write_now, ControlEscaper};
 
 /// What a chat request is made of besides its messages, and how answers are printed.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,8 +30,8 @@ pub struct ChatOptions {
 }
 
 impl ChatOptions {
-    /// The options the command line gives.
-    pub fn from_args(args: &ChatArgs) -> Self {
+    /// The options the command line gives, for answers printed to a terminal or not.
+    pub fn from_args(args: &ChatArgs, to_terminal: bool) -> Self {
         Self {
             model: args.model.clone(),
             system: args.system.clone(),
@@ -40,6 +40,7 @@ impl ChatOptions {
             style: Style {
                 stream: !args.no_stream,
                 json: args.json,
+                escape_controls: to_terminal && !args.raw,
             },
         }
     }
@@ -54,6 +55,7 @@ impl ChatOptions {
             style: Style {
                 stream: true,
                 json: false,
+                escape_controls: false,
             },
         }
     }
@@ -79,6 +81,9 @@ pub struct Style {
     pub stream: bool,
     /// Print JSON: each chunk as one line, or the whole completion.
     pub json: bool,
+    /// Show the control characters of the model's text as visible escapes instead of
+    /// writing them (see [`crate::output`]): for a terminal, unless `--raw`.
+    pub escape_controls: bool,
 }
 
 /// The user's turn: the prompt, then each data text as one `data` message.
@@ -110,24 +115,24 @@ pub async fn answer(
         MAX_INPUT_BYTES,
     )?;
     if style.stream {
-        stream_answer(client, request, style.json, out).await
+        stream_answer(client, request, style, out).await
     } else {
-        whole_answer(client, request, style.json, out).await
+        whole_answer(client, request, style, out).await
     }
 }
 
 async fn whole_answer(
     client: &Client,
     request: &ChatCompletionRequest,
-    json: bool,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<String, Failure> {
     let completion = client.chat(request).await?;
-    if json {
+    if style.json {
         let mut text = serde_json::to_string_pretty(&completion)
             .map_err(|e| Failure::Answer(format!("cannot print the completion as JSON: {e}")))?;
         text.push('\n');
-        write_now(out, &text)?;
+        write_now(out, &escape_json(&text))?;
         return Ok(completion.content().unwrap_or_default().to_owned());
     }
     let choice = completion
@@ -138,7 +143,11 @@ async fn whole_answer(
             choice.finish_reason.as_ref().map(ToString::to_string),
         ));
     };
-    write_now(out, text)?;
+    if style.escape_controls {
+        write_now(out, &escape_controls(text))?;
+    } else {
+        write_now(out, text)?;
+    }
     if !text.ends_with('\n') {
         write_now(out, "\n")?;
     }
@@ -148,9 +157,11 @@ async fn whole_answer(
 async fn stream_answer(
     client: &Client,
     request: &ChatCompletionRequest,
-    json: bool,
+    style: Style,
     out: &mut impl Write,
 ) -> Result<String, Failure> {
+    let json = style.json;
+    let mut escaper = style.escape_controls.then(ControlEscaper::new);
     let mut stream = client.chat_stream(request).await?;
     let mut text = String::new();
     // As for a whole answer: one that brought no text at all (only tool calls, or a content
@@ -161,8 +172,8 @@ async fn stream_answer(
         let chunk = match chunk {
             Ok(chunk) => chunk,
             Err(error) => {
-                if !json && !text.is_empty() && !text.ends_with('\n') {
-                    write_now(out, "\n")?;
+                if !json {
+                    end_text(escaper.as_mut(), &text, out)?;
                 }
                 return Err(error.into());
             }
@@ -171,7 +182,7 @@ async fn stream_answer(
             let mut line = serde_json::to_string(&chunk)
                 .map_err(|e| Failure::Answer(format!("cannot print a chunk as JSON: {e}")))?;
             line.push('\n');
-            write_now(out, &line)?;
+            write_now(out, &escape_json(&line))?;
         }
         if let Some(reason) = chunk.choices.first().and_then(|c| c.finish_reason.as_ref()) {
             finish_reason = Some(reason.to_string());
@@ -179,7 +190,10 @@ async fn stream_answer(
         if let Some(delta) = chunk.text_delta() {
             got_text = true;
             if !json {
-                write_now(out, delta)?;
+                match escaper.as_mut() {
+                    Some(escaper) => write_now(out, &escaper.escape(delta))?,
+                    None => write_now(out, delta)?,
+                }
             }
             text.push_str(delta);
         }
@@ -187,10 +201,26 @@ async fn stream_answer(
     if !json && !got_text {
         return Err(no_text(finish_reason));
     }
-    if !json && !text.is_empty() && !text.ends_with('\n') {
-        write_now(out, "\n")?;
+    if !json {
+        end_text(escaper.as_mut(), &text, out)?;
     }
     Ok(text)
+}
+
+/// Ends streamed text: a carriage return the escaper still holds, then a newline unless the
+/// text brought one.
+fn end_text(
+    escaper: Option<&mut ControlEscaper>,
+    text: &str,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    if let Some(escaper) = escaper {
+        write_now(out, escaper.finish())?;
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        write_now(out, "\n")?;
+    }
+    Ok(())
 }
 
 /// The failure of an answer without text, naming its finish reason.

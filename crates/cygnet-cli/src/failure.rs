@@ -13,8 +13,10 @@
 use std::io::{self, Write};
 
 use cygnet::config::API_KEY_ENV;
+use cygnet::redact::Secrets;
 
 use crate::input::InputError;
+use crate::output::escape_line;
 
 /// How a command that did its work ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +73,18 @@ pub fn exit_status(result: &Result<Outcome, Failure>) -> u8 {
 /// Reports `failure` the way the examples do: `error: ...` on standard error, the request
 /// id when the server sent one, a hint for a rejected key. An interruption writes a newline
 /// to `stdout` (ending the line a stream was printing); a closed output writes nothing.
-pub fn report(failure: &Failure, stdout: &mut impl Write, stderr: &mut impl Write) {
+///
+/// What the server sent (its message, a request id, a finish reason) shows with `secrets`
+/// replaced by `***` (the library already does so for its errors; this covers the command's
+/// own words too) and with every control character escaped, so that a message can neither
+/// drive the terminal nor forge a line of the report.
+pub fn report(
+    failure: &Failure,
+    secrets: &Secrets,
+    stdout: &mut impl Write,
+    stderr: &mut impl Write,
+) {
+    let clean = |text: String| escape_line(&secrets.redact(&text)).into_owned();
     // Reporting is best effort: if standard error is gone too, there is no one to tell.
     match failure {
         Failure::ClosedOutput => {}
@@ -79,10 +92,10 @@ pub fn report(failure: &Failure, stdout: &mut impl Write, stderr: &mut impl Writ
             let _ = stdout.write_all(b"\n").and_then(|()| stdout.flush());
         }
         Failure::Api(error) => {
-            let _ = writeln!(stderr, "error: {error}");
+            let _ = writeln!(stderr, "error: {}", clean(error.to_string()));
             if let cygnet::Error::Api(api) = error {
                 if let Some(id) = api.request_id() {
-                    let _ = writeln!(stderr, "request id: {id}");
+                    let _ = writeln!(stderr, "request id: {}", clean(id.to_owned()));
                 }
                 if api.status.is_some_and(|s| s.as_u16() == 401) {
                     let _ = writeln!(stderr, "hint: check the key in {API_KEY_ENV}");
@@ -90,7 +103,7 @@ pub fn report(failure: &Failure, stdout: &mut impl Write, stderr: &mut impl Writ
             }
         }
         other => {
-            let _ = writeln!(stderr, "error: {other}");
+            let _ = writeln!(stderr, "error: {}", clean(other.to_string()));
         }
     }
 }
@@ -112,7 +125,12 @@ mod tests {
     #[test]
     fn reports_go_to_stderr_except_the_interruption_newline() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        report(&Failure::MissingKey, &mut out, &mut err);
+        report(
+            &Failure::MissingKey,
+            &Secrets::default(),
+            &mut out,
+            &mut err,
+        );
         assert_eq!(
             String::from_utf8(err).unwrap(),
             "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key\n"
@@ -120,12 +138,37 @@ mod tests {
         assert!(out.is_empty());
 
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        report(&Failure::Interrupted, &mut out, &mut err);
+        report(
+            &Failure::Interrupted,
+            &Secrets::default(),
+            &mut out,
+            &mut err,
+        );
         assert_eq!(out, b"\n");
         assert!(err.is_empty());
 
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        report(&Failure::ClosedOutput, &mut out, &mut err);
+        report(
+            &Failure::ClosedOutput,
+            &Secrets::default(),
+            &mut out,
+            &mut err,
+        );
         assert!(out.is_empty() && err.is_empty());
+    }
+
+    #[test]
+    fn a_report_shows_neither_the_key_nor_control_characters() {
+        let secrets = Secrets::new(["sk-test-fake"]);
+        let failure = Failure::Answer(
+            "the answer has no text (finish reason: sk-test-fake\x1b]0;x\x07\nerror: forged)"
+                .into(),
+        );
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        report(&failure, &secrets, &mut out, &mut err);
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "error: the answer has no text (finish reason: ***\\u{1b}]0;x\\u{7}\\u{a}error: forged)\n"
+        );
     }
 }

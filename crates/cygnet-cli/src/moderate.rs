@@ -5,7 +5,7 @@ use std::io::Write;
 use cygnet::{Client, ModerationRequest};
 
 use crate::failure::{Failure, Outcome};
-use crate::output::write_now;
+use crate::output::{escape_json, write_now};
 
 /// Judges `text` and prints the verdict to `out`: as three `name: value` lines
 /// (`flagged`, `detected`, `passed`), or the whole response as JSON.
@@ -27,7 +27,7 @@ pub async fn moderate(
         let mut text = serde_json::to_string_pretty(&response)
             .map_err(|e| Failure::Answer(format!("cannot print the verdict as JSON: {e}")))?;
         text.push('\n');
-        text
+        escape_json(&text).into_owned()
     } else {
         format!(
             "flagged: {}\ndetected: {}\npassed: {}\n",

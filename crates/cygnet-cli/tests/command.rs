@@ -558,3 +558,85 @@ fn a_terminal_on_standard_input_holds_a_conversation_with_history() {
         ]))
     );
 }
+
+/// What a page in the data role can make the model say, streamed in pieces that cut the
+/// sequences apart: a clipboard write (OSC 52), a window title (OSC 0), a screen clear (CSI
+/// 2J, and its C1 form).
+const INJECTED: [&str; 4] = [
+    "Sure.\x1b]5",
+    "2;c;cm0gLXJmIH4=\x07 \x1b]0;",
+    "owned\x07\x1b[2J",
+    "\u{9b}2J done",
+];
+
+/// Runs `cygnet` with `args` against `server` with a pseudo-terminal as its standard output
+/// (util-linux's `script`), to its end; its `stdout` is what the terminal was sent.
+fn run_on_terminal(server: &Server, args: &str) -> Run {
+    let mut command = std::process::Command::new("script");
+    command
+        .env_clear()
+        .env("GRAYSWAN_API_KEY", FAKE_KEY)
+        .env("GRAY_SWAN_BASE_URL", server.base_url())
+        .arg("-qfec")
+        .arg(format!("'{}' {args}", env!("CARGO_BIN_EXE_cygnet")))
+        .arg("/dev/null");
+    run(command, None)
+}
+
+#[test]
+fn on_a_terminal_control_characters_from_the_model_show_as_escapes() {
+    let server = Server::start(vec![stream_of(&INJECTED), stream_of(&INJECTED)]);
+    let run = run_on_terminal(&server, "chat Hi");
+    assert_eq!(run.code(), 0, "{run:#?}");
+    // The terminal turns each newline into CR LF.
+    assert_eq!(
+        run.stdout.replace("\r\n", "\n"),
+        "Sure.\\u{1b}]52;c;cm0gLXJmIH4=\\u{7} \\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{9b}2J done\n"
+    );
+
+    // `--raw` writes them as they came.
+    let run = run_on_terminal(&server, "chat --raw Hi");
+    assert_eq!(run.code(), 0, "{run:#?}");
+    assert_eq!(run.stdout.replace("\r\n", "\n"), INJECTED.concat() + "\n");
+}
+
+#[test]
+fn into_a_pipe_the_models_text_is_written_byte_for_byte() {
+    let server = Server::start(vec![stream_of(&INJECTED)]);
+    let run = run_on(&server, ["chat", "Hi"], None);
+    assert_eq!(run.code(), 0, "{run:#?}");
+    assert_eq!(run.stdout, INJECTED.concat() + "\n");
+}
+
+#[test]
+fn an_error_shows_no_control_characters_and_no_echoed_key() {
+    let message = format!("Invalid API key: {FAKE_KEY}\x1b]0;owned\x07\nhint: forged");
+    let server = Server::start(vec![Reply::json(
+        401,
+        &json!({"error": {"message": message}}),
+    )
+    .with_header("x-request-id", &format!("req-{FAKE_KEY}"))]);
+    let run = run_on(&server, ["chat", "Hi"], None);
+
+    assert_eq!(run.code(), 1, "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        "error: API error 401 Unauthorized: Invalid API key: ***\\u{1b}]0;owned\\u{7}\\u{a}hint: \
+         forged\nrequest id: req-***\nhint: check the key in GRAYSWAN_API_KEY\n"
+    );
+    assert!(!run.stderr.contains(FAKE_KEY));
+}
+
+#[test]
+fn a_finish_reason_that_echoes_the_key_is_reported_without_it() {
+    let mut last = last_chunk();
+    last["choices"][0]["finish_reason"] = json!(FAKE_KEY);
+    let server = Server::start(vec![Reply::sse(vec![event(&last), done()])]);
+    let run = run_on(&server, ["chat", "Hi"], None);
+
+    assert_eq!(run.code(), 1, "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        "error: the answer has no text (finish reason: ***)\n"
+    );
+}

@@ -20,6 +20,7 @@ fn options(stream: bool) -> ChatOptions {
     options.style = Style {
         stream,
         json: false,
+        escape_controls: false,
     };
     options
 }
@@ -116,6 +117,7 @@ async fn json_streaming_prints_one_line_per_chunk() {
     options.style = Style {
         stream: true,
         json: true,
+        escape_controls: false,
     };
 
     let (outcome, out) = single_hi(&mock, &options).await;
@@ -217,4 +219,43 @@ async fn a_streamed_answer_without_text_is_a_failure_like_a_whole_one() {
         other => panic!("{other:?}"),
     }
     assert_eq!(printed, "");
+}
+
+/// What a page in the data role can make the model say: a clipboard write (OSC 52), a window
+/// title (OSC 0), a screen clear (CSI 2J, and its C1 form), a lone carriage return; each
+/// streamed in pieces that cut the sequences apart.
+const INJECTED: [&str; 6] = [
+    "Sure.\x1b]5",
+    "2;c;cm0gLXJmIH4=\x07 \x1b]0;",
+    "owned\x07\x1b[",
+    "2J\u{9b}2J done\r",
+    "\nsafe\r",
+    "forged",
+];
+
+#[tokio::test]
+async fn on_a_terminal_control_characters_show_as_escapes_even_cut_across_pieces() {
+    let expected = "Sure.\\u{1b}]52;c;cm0gLXJmIH4=\\u{7} \\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{9b}2J \
+                    done\r\nsafe\\u{d}forged\n";
+    for stream in [true, false] {
+        let reply = if stream {
+            MockReply::stream_text(INJECTED)
+        } else {
+            MockReply::text(INJECTED.concat())
+        };
+        let mock = MockTransport::conversation([reply]);
+        let mut options = options(stream);
+        options.style.escape_controls = true;
+        let (outcome, out) = single_hi(&mock, &options).await;
+        outcome.unwrap();
+        assert_eq!(out, expected, "stream: {stream}");
+    }
+}
+
+#[tokio::test]
+async fn into_a_pipe_the_text_is_written_as_it_came() {
+    let mock = MockTransport::conversation([MockReply::stream_text(INJECTED)]);
+    let (outcome, out) = single_hi(&mock, &options(true)).await;
+    outcome.unwrap();
+    assert_eq!(out, INJECTED.concat() + "\n");
 }

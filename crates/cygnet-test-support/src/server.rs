@@ -49,6 +49,24 @@ impl Reply {
         }
     }
 
+    /// The same answer with the header `name` set to `value` (replacing one of that name):
+    /// a server echoing what it was sent, say.
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        let mut lines: Vec<String> = self
+            .head
+            .split("\r\n")
+            .filter(|line| !line.to_ascii_lowercase().starts_with(&prefix))
+            .map(str::to_owned)
+            .collect();
+        // The head ends with an empty line, which splits into two empty strings.
+        let at = lines.len() - 2;
+        lines.insert(at, format!("{name}: {value}"));
+        self.head = lines.join("\r\n");
+        self
+    }
+
     /// A stream of server-sent events, one per part given (`Hold` pauses it), ended by the
     /// connection closing.
     pub fn sse(events: Vec<Part>) -> Self {
