@@ -15,7 +15,9 @@ const KEY: &str = "sk-test/SECRET+key_0123";
 
 /// The key the client sent, as the server read it.
 fn sent_key(received: &Received) -> String {
-    let authorization = received.header("authorization").expect("an Authorization header");
+    let authorization = received
+        .header("authorization")
+        .expect("an Authorization header");
     authorization
         .strip_prefix("Bearer ")
         .expect("a bearer token")
