@@ -176,7 +176,9 @@ impl Client {
 
     /// The secrets (the API key) this client keeps out of everything it builds from an
     /// answer; [`Secrets::redact`] cleans text of your own the same way, such as a raw body
-    /// you are about to log.
+    /// you are about to log. A call also keeps out the credentials among its own headers
+    /// ([`RequestOptions::headers`]: an `Authorization`, `Proxy-Authorization` or `*api-key`
+    /// header, or one marked sensitive).
     ///
     /// ```
     /// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
@@ -270,13 +272,8 @@ impl Client {
         expected: &'static str,
     ) -> Result<ApiResponse<T>> {
         let raw = self.post_raw(path, body).await?;
-        let value = answer::parse_json(
-            raw.status,
-            &raw.headers,
-            &raw.body,
-            expected,
-            self.engine.secrets(),
-        )?;
+        let value =
+            answer::parse_json(raw.status, &raw.headers, &raw.body, expected, &raw.secrets)?;
         Ok(ApiResponse {
             status: raw.status,
             headers: raw.headers,
@@ -309,7 +306,7 @@ impl Client {
             status: parts.status,
             headers: parts.headers,
             body,
-            secrets: self.engine.secrets().clone(),
+            secrets: call.secrets().clone(),
         })
     }
 

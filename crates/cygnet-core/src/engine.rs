@@ -25,7 +25,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use http::header::{
+    HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, PROXY_AUTHORIZATION,
+    USER_AGENT,
+};
 use http::{HeaderMap, Method, StatusCode, Uri};
 
 use crate::answer::{is_event_stream, not_a_stream, read_body, NOT_A_STREAM_PREFIX};
@@ -47,9 +50,9 @@ pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSI
 pub(crate) struct Engine {
     transport: Arc<dyn Transport>,
     authorization: HeaderValue,
-    /// Every credential the client sends (today the API key; a second one, such as a
-    /// provider's key on guarded routes, joins this list): replaced in the headers and error
-    /// bodies of every answer before anything is built from them.
+    /// The credentials every call sends (the API key): replaced in the headers and error
+    /// bodies of every answer before anything is built from them. A call adds those of its
+    /// own headers ([`call_secrets`]).
     secrets: Secrets,
     base: BaseUrl,
     limits: Limits,
@@ -132,6 +135,8 @@ pub(crate) struct Call {
     uri: Uri,
     body: Bytes,
     target: RequestTarget,
+    /// The engine's secrets and the credentials among the call's own headers.
+    secrets: Secrets,
     span: tracing::Span,
     attempts: AtomicU32,
 }
@@ -162,6 +167,7 @@ impl Call {
             options: Arc::clone(options),
             settings: Settings::resolve(options),
             target: RequestTarget::from_uri(&Method::POST, &uri),
+            secrets: call_secrets(&engine.secrets, &options.headers),
             uri,
             body,
             span,
@@ -184,7 +190,7 @@ impl Call {
 
     /// The secrets to keep out of what the answers bring back.
     pub(crate) fn secrets(&self) -> &Secrets {
-        &self.engine.secrets
+        &self.secrets
     }
 
     /// A timer on the transport's clock.
@@ -233,6 +239,7 @@ impl Call {
     /// Decides after a failed attempt (started at `started`): the wait before the next one,
     /// or the error that ends the call, with its context. Traces the attempt either way.
     pub(crate) fn after_failure(&self, error: Error, started: Instant) -> Result<Duration> {
+        let error = without_secrets(error, &self.secrets);
         let attempt = self.attempts();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let status = error.status().map(|s| s.as_u16());
@@ -267,6 +274,7 @@ impl Call {
     /// `error`, as the end of this call: a transport or timeout error learns the call's
     /// target and how many attempts were made.
     pub(crate) fn with_context(&self, error: Error) -> Error {
+        let error = without_secrets(error, &self.secrets);
         add_context(error, || {
             CallContext::new(self.target.clone(), self.attempts())
         })
@@ -276,6 +284,7 @@ impl Call {
     pub(crate) fn answered(&self) -> Answered {
         Answered {
             engine: Arc::clone(&self.engine),
+            secrets: self.secrets.clone(),
             idle_timeout: self.settings.idle_timeout,
             context: CallContext::new(self.target.clone(), self.attempts()),
             _span: self.span.clone(),
@@ -334,7 +343,7 @@ impl Call {
             let (parts, body) = response.into_parts();
             if parts.status.is_success() {
                 let prefix = NOT_A_STREAM_PREFIX.min(limit);
-                let secrets = &self.engine.secrets;
+                let secrets = &self.secrets;
                 return Err(not_a_stream(parts.status, parts.headers, body, prefix, secrets).await);
             }
             let bytes = read_body(body, &parts.headers, limit).await?;
@@ -351,14 +360,14 @@ impl Call {
     async fn answer_head(&self, request: http::Request<Bytes>) -> Result<http::Response<Body>> {
         let mut response = self.engine.transport.send(request).await?;
         tracing::debug!(status = response.status().as_u16(), "response head");
-        self.engine.secrets.redact_headers(response.headers_mut());
+        self.secrets.redact_headers(response.headers_mut());
         Ok(response)
     }
 
     /// The error for an error status: its body cleaned of the client's secrets before the
     /// message, or anything else, is read from it.
     fn api_error(&self, parts: http::response::Parts, body: &Bytes) -> Error {
-        let body = self.engine.secrets.redact_bytes(body);
+        let body = self.secrets.redact_bytes(body);
         ApiError::from_response(parts.status, parts.headers, body).into()
     }
 
@@ -404,6 +413,39 @@ fn add_context(mut error: Error, context: impl FnOnce() -> CallContext) -> Error
     error
 }
 
+/// The secrets of a call: the engine's, and the credentials among the call's own headers
+/// (one marked sensitive, or an `Authorization`, `Proxy-Authorization` or `*api-key` header,
+/// such as the provider's key a guarded route sends in `Authorization`). For a header with
+/// an auth scheme (`Bearer <token>`) the token counts as well, since that is what a server
+/// would quote.
+fn call_secrets(engine: &Secrets, headers: &HeaderMap) -> Secrets {
+    let credentials = headers.iter().filter(|(name, value)| {
+        value.is_sensitive()
+            || *name == AUTHORIZATION
+            || *name == PROXY_AUTHORIZATION
+            || name.as_str().ends_with("api-key")
+    });
+    let mut secrets = engine.clone();
+    for (_, value) in credentials {
+        let Ok(value) = value.to_str() else { continue };
+        secrets = secrets.with(value);
+        if let Some((_scheme, token)) = value.split_once(' ') {
+            secrets = secrets.with(token.trim());
+        }
+    }
+    secrets
+}
+
+/// `error` with `secrets` replaced in a transport error's cause. API and decode errors are
+/// built clean (see [`Call::answer_head`]); a transport's cause is the transport's own text,
+/// which may quote what a proxy or server said.
+fn without_secrets(mut error: Error, secrets: &Secrets) -> Error {
+    if let Error::Transport(e) = &mut error {
+        e.redact(secrets);
+    }
+    error
+}
+
 /// What a stream keeps of its call once the first event has reached the caller.
 ///
 /// Nothing is re-sent after that, so the request itself (URL, body, options) is released
@@ -411,6 +453,7 @@ fn add_context(mut error: Error, context: impl FnOnce() -> CallContext) -> Error
 /// errors need, and the call's span, which stays open until the stream is dropped.
 pub(crate) struct Answered {
     engine: Arc<Engine>,
+    secrets: Secrets,
     idle_timeout: Duration,
     /// The attempts are final: the call made its last one.
     context: CallContext,
@@ -431,11 +474,12 @@ impl Answered {
 
     /// The secrets to keep out of what the stream's events bring back.
     pub(crate) fn secrets(&self) -> &Secrets {
-        &self.engine.secrets
+        &self.secrets
     }
 
     /// `error`, as the end of the call; see [`Call::with_context`].
     pub(crate) fn with_context(&self, error: Error) -> Error {
+        let error = without_secrets(error, &self.secrets);
         add_context(error, || self.context.clone())
     }
 }

@@ -263,6 +263,13 @@ impl TransportError {
         self.context = Some(context);
     }
 
+    /// Replaces the cause by its text with `secrets` replaced, when it shows one (a proxy's
+    /// or a server's words quoted in the cause may echo a key).
+    pub(crate) fn redact(&mut self, secrets: &crate::redact::Secrets) {
+        let cause = std::mem::replace(&mut self.source, Box::from(""));
+        self.source = secrets.redact_cause(cause);
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> TransportErrorKind {
         self.kind

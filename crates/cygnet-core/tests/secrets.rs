@@ -190,3 +190,56 @@ fn a_raw_answer_read_as_json_never_holds_an_echoed_key() {
         assert_error_clean(&error);
     }
 }
+
+/// A transport whose failure quotes the key, as a proxy's refusal may.
+struct Quoting;
+
+#[cygnet_core::transport::async_trait]
+impl cygnet_core::Transport for Quoting {
+    async fn send(
+        &self,
+        _: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> {
+        Err(cygnet_core::TransportError::new(
+            cygnet_core::TransportErrorKind::Io,
+            format!("the peer said: {}", ECHOES[1]),
+        ))
+    }
+
+    fn sleep(&self, _: std::time::Duration) -> cygnet_core::transport::Sleep {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+#[test]
+fn a_transport_error_that_quotes_the_key_is_cleaned_too() {
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url("https://api.example.test")
+        .transport(Quoting)
+        .max_retries(1)
+        .build()
+        .unwrap();
+    let error = futures_executor::block_on(client.chat(&seed_request())).unwrap_err();
+    assert!(matches!(error, Error::Transport(_)), "{error:?}");
+    assert_error_clean(&error);
+    assert!(error.to_string().ends_with("the peer said: ***"), "{error}");
+}
+
+#[test]
+fn a_credential_among_the_calls_headers_is_kept_out_too() {
+    // As on a guarded route, where `Authorization` carries the provider's key.
+    const PROVIDER: &str = "sk-provider-ECRET-4567";
+    let body = format!(r#"{{"error":{{"message":"Invalid provider key: {PROVIDER}"}}}}"#);
+    let client = client(vec![
+        CannedReply::json(401, body).header("x-request-id", &format!("req-{PROVIDER}"))
+    ])
+    .with_options(
+        cygnet_core::RequestOptions::new().header("authorization", &format!("Bearer {PROVIDER}")),
+    );
+    let error = futures_executor::block_on(client.chat(&seed_request())).unwrap_err();
+    assert_error_clean(&error);
+    let api = error.as_api().expect("an API error");
+    assert_eq!(api.message.as_deref(), Some("Invalid provider key: ***"));
+    assert_eq!(api.request_id(), Some("req-***"));
+}
