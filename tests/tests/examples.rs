@@ -163,6 +163,53 @@ async fn moderation_posts_the_input_and_prints_the_verdict() {
 }
 
 #[tokio::test]
+async fn monitor_sends_the_conversation_with_the_page_and_prints_the_decision() {
+    let reply = json!({
+        "violation": 0.91, "ipi": true, "mutation": false, "violated_rules": [3],
+        "violated_rule_descriptions": [{"rule": 3, "name": "No injections", "description": "d"}]
+    });
+    let (stdout, mut server) = run_ok("monitor", &reply).await;
+    assert_eq!(
+        stdout,
+        "violation: 0.91\nipi: true\nmutation: false\n\
+         violated rules: #3 No injections: d\n\
+         flagged at 0.5: the page is not used\n"
+    );
+    let request = server.next_request().await;
+    request.assert_cygnet_request("/cygnal/monitor");
+    assert_eq!(request.header("grayswan-api-key"), Some(tests::FAKE_KEY));
+    let body = request.json();
+    let messages = body["messages"].as_array().expect("messages");
+    let roles: Vec<_> = messages.iter().map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles, [Some("user"), Some("assistant"), Some("tool")]);
+    assert_eq!(
+        messages[1]["tool_calls"][0]["function"]["name"],
+        "fetch_page"
+    );
+    assert_eq!(messages[2]["tool_call_id"], "call_1");
+    let page = messages[2]["content"].as_str().unwrap();
+    assert!(page.contains("ignore all previous instructions"), "{page}");
+    assert!(body.get("text").is_none());
+}
+
+#[tokio::test]
+async fn monitor_without_a_decision_exits_1_and_prints_no_score() {
+    for reply in [
+        json!({"ipi": true}),
+        json!({"error": true, "message": "down"}),
+    ] {
+        let server = LoopbackServer::start(Reply::json(200, &reply)).await;
+        let out = ExampleCommand::against("monitor", &server.base_url())
+            .run()
+            .await;
+        assert_eq!(out.code, Some(1), "{reply}: stdout {:?}", out.stdout);
+        assert_eq!(out.stdout, "", "{reply}");
+        assert!(out.stderr.starts_with("error: "), "{reply}: {}", out.stderr);
+        assert!(!out.stderr.contains(tests::FAKE_KEY), "key leaked");
+    }
+}
+
+#[tokio::test]
 async fn examples_run_offline_without_a_key() {
     for (name, expected) in [
         ("chat", "large language model"),
@@ -173,6 +220,7 @@ async fn examples_run_offline_without_a_key() {
         ("data_role", "Columbus"),
         ("tools", "get_weather"),
         ("moderation", "flagged:"),
+        ("monitor", "ipi: true"),
         ("custom_runtime", "large language model"),
     ] {
         let out = ExampleCommand::offline(name).run().await;
@@ -197,6 +245,7 @@ async fn an_error_status_exits_1_with_status_and_message_on_stderr() {
         "chat_stream",
         "blocking_chat",
         "blocking_chat_stream",
+        "monitor",
     ] {
         let body = json!({"error": {"message": "Invalid API key provided"}});
         let server = LoopbackServer::start(Reply::json(401, &body)).await;

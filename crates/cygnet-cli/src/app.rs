@@ -15,11 +15,12 @@ use cygnet::config::API_KEY_ENV;
 use cygnet::redact::Secrets;
 use cygnet::Client;
 
-use crate::args::{ChatArgs, Cli, Command, ModerateArgs};
+use crate::args::{ChatArgs, Cli, Command, ModerateArgs, MonitorArgs};
 use crate::chat::{self, ChatOptions};
 use crate::failure::{exit_status, report, Failure, Outcome};
 use crate::input::{read_text, trim_prompt, Source, MAX_INPUT_BYTES};
 use crate::moderate::moderate;
+use crate::monitor::{monitor, MonitorOptions};
 use crate::output::write_now;
 
 /// Runs the command with the process's arguments and standard streams; returns its exit
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         }
         Command::Chat(args) => run_chat(&args),
         Command::Moderate(args) => run_moderate(&args),
+        Command::Monitor(args) => run_monitor(&args),
     }
 }
 
@@ -152,6 +154,52 @@ fn run_moderate(args: &ModerateArgs) -> Result<Outcome, Failure> {
     let result = runtime.block_on(until_interrupted(async {
         let mut stdout = io::stdout().lock();
         moderate(&client, &text, args.json, args.fail_if_flagged, &mut stdout).await
+    }));
+    runtime.shutdown_background();
+    result
+}
+
+fn run_monitor(args: &MonitorArgs) -> Result<Outcome, Failure> {
+    let runtime = runtime()?;
+    let _context = runtime.enter();
+    let client = client_from_env()?;
+    let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
+    let data_from_stdin = sources.iter().filter(|s| **s == Source::Stdin).count();
+    if data_from_stdin > 1 {
+        return Err(Failure::Usage(
+            "`--data -` can be given once: standard input is read once".into(),
+        ));
+    }
+    let text = if !args.text.is_empty() {
+        args.text.join(" ")
+    } else if data_from_stdin > 0 {
+        return Err(Failure::Usage(
+            "no text to monitor: give it as arguments when `--data -` reads standard input".into(),
+        ));
+    } else if io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "no text to monitor: give it as arguments or on standard input".into(),
+        ));
+    } else {
+        trim_prompt(read_text(&Source::Stdin, MAX_INPUT_BYTES)?)
+    };
+    if text.trim().is_empty() {
+        return Err(Failure::Usage(
+            "the text to monitor is empty: give it as arguments or on standard input".into(),
+        ));
+    }
+    let data = sources
+        .iter()
+        .map(|source| read_text(source, MAX_INPUT_BYTES))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = MonitorOptions {
+        threshold: args.threshold,
+        json: args.json,
+        fail_if_flagged: args.fail_if_flagged,
+    };
+    let result = runtime.block_on(until_interrupted(async {
+        let mut stdout = io::stdout().lock();
+        monitor(&client, &text, &data, options, &mut stdout).await
     }));
     runtime.shutdown_background();
     result

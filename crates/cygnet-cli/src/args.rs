@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
+use cygnet::Threshold;
 
 /// Examples shown at the end of `cygnet --help`.
 const EXAMPLES: &str = "\
@@ -14,6 +15,7 @@ Examples:
   cygnet chat --no-stream --json -s 'Answer in French' Hello
   cygnet chat                      (a conversation, one answer per line typed)
   cygnet moderate --fail-if-flagged < comment.txt
+  cygnet monitor -d page.html --fail-if-flagged Summarise this page
   cygnet completions bash > ~/.local/share/bash-completion/completions/cygnet
 
 Environment:
@@ -24,10 +26,11 @@ Output: on a terminal, control characters in the model's text and in server mess
 as escapes (`\u{1b}`), never act (`chat --raw` prints the text as it came); into a pipe the
 text is written byte for byte. Error messages are always escaped, JSON is always safe.
 
-Exit status: 0 success, 1 error, 2 flagged (moderate --fail-if-flagged), 130 interrupted.";
+Exit status: 0 success, 1 error, 2 flagged (moderate or monitor --fail-if-flagged),
+130 interrupted.";
 
-/// Gray Swan's Cygnet API from a shell: chat with untrusted files in the `data` role, and
-/// moderation.
+/// Gray Swan's Cygnet API from a shell: chat with untrusted files in the `data` role,
+/// moderation, and the Cygnal monitor.
 #[derive(Debug, Parser)]
 #[command(name = "cygnet", version, after_help = EXAMPLES)]
 pub struct Cli {
@@ -45,6 +48,10 @@ pub enum Command {
     /// Judge a text: whether it is flagged, and the detected and passed scores.
     #[command(after_help = EXAMPLES)]
     Moderate(ModerateArgs),
+    /// Ask the Cygnal monitor how likely a text (and files) violates the policy: a score from
+    /// 0 to 1, the prompt-injection and mutation flags and the violated rules.
+    #[command(after_help = EXAMPLES)]
+    Monitor(MonitorArgs),
     /// Print shell completions for the `cygnet` command.
     Completions(CompletionsArgs),
 }
@@ -98,11 +105,39 @@ pub struct ModerateArgs {
     pub fail_if_flagged: bool,
 }
 
+/// `cygnet monitor`.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The text, its words joined by spaces; read from standard input when none is given
+    /// and standard input is not a terminal.
+    pub text: Vec<String>,
+    /// A file whose text is judged with the text (a fetched page, a document); repeatable;
+    /// `-` reads standard input. With files the request is the monitor's OpenAI-format
+    /// `messages` (it has no `data` role): the text as a `user` message, then each file as
+    /// one more `user` message. Without, the text is sent as the monitor's `text`.
+    #[arg(short, long = "data", value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// Flagged when the score is at or above this number, from 0 to 1.
+    #[arg(long, value_name = "T", default_value = "0.5", value_parser = parse_threshold)]
+    pub threshold: Threshold,
+    /// Print the monitor's answer as it came, as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 2 when the score is at or above the threshold, for scripts and CI.
+    #[arg(long)]
+    pub fail_if_flagged: bool,
+}
+
 /// `cygnet completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to print completions for.
     pub shell: Shell,
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    text.parse()
+        .map_err(|e: cygnet::ThresholdError| e.to_string())
 }
 
 fn parse_temperature(text: &str) -> Result<f64, String> {
@@ -125,6 +160,14 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_threshold_is_a_number_from_0_to_1() {
+        assert_eq!(parse_threshold("0.8").map(Threshold::value), Ok(0.8));
+        for bad in ["-0.1", "1.5", "NaN", "inf", "high", ""] {
+            assert!(parse_threshold(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | success, or standard output closed by its reader |
 //! | 1 | any error: configuration, input, the API, the network, the answer |
-//! | 2 | `moderate --fail-if-flagged` and the text was flagged |
+//! | 2 | `moderate --fail-if-flagged` or `monitor --fail-if-flagged` and the text was flagged |
 //! | 130 | interrupted (Ctrl-C) |
 //!
 //! A command-line usage error is status 1 as well (clap's own convention is 2), so that 2
@@ -23,7 +23,7 @@ use crate::output::escape_line;
 pub enum Outcome {
     /// Done.
     Success,
-    /// The moderated text was flagged and `--fail-if-flagged` was given.
+    /// The moderated or monitored text was flagged and `--fail-if-flagged` was given.
     Flagged,
 }
 

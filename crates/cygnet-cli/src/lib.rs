@@ -7,6 +7,7 @@
 //! - [`input`]: reading prompts and `--data` files, bounded and UTF-8 only.
 //! - [`chat`]: one answer (streamed, whole or as JSON) and the interactive conversation.
 //! - [`moderate`]: a moderation verdict and its exit status.
+//! - [`monitor`]: the Cygnal monitor's decision and its exit status.
 //! - [`output`]: writing to standard output, where a closed pipe is a quiet end.
 //! - [`failure`]: what can end the command, its exit status and how it is reported.
 //! - [`app`]: ties them together for `main`.
@@ -19,6 +20,7 @@ pub mod chat;
 pub mod failure;
 pub mod input;
 pub mod moderate;
+pub mod monitor;
 pub mod output;
 
 pub use failure::{Failure, Outcome};

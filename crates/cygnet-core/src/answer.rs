@@ -11,7 +11,7 @@
 //!   server's message (kind [`ApiErrorKind::InStream`](crate::ApiErrorKind::InStream) inside a
 //!   stream); otherwise [`Error::Decode`] with the status, the parser's complaint (which names
 //!   the field) and a snippet of the body. The second look costs nothing on the path of a good
-//!   answer.
+//!   answer. `"error": false` is no error report.
 //! - [`is_event_stream`] and [`not_a_stream`]: a 2xx answer to a streaming request whose
 //!   `Content-Type` is present and is not `text/event-stream` (compared case-insensitively,
 //!   parameters such as `charset` ignored) is not a stream. A gateway's JSON error or a
@@ -194,11 +194,18 @@ fn decode_error(
     .into()
 }
 
-/// Whether `body` is a JSON object with a top-level `error` member that is not `null`: the
-/// server reporting an error, whatever else the object holds.
+/// Whether `body` is a JSON object with a top-level `error` member that is neither `null`
+/// nor `false`: the server reporting an error, whatever else the object holds. (Gray Swan's
+/// envelope says `"error": true`; `"error": false` is its way of saying there is none.)
 fn is_error_report(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
-        .is_ok_and(|object| object.get("error").is_some_and(|error| !error.is_null()))
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).is_ok_and(|object| {
+        object.get("error").is_some_and(|error| {
+            !matches!(
+                error,
+                serde_json::Value::Null | serde_json::Value::Bool(false)
+            )
+        })
+    })
 }
 
 /// The cause of a decode error for an answer whose content type is not the one asked for.
@@ -335,6 +342,20 @@ mod tests {
                 Err(other) => panic!("{body}: {other}"),
             }
         }
+    }
+
+    #[test]
+    fn error_true_is_an_error_report_and_error_false_is_none() {
+        let error =
+            parse::<cygnet_types::MonitorResponse>(r#"{"error":true,"message":"m"}"#).unwrap_err();
+        assert!(matches!(error, Error::Api(_)), "{error}");
+        for body in [r#"{"error":false}"#, r#"{"error":false,"violation":null}"#] {
+            match parse::<cygnet_types::MonitorResponse>(body) {
+                Err(Error::Decode(e)) => assert!(e.to_string().contains("violation"), "{e}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        assert!(parse::<cygnet_types::MonitorResponse>(r#"{"error":false,"violation":0}"#).is_ok());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The retry engine: every attempt of every call, whole or streamed, goes through here.
 //!
 //! An [`Engine`] is what a client and all its clones share: the transport, the
-//! `Authorization` header, the base URL and the limits. A [`Call`] is one request as it will
+//! authentication headers, the base URL and the limits. A [`Call`] is one request as it will
 //! be sent (URL, body, headers, timeouts, retry budget) over an engine. For each attempt the
 //! call builds the `http::Request` (headers are cheap clones, the body a reference-counted
 //! [`Bytes`]), sends it through the [`Transport`] under the attempt's deadline, classifies
@@ -45,15 +45,31 @@ use crate::transport::{Body, ConnectTimeout, Sleep, Transport};
 /// The `User-Agent` this crate sends.
 pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSION"));
 
+/// The header that carries the Gray Swan key on Cygnal's routes.
+pub(crate) const GRAYSWAN_API_KEY_HEADER: &str = "grayswan-api-key";
+
+/// Which headers carry the key on a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    /// `Authorization: Bearer <key>`: Cygnet's routes.
+    Bearer,
+    /// `grayswan-api-key: <key>` and `Authorization: Bearer <key>`: the Cygnal monitor, whose
+    /// documentation sends both.
+    Monitor,
+}
+
 /// What a client and its clones share: transport, authorization, the secrets to keep out of
 /// what answers bring back, base URL and limits.
 pub(crate) struct Engine {
     transport: Arc<dyn Transport>,
+    /// `Bearer <key>`, marked sensitive.
     authorization: HeaderValue,
     /// The credentials every call sends (the API key): replaced in the headers and error
     /// bodies of every answer before anything is built from them. A call adds those of its
     /// own headers ([`call_secrets`]).
     secrets: Secrets,
+    /// The key alone, for `grayswan-api-key`, marked sensitive.
+    grayswan_key: HeaderValue,
     base: BaseUrl,
     limits: Limits,
 }
@@ -72,10 +88,16 @@ impl Engine {
                 )
             })?;
         authorization.set_sensitive(true);
+        // The builder admits only visible ASCII in a key, which any header value can carry.
+        let mut grayswan_key = HeaderValue::try_from(api_key.expose()).map_err(|_| {
+            Error::Config("the API key contains characters not allowed in an HTTP header".into())
+        })?;
+        grayswan_key.set_sensitive(true);
         Ok(Self {
             transport,
             authorization,
             secrets: Secrets::new([api_key.expose()]),
+            grayswan_key,
             base,
             limits,
         })
@@ -132,6 +154,7 @@ pub(crate) struct Call {
     engine: Arc<Engine>,
     options: Arc<RequestOptions>,
     settings: Settings,
+    credentials: Credentials,
     uri: Uri,
     body: Bytes,
     target: RequestTarget,
@@ -166,6 +189,7 @@ impl Call {
             engine: Arc::clone(engine),
             options: Arc::clone(options),
             settings: Settings::resolve(options),
+            credentials: Credentials::Bearer,
             target: RequestTarget::from_uri(&Method::POST, &uri),
             secrets: call_secrets(&engine.secrets, &options.headers),
             uri,
@@ -173,6 +197,12 @@ impl Call {
             span,
             attempts: AtomicU32::new(0),
         })
+    }
+
+    /// This call with its key in the headers `credentials` names.
+    pub(crate) fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// The call's trace span, `cygnet.request`.
@@ -299,6 +329,9 @@ impl Call {
         let len = request.body().len();
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, self.engine.authorization.clone());
+        if self.credentials == Credentials::Monitor {
+            headers.insert(GRAYSWAN_API_KEY_HEADER, self.engine.grayswan_key.clone());
+        }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));

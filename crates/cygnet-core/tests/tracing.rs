@@ -267,3 +267,37 @@ fn a_key_the_server_echoes_stays_out_of_every_span_and_event() {
         }
     }
 }
+
+#[test]
+fn a_monitor_call_is_a_request_span_on_its_path_and_never_shows_the_key() {
+    let client = client(vec![
+        (503, r#"{"error":true,"message":"busy"}"#),
+        (200, r#"{"violation":0.25}"#),
+    ]);
+    let recorder = capture(|| {
+        let request = cygnet_types::MonitorRequest::text("Hello");
+        let verdict = block_on(client.monitor(&request)).unwrap();
+        assert_eq!(verdict.violation, 0.25);
+    });
+    let spans = recorder.spans.lock().unwrap();
+    let requests: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "cygnet.request")
+        .collect();
+    assert_eq!(requests.len(), 1, "one request span: {spans:?}");
+    assert_eq!(requests[0].field("path"), Some("/cygnal/monitor"));
+    assert_eq!(requests[0].field("stream"), Some("false"));
+    let events = recorder.events.lock().unwrap();
+    let attempts = two_attempts(&events);
+    assert_eq!(attempts[0].field("status"), Some("503"));
+    assert_eq!(attempts[1].name, "attempt succeeded");
+    for captured in spans.iter().chain(events.iter()) {
+        for (name, value) in &captured.fields {
+            assert!(
+                !value.contains("SECRET") && !value.contains(KEY),
+                "the key leaked into {}.{name}: {value}",
+                captured.name
+            );
+        }
+    }
+}

@@ -47,7 +47,7 @@ use std::time::Duration;
 use cygnet_core::sse::OwnedEvent;
 use cygnet_core::types::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef, ChatCompletionRequest,
-    ModerationRequest, ModerationResponse,
+    ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
 };
 use cygnet_core::{
     Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, Transport,
@@ -189,6 +189,35 @@ impl Client {
         request: &ModerationRequest,
     ) -> Result<ApiResponse<ModerationResponse>> {
         self.call(self.inner.moderate_response(request))
+    }
+
+    /// Asks the Cygnal monitor to judge a text or a conversation; see
+    /// [`cygnet_core::Client::monitor`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::monitor`].
+    pub fn monitor(&self, request: &MonitorRequest) -> Result<MonitorResponse> {
+        self.call(self.inner.monitor(request))
+    }
+
+    /// Like [`Client::monitor`], with the status and headers of the answer.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::monitor_response`].
+    pub fn monitor_response(
+        &self,
+        request: &MonitorRequest,
+    ) -> Result<ApiResponse<MonitorResponse>> {
+        self.call(self.inner.monitor_response(request))
+    }
+
+    /// Sends a monitor request and returns the successful answer unparsed; see
+    /// [`cygnet_core::Client::monitor_raw`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Client::monitor_raw`].
+    pub fn monitor_raw(&self, request: &MonitorRequest) -> Result<RawResponse> {
+        self.call(self.inner.monitor_raw(request))
     }
 
     /// POSTs any JSON body to `path` and returns the successful answer unparsed; see

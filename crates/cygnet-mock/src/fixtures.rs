@@ -96,6 +96,17 @@ pub(crate) fn tool_call_chunk_events(calls: &[ToolCall], pieces: usize) -> Vec<B
     events
 }
 
+/// A Cygnal monitor answer with score `violation`, nothing seen and no rule violated.
+pub(crate) fn monitor_verdict(violation: f64) -> Value {
+    json!({
+        "violation": violation,
+        "violated_rules": [],
+        "violated_rule_descriptions": [],
+        "mutation": false,
+        "ipi": false,
+    })
+}
+
 /// One event per chunk, each serialized as is.
 pub(crate) fn chunk_events(chunks: &[ChatCompletionChunk]) -> Vec<Bytes> {
     chunks

@@ -78,6 +78,10 @@
 //! mid-stream, [`MockReply::delay`], [`MockReply::hang`] and [`MockReply::stall_after`]
 //! for the timeouts, [`MockReply::read_sizes`] to split a body at every byte.
 //!
+//! A Cygnal monitor answer is one line too: `MockReply::monitor(0.93).ipi(true)` (see
+//! [`MockReply::monitor`], [`MockReply::ipi`], [`MockReply::mutation`],
+//! [`MockReply::violated_rule`]).
+//!
 //! # What the mock does with each request
 //!
 //! - The request is recorded first (see [`MockTransport::requests`]), whatever happens next.
@@ -122,8 +126,8 @@
 //! - [`Cassette::auto`] chooses: record when the file is missing (or when
 //!   `CYGNET_RECORD=1`), replay otherwise, and in replay mode the real transport is never
 //!   even built. `CYGNET_RECORD=0` forbids recording (for CI).
-//! - The API key, `Authorization` and cookies are never written; [`Redactions`] adds
-//!   headers, JSON fields and literal values of your own.
+//! - The API key, `Authorization`, `grayswan-api-key` and cookies are never written;
+//!   [`Redactions`] adds headers, JSON fields and literal values of your own.
 //!
 //! ```
 //! use cygnet_mock::{Cassette, MockReply, MockTransport, RecordMode};

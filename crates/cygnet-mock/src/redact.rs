@@ -6,8 +6,8 @@
 //!   ([`Redactions::record_header`]); response headers only from a short list (content type,
 //!   request id, retry headers) plus those asked for. A header named by
 //!   [`Redactions::header`], and always `Authorization`, `Proxy-Authorization`, `Cookie`,
-//!   `Set-Cookie`, `X-Api-Key` and `Api-Key`, is written as `"<redacted>"` wherever it is
-//!   written at all.
+//!   `Set-Cookie`, `X-Api-Key`, `Api-Key` and `Grayswan-Api-Key`, is written as
+//!   `"<redacted>"` wherever it is written at all.
 //! - **Literal values.** The bearer token of each request's `Authorization` header (the API
 //!   key), the value of every redacted header, and every string given to
 //!   [`Redactions::text`] are replaced by `<redacted>` wherever they occur: bodies, streamed
@@ -32,13 +32,14 @@ use serde_json::Value;
 pub const REDACTED: &str = "<redacted>";
 
 /// Headers that are never written with their value, whatever the configuration says.
-const ALWAYS_REDACTED: [&str; 6] = [
+const ALWAYS_REDACTED: [&str; 7] = [
     "authorization",
     "proxy-authorization",
     "cookie",
     "set-cookie",
     "x-api-key",
     "api-key",
+    "grayswan-api-key",
 ];
 
 /// Response headers a cassette keeps by default: the ones the client reads.

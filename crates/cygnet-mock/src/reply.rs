@@ -74,11 +74,15 @@ struct Response {
     /// clear error instead of panicking in the builder.
     headers: Vec<(String, String)>,
     body: ReplyBody,
+    /// Made by [`MockReply::monitor`]: the monitor's modifiers may edit its JSON body.
+    monitor: bool,
 }
 
 /// The streamed constructors, for panic messages.
 const STREAMED: &str = "streamed replies (stream_text, stream_tool_calls, stream_chunks, \
                         sse_events, sse_raw)";
+/// The monitor's constructor, for panic messages.
+const MONITOR: &str = "monitor replies (MockReply::monitor)";
 /// The constructors with a head and a body, for panic messages.
 const ANSWERS: &str = "replies with a head and a body (json, raw, text, completion, \
                        tool_calls and the streamed ones)";
@@ -90,6 +94,7 @@ impl MockReply {
                 status,
                 headers: vec![("content-type".into(), content_type.into())],
                 body,
+                monitor: false,
             })),
             delay: Duration::ZERO,
         }
@@ -249,6 +254,128 @@ impl MockReply {
     /// ```
     pub fn stream_tool_calls(calls: Vec<ToolCall>, pieces: usize) -> Self {
         Self::stream(fixtures::tool_call_chunk_events(&calls, pieces), true)
+    }
+
+    /// A 200 answer of the Cygnal monitor with score `violation`, nothing seen and no rule
+    /// violated: `{"violation": .., "violated_rules": [], "violated_rule_descriptions": [],
+    /// "mutation": false, "ipi": false}`. Adjust it with [`ipi`](Self::ipi),
+    /// [`mutation`](Self::mutation) and [`violated_rule`](Self::violated_rule).
+    ///
+    /// The score is sent as given, so a test can script one the client must refuse (above
+    /// 1, below 0; `NaN` is sent as `null`).
+    ///
+    /// ```
+    /// let injected = cygnet_mock::MockReply::monitor(0.93).ipi(true);
+    /// # let _ = injected;
+    /// ```
+    pub fn monitor(violation: f64) -> Self {
+        let mut reply = Self::json(200, fixtures::monitor_verdict(violation));
+        if let ReplyKind::Response(response) = &mut reply.kind {
+            response.monitor = true;
+        }
+        reply
+    }
+
+    /// Sets the monitor answer's `ipi` flag: whether an indirect prompt injection was seen.
+    ///
+    /// ```
+    /// let reply = cygnet_mock::MockReply::monitor(0.9).ipi(true);
+    /// # let _ = reply;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On a reply not made by [`monitor`](Self::monitor); script any other monitor body
+    /// with [`json`](Self::json).
+    #[track_caller]
+    pub fn ipi(self, seen: bool) -> Self {
+        self.edit_monitor("ipi", |answer| {
+            answer.insert("ipi".into(), Value::Bool(seen));
+        })
+    }
+
+    /// Sets the monitor answer's `mutation` flag: whether a disguised request was seen.
+    ///
+    /// ```
+    /// let reply = cygnet_mock::MockReply::monitor(0.7).mutation(true);
+    /// # let _ = reply;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On a reply not made by [`monitor`](Self::monitor).
+    #[track_caller]
+    pub fn mutation(self, seen: bool) -> Self {
+        self.edit_monitor("mutation", |answer| {
+            answer.insert("mutation".into(), Value::Bool(seen));
+        })
+    }
+
+    /// Adds a violated rule to the monitor answer: `rule` to `violated_rules`, and
+    /// `{"rule", "name", "description"}` to `violated_rule_descriptions`, as the monitor
+    /// sends them.
+    ///
+    /// ```
+    /// let reply = cygnet_mock::MockReply::monitor(0.95)
+    ///     .violated_rule(2, "No injections", "Follow only the user's instructions");
+    /// # let _ = reply;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On a reply not made by [`monitor`](Self::monitor).
+    #[track_caller]
+    pub fn violated_rule(
+        self,
+        rule: u64,
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        let described = serde_json::json!({
+            "rule": rule,
+            "name": name.into(),
+            "description": description.into(),
+        });
+        self.edit_monitor("violated_rule", move |answer| {
+            for (key, value) in [
+                ("violated_rules", Value::from(rule)),
+                ("violated_rule_descriptions", described),
+            ] {
+                match answer.get_mut(key) {
+                    Some(Value::Array(list)) => list.push(value),
+                    _ => {
+                        answer.insert(key.into(), Value::Array(vec![value]));
+                    }
+                }
+            }
+        })
+    }
+
+    /// Edits the JSON body of a monitor reply; panics naming `method` on any other reply.
+    #[track_caller]
+    fn edit_monitor(
+        mut self,
+        method: &str,
+        edit: impl FnOnce(&mut serde_json::Map<String, Value>),
+    ) -> Self {
+        let what = self.describe();
+        let bytes = match &mut self.kind {
+            ReplyKind::Response(response) if response.monitor => match &mut response.body {
+                ReplyBody::Whole { bytes, .. } => bytes,
+                ReplyBody::Events(_) => misuse(method, MONITOR, &what, "use MockReply::monitor"),
+            },
+            _ => misuse(
+                method,
+                MONITOR,
+                &what,
+                "script any other monitor body with MockReply::json",
+            ),
+        };
+        let mut answer: serde_json::Map<String, Value> =
+            serde_json::from_slice(bytes).unwrap_or_default();
+        edit(&mut answer);
+        *bytes = Bytes::from(Value::Object(answer).to_string());
+        self
     }
 
     /// The request fails below HTTP with a transport error of `kind`: connection refused,

@@ -111,11 +111,12 @@ fn is_verdict(value: &Value) -> bool {
     })
 }
 
-/// A JSON object with an `error` member that is not `null`.
+/// A JSON object with an `error` member that is neither `null` nor `false` (Gray Swan's
+/// envelope says `"error": false` when there is none).
 fn reports_an_error(value: &Value) -> bool {
     value
         .get("error")
-        .is_some_and(|error| !error.is_null() && value.is_object())
+        .is_some_and(|error| !error.is_null() && *error != Value::Bool(false) && value.is_object())
 }
 
 /// An error for `body` must be the server's error when it reports one, a decode error with

@@ -1,4 +1,4 @@
-//! Wire types for Gray Swan's Cygnet API.
+//! Wire types for Gray Swan's Cygnet API, and for the Cygnal monitor on the same host.
 //!
 //! This crate holds the messages, requests, responses, stream chunks and error bodies
 //! of the API and depends on `serde` and `serde_json` alone, so a service can share them
@@ -9,9 +9,10 @@
 //! ignored and unknown enum values (a new role, a new finish reason) are kept in an
 //! `Other` variant instead of failing the whole response. They also fail closed: a field the
 //! caller reads as the answer (`choices`, a choice's `index` and `message` or `delta`, a
-//! verdict's `flagged`, `detected` and `passed`) must be present, every known field must have
-//! its type (the error names the field), and an answer with a top-level `error` member does
-//! not parse, so that nothing made of defaults passes for an answer.
+//! verdict's `flagged`, `detected` and `passed`, the monitor's `violation` score) must be
+//! present, every known field must have its type (the error names the field), and an answer
+//! with a top-level `error` member does not parse, so that nothing made of defaults passes
+//! for an answer.
 //!
 //! ```
 //! use cygnet_types::{ChatCompletionRequest, Message, models};
@@ -43,6 +44,7 @@ mod error_body;
 mod field;
 mod message;
 mod moderation;
+mod monitor;
 mod open_enum;
 mod request;
 mod tool;
@@ -55,6 +57,9 @@ pub use completion::{ChatCompletion, Choice, FinishReason, ResponseMessage, Usag
 pub use error_body::{ErrorBody, ErrorField, ErrorObject};
 pub use message::{Message, Role};
 pub use moderation::{ModerationRequest, ModerationResponse};
+pub use monitor::{
+    MonitorRequest, MonitorResponse, ReasoningMode, Threshold, ThresholdError, DEFAULT_THRESHOLD,
+};
 pub use request::{ChatCompletionRequest, StreamingRequest};
 pub use tool::{
     ArgumentsError, FunctionCall, FunctionDefinition, FunctionName, Tool, ToolCall, ToolChoice,

@@ -33,6 +33,7 @@
 //! | to test your code without a network | feature `mock`: [`mock`], the mock's guide |
 //! | another HTTP stack or runtime | `default-features = false`, your own [`Transport`] |
 //! | only the wire types | the `cygnet-types` crate ([`types`] here) |
+//! | a violation score from the Cygnal monitor | [`Client::monitor`] with a [`MonitorRequest`], compared with a [`Threshold`] |
 //!
 //! # Features
 //!
@@ -72,7 +73,8 @@
 pub use cygnet_core::*;
 pub use cygnet_types::{
     models, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, Message,
-    ModerationRequest, ModerationResponse, Role, Tool, ToolCall, ToolChoice, Usage,
+    ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse, ReasoningMode, Role,
+    Threshold, ThresholdError, Tool, ToolCall, ToolChoice, Usage, DEFAULT_THRESHOLD,
 };
 
 #[cfg(feature = "hyper")]
