@@ -20,7 +20,8 @@ Environment:
   GRAYSWAN_API_KEY      the API key (required)
   GRAY_SWAN_BASE_URL    the API's base URL (default https://api.grayswan.ai)
 
-Exit status: 0 success, 1 error, 2 flagged (moderate --fail-if-flagged), 130 interrupted.";
+Exit status: 0 success, 1 error, 2 flagged (moderate --fail-if-flagged) or blocked
+(chat: Gray Swan blocked the answer), 130 interrupted.";
 
 /// Gray Swan's Cygnet API from a shell: chat with untrusted files in the `data` role, and
 /// moderation.

@@ -71,8 +71,9 @@
 
 pub use cygnet_core::*;
 pub use cygnet_types::{
-    models, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, Message,
-    ModerationRequest, ModerationResponse, Role, Tool, ToolCall, ToolChoice, Usage,
+    models, Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest,
+    FinishReason, Message, ModerationRequest, ModerationResponse, Role, Tool, ToolCall, ToolChoice,
+    Usage,
 };
 
 #[cfg(feature = "hyper")]
