@@ -63,7 +63,7 @@ pub enum Error {
     /// could not say so). The calls themselves return a blocked answer as `Ok`; see the
     /// crate's [blocked answers](crate#blocked-answers).
     #[error(transparent)]
-    Blocked(Box<BlockedAnswer>),
+    Blocked(BlockedAnswer),
 }
 
 impl Error {
@@ -426,7 +426,7 @@ impl From<ApiError> for Error {
 
 impl From<BlockedAnswer> for Error {
     fn from(blocked: BlockedAnswer) -> Self {
-        Error::Blocked(Box::new(blocked))
+        Error::Blocked(blocked)
     }
 }
 

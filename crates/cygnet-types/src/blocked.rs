@@ -100,7 +100,8 @@ pub(crate) fn is_violation(reason: Option<&FinishReason>) -> bool {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct BlockedAnswer {
-    completion: ChatCompletion,
+    // Boxed: the error stays small on the `Err` path of a `Result`.
+    completion: Box<ChatCompletion>,
     choice_index: u32,
 }
 
@@ -109,18 +110,24 @@ impl BlockedAnswer {
     /// numbered `choice_index` with `content` and `refusal` as they came and finish reason
     /// `violation`.
     pub fn from_text(choice_index: u32, content: Option<String>, refusal: Option<String>) -> Self {
-        let mut message = ResponseMessage::default();
-        message.content = content;
-        message.refusal = refusal;
-        let mut choice = Choice::default();
-        choice.index = choice_index;
-        choice.message = message;
-        choice.finish_reason = Some(FinishReason::Violation);
-        let mut completion = ChatCompletion::default();
-        completion.object = "chat.completion".to_owned();
-        completion.choices = vec![choice];
+        let message = ResponseMessage {
+            content,
+            refusal,
+            ..ResponseMessage::default()
+        };
+        let choice = Choice {
+            index: choice_index,
+            message,
+            finish_reason: Some(FinishReason::Violation),
+            ..Choice::default()
+        };
+        let completion = ChatCompletion {
+            object: "chat.completion".to_owned(),
+            choices: vec![choice],
+            ..ChatCompletion::default()
+        };
         Self {
-            completion,
+            completion: Box::new(completion),
             choice_index,
         }
     }
@@ -150,7 +157,7 @@ impl BlockedAnswer {
 
     /// The completion as it came, taken out of the error.
     pub fn into_completion(self) -> ChatCompletion {
-        self.completion
+        *self.completion
     }
 }
 
@@ -206,7 +213,7 @@ impl ChatCompletion {
     pub fn into_unblocked(self) -> Result<ChatCompletion, BlockedAnswer> {
         match self.blocked().map(|blocked| blocked.choice_index()) {
             Some(choice_index) => Err(BlockedAnswer {
-                completion: self,
+                completion: Box::new(self),
                 choice_index,
             }),
             None => Ok(self),
