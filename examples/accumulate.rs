@@ -52,6 +52,8 @@ async fn run() -> Result<(), Failure> {
         }
     }
     common::print_now("\n")?;
+    // The accumulated stream knows whether Gray Swan blocked it (the refusal apart, too).
+    common::say_if_blocked(stream.is_blocked());
 
     let completion = stream.into_completion();
     let finish = completion

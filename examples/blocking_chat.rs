@@ -22,5 +22,7 @@ fn run() -> Result<(), Failure> {
     let client = common::blocking_client(|| vec![MockReply::text(common::OFFLINE_ANSWER)])?;
     let completion = client.chat(&common::seed_request())?;
     println!("{}", completion.content().unwrap_or_default());
+    // A blocked answer is `Ok` too, its content the refusal: ask.
+    common::say_if_blocked(completion.is_blocked());
     Ok(())
 }

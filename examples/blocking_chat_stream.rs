@@ -25,12 +25,16 @@ fn run() -> Result<(), Failure> {
     let mut stream = client.chat_stream(&common::seed_request())?;
     // `next_chunk_with` lends each chunk with its text borrowed from the bytes just read, so
     // printing a delta copies nothing. The stream is also an `Iterator` of owned chunks:
-    // `for chunk in stream { ... }`.
-    while let Some(printed) =
-        stream.next_chunk_with(|chunk| common::print_now(chunk.text_delta().unwrap_or_default()))
-    {
+    // `for chunk in stream { ... }`. A stream Gray Swan blocks ends with a chunk that says so,
+    // its text the refusal.
+    let mut blocked = false;
+    while let Some(printed) = stream.next_chunk_with(|chunk| {
+        blocked |= chunk.is_blocked();
+        common::print_now(chunk.text_delta().unwrap_or_default())
+    }) {
         printed??;
     }
     common::print_now("\n")?;
+    common::say_if_blocked(blocked);
     Ok(())
 }

@@ -20,5 +20,7 @@ async fn run() -> Result<(), Failure> {
     let client = common::client(|| vec![cygnet::mock::MockReply::text(common::OFFLINE_ANSWER)])?;
     let completion = client.chat(&common::seed_request()).await?;
     println!("{}", completion.content().unwrap_or_default());
+    // A blocked answer is `Ok` too, its content the refusal: ask.
+    common::say_if_blocked(completion.is_blocked());
     Ok(())
 }

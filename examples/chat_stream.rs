@@ -29,13 +29,19 @@ async fn run() -> Result<(), Failure> {
     let mut stream = client.chat_stream(&common::seed_request()).await?;
     // `next_chunk_with` lends each chunk with its text borrowed from the bytes just read, so
     // printing a delta copies nothing. `next_chunk` gives owned chunks instead, and
-    // `futures::StreamExt::next` works as well.
+    // `futures::StreamExt::next` works as well. A stream Gray Swan blocks ends with a chunk
+    // that says so, its text the refusal.
+    let mut blocked = false;
     while let Some(printed) = stream
-        .next_chunk_with(|chunk| common::print_now(chunk.text_delta().unwrap_or_default()))
+        .next_chunk_with(|chunk| {
+            blocked |= chunk.is_blocked();
+            common::print_now(chunk.text_delta().unwrap_or_default())
+        })
         .await
     {
         printed??;
     }
     common::print_now("\n")?;
+    common::say_if_blocked(blocked);
     Ok(())
 }

@@ -48,5 +48,6 @@ async fn run() -> Result<(), Failure> {
     );
     let completion = client.chat(&request).await?;
     println!("{}", completion.content().unwrap_or_default());
+    common::say_if_blocked(completion.is_blocked());
     Ok(())
 }

@@ -79,12 +79,17 @@ async fn run(transport: CassetteTransport) -> Result<(), Failure> {
 
     let completion = client.chat(&common::seed_request()).await?;
     println!("{}", completion.content().unwrap_or_default());
+    common::say_if_blocked(completion.is_blocked());
 
     let mut stream = client.chat_stream(&common::seed_request()).await?;
+    let mut blocked = false;
     while let Some(chunk) = stream.next_chunk().await {
-        common::print_now(chunk?.content().unwrap_or_default())?;
+        let chunk = chunk?;
+        blocked |= chunk.is_blocked();
+        common::print_now(chunk.content().unwrap_or_default())?;
     }
     common::print_now("\n")?;
+    common::say_if_blocked(blocked);
 
     transport
         .finish()

@@ -64,6 +64,7 @@ async fn run() -> Result<(), Failure> {
             "no tool call; the model answered: {}",
             completion.content().unwrap_or_default()
         );
+        common::say_if_blocked(completion.is_blocked());
     }
     for call in calls {
         let args: WeatherArgs = call

@@ -80,6 +80,18 @@ pub fn offline_builder(offline: impl FnOnce() -> Vec<MockReply>) -> ClientBuilde
         .transport(MockTransport::conversation(offline()))
 }
 
+/// Says on stderr that Gray Swan blocked the answer just printed, when it did: the text is then
+/// its refusal ("Sorry, I can't help with that."), not the model's answer. A blocked answer
+/// arrives as a successful one (HTTP 200), so only asking tells it apart.
+pub fn say_if_blocked(blocked: bool) {
+    if blocked {
+        eprintln!(
+            "note: Gray Swan blocked this answer; what was printed is its refusal, not the \
+             model's answer"
+        );
+    }
+}
+
 /// Writes `text` to stdout and flushes at once, so a streamed delta shows as it arrives.
 pub fn print_now(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();

@@ -268,6 +268,56 @@ async fn an_error_status_exits_1_with_status_and_message_on_stderr() {
     }
 }
 
+/// What every example that prints an answer must do when Gray Swan blocked it: print the
+/// refusal (the answer's content, as the server sent it) and say on stderr that it was blocked.
+#[tokio::test]
+async fn a_blocked_answer_is_printed_and_said_to_be_blocked() {
+    const REFUSAL: &str = "Sorry, I can't help with that.";
+    let whole = Reply::json(200, &cygnet_test_support::blocked_completion_json(REFUSAL));
+    let streamed = Reply {
+        status: 200,
+        content_type: "text/event-stream".into(),
+        body: cygnet_test_support::blocked_sse_body(&["A large "], REFUSAL).into_bytes(),
+        held: None,
+    };
+    for (name, reply, printed) in [
+        ("chat", &whole, REFUSAL.to_owned()),
+        ("blocking_chat", &whole, REFUSAL.to_owned()),
+        ("data_role", &whole, REFUSAL.to_owned()),
+        ("chat_stream", &streamed, format!("A large {REFUSAL}")),
+        (
+            "blocking_chat_stream",
+            &streamed,
+            format!("A large {REFUSAL}"),
+        ),
+        ("accumulate", &streamed, format!("A large {REFUSAL}")),
+    ] {
+        let server = LoopbackServer::start(reply.clone()).await;
+        let out = ExampleCommand::against(name, &server.base_url())
+            .run()
+            .await;
+        assert_eq!(out.code, Some(0), "{name}: stderr {}", out.stderr);
+        assert!(
+            out.stdout.starts_with(&format!("{printed}\n")),
+            "{name}: stdout {:?}",
+            out.stdout
+        );
+        assert!(
+            out.stderr.contains("Gray Swan blocked this answer"),
+            "{name}: stderr {:?}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains(tests::FAKE_KEY), "{name}: key leaked");
+    }
+    // An ordinary answer says nothing of the kind.
+    let server = LoopbackServer::start(Reply::json(200, &completion_json(ANSWER))).await;
+    let out = ExampleCommand::against("chat", &server.base_url())
+        .run()
+        .await;
+    assert_eq!(out.code, Some(0), "stderr {}", out.stderr);
+    assert!(!out.stderr.contains("blocked"), "stderr {:?}", out.stderr);
+}
+
 #[tokio::test]
 async fn record_replay_records_with_a_key_then_replays_the_same_output_without_one() {
     let dir = tests::fresh_dir(env!("CARGO_TARGET_TMPDIR"), "record-replay-example");

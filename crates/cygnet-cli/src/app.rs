@@ -107,7 +107,13 @@ fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
     let result = runtime.block_on(until_interrupted(async {
         let mut stdout = io::stdout().lock();
         match &prompt {
-            Some(prompt) => chat::single(&client, &options, prompt, &data, &mut stdout).await,
+            Some(prompt) => {
+                let outcome = chat::single(&client, &options, prompt, &data, &mut stdout).await;
+                if let Ok(Outcome::Blocked) = outcome {
+                    let _ = writeln!(io::stderr(), "{}", chat::BLOCKED_NOTICE);
+                }
+                outcome
+            }
             None => {
                 let mut stderr = io::stderr();
                 let _ = writeln!(

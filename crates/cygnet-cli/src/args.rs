@@ -26,8 +26,8 @@ Output: on a terminal, control characters in the model's text and in server mess
 as escapes (`\u{1b}`), never act (`chat --raw` prints the text as it came); into a pipe the
 text is written byte for byte. Error messages are always escaped, JSON is always safe.
 
-Exit status: 0 success, 1 error, 2 flagged (moderate or monitor --fail-if-flagged),
-130 interrupted.";
+Exit status: 0 success, 1 error, 2 flagged (moderate or monitor --fail-if-flagged) or
+blocked (chat: Gray Swan blocked the answer), 130 interrupted.";
 
 /// Gray Swan's Cygnet API from a shell: chat with untrusted files in the `data` role,
 /// moderation, and the Cygnal monitor.

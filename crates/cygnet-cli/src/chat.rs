@@ -3,6 +3,10 @@
 //! The request is the system message (if any), the user's prompt, then each `--data` text as
 //! one `data` message: the untrusted content the model reads but does not obey. An answer is
 //! printed as it streams in (each piece flushed), whole (`--no-stream`), or as JSON.
+//!
+//! An answer Gray Swan blocked (finish reason `violation`) is printed as it came, the refusal
+//! being its text (or, when the server sent the refusal alone, the refusal), and the command
+//! says on standard error that it was blocked ([`BLOCKED_NOTICE`]) and ends with status 2.
 
 use std::io::Write;
 
@@ -86,6 +90,19 @@ pub struct Style {
     pub escape_controls: bool,
 }
 
+/// What the command says on standard error when Gray Swan blocked an answer.
+pub const BLOCKED_NOTICE: &str = "blocked: Gray Swan blocked this answer (finish reason \
+     \"violation\"); what was printed is its refusal, not the model's answer";
+
+/// An answer as printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Its text (for the conversation's history): the refusal, for a blocked answer.
+    pub text: String,
+    /// Whether Gray Swan blocked it.
+    pub blocked: bool,
+}
+
 /// The user's turn: the prompt, then each data text as one `data` message.
 pub fn user_turn(prompt: &str, data: &[String]) -> Vec<Message> {
     let mut messages = Vec::with_capacity(data.len() + 1);
@@ -95,21 +112,22 @@ pub fn user_turn(prompt: &str, data: &[String]) -> Vec<Message> {
 }
 
 /// Sends `request` and prints the answer to `out` in `style`; returns the answer's text
-/// (for the conversation's history).
+/// (for the conversation's history) and whether Gray Swan blocked it.
 ///
 /// Streamed text ends with a newline when it did not bring one. A stream that breaks off
-/// leaves what arrived printed, ends the line, and fails.
+/// leaves what arrived printed, ends the line, and fails. A blocked answer prints its text,
+/// or its refusal when it brought no text.
 ///
 /// # Errors
 /// [`Failure::Api`] when the request or the stream fails, [`Failure::Answer`] when an
-/// answer (whole or streamed) has no text to print, [`Failure::ClosedOutput`] or [`Failure::Output`] when
-/// printing fails.
+/// answer (whole or streamed) that was not blocked has no text to print,
+/// [`Failure::ClosedOutput`] or [`Failure::Output`] when printing fails.
 pub async fn answer(
     client: &Client,
     request: &ChatCompletionRequest,
     style: Style,
     out: &mut impl Write,
-) -> Result<String, Failure> {
+) -> Result<Answer, Failure> {
     check_total(
         request.messages.iter().filter_map(|m| m.content.as_deref()),
         MAX_INPUT_BYTES,
@@ -126,19 +144,34 @@ async fn whole_answer(
     request: &ChatCompletionRequest,
     style: Style,
     out: &mut impl Write,
-) -> Result<String, Failure> {
+) -> Result<Answer, Failure> {
     let completion = client.chat(request).await?;
     if style.json {
         let mut text = serde_json::to_string_pretty(&completion)
             .map_err(|e| Failure::Answer(format!("cannot print the completion as JSON: {e}")))?;
         text.push('\n');
         write_now(out, &escape_json(&text))?;
-        return Ok(completion.content().unwrap_or_default().to_owned());
+        return Ok(Answer {
+            text: completion.content().unwrap_or_default().to_owned(),
+            blocked: completion.is_blocked(),
+        });
     }
     let choice = completion
         .choice(0)
         .ok_or_else(|| Failure::Answer("the answer has no choice with index 0".into()))?;
-    let Some(text) = choice.message.content.as_deref() else {
+    let blocked = choice.is_blocked();
+    let text = match choice.blocked() {
+        // The refusal, as the content the server sent, or on its own.
+        Some(block) => choice.message.content.as_deref().or(block.refusal()),
+        None => choice.message.content.as_deref(),
+    };
+    let Some(text) = text else {
+        if blocked {
+            return Ok(Answer {
+                text: String::new(),
+                blocked,
+            });
+        }
         return Err(no_text(
             choice.finish_reason.as_ref().map(ToString::to_string),
         ));
@@ -151,7 +184,10 @@ async fn whole_answer(
     if !text.ends_with('\n') {
         write_now(out, "\n")?;
     }
-    Ok(text.to_owned())
+    Ok(Answer {
+        text: text.to_owned(),
+        blocked,
+    })
 }
 
 async fn stream_answer(
@@ -159,7 +195,7 @@ async fn stream_answer(
     request: &ChatCompletionRequest,
     style: Style,
     out: &mut impl Write,
-) -> Result<String, Failure> {
+) -> Result<Answer, Failure> {
     let json = style.json;
     let mut escaper = style.escape_controls.then(ControlEscaper::new);
     let mut stream = client.chat_stream(request).await?;
@@ -168,6 +204,9 @@ async fn stream_answer(
     // filter) is said, not printed as nothing.
     let mut got_text = false;
     let mut finish_reason = None;
+    // Whether Gray Swan blocked choice 0, and the refusal its chunks carried.
+    let mut blocked = false;
+    let mut refusal = String::new();
     while let Some(chunk) = stream.next_chunk().await {
         let chunk = match chunk {
             Ok(chunk) => chunk,
@@ -187,6 +226,10 @@ async fn stream_answer(
         if let Some(reason) = chunk.choices.first().and_then(|c| c.finish_reason.as_ref()) {
             finish_reason = Some(reason.to_string());
         }
+        if let Some(choice) = chunk.choice(0) {
+            blocked |= choice.is_blocked();
+            refusal.push_str(choice.delta.refusal.as_deref().unwrap_or_default());
+        }
         if let Some(delta) = chunk.text_delta() {
             got_text = true;
             if !json {
@@ -198,13 +241,22 @@ async fn stream_answer(
             text.push_str(delta);
         }
     }
-    if !json && !got_text {
+    if blocked && !got_text && !refusal.is_empty() {
+        // The refusal came on its own, not as content: it is what the answer says.
+        if !json {
+            match escaper.as_mut() {
+                Some(escaper) => write_now(out, &escaper.escape(&refusal))?,
+                None => write_now(out, &refusal)?,
+            }
+        }
+        text = refusal;
+    } else if !json && !got_text && !blocked {
         return Err(no_text(finish_reason));
     }
     if !json {
         end_text(escaper.as_mut(), &text, out)?;
     }
-    Ok(text)
+    Ok(Answer { text, blocked })
 }
 
 /// Ends streamed text: a carriage return the escaper still holds, then a newline unless the
@@ -229,7 +281,8 @@ fn no_text(finish_reason: Option<String>) -> Failure {
     Failure::Answer(format!("the answer has no text (finish reason: {reason})"))
 }
 
-/// One answer to `prompt` with `data`, printed to `out`.
+/// One answer to `prompt` with `data`, printed to `out`: [`Outcome::Blocked`] when Gray Swan
+/// blocked it (the caller says so, see [`BLOCKED_NOTICE`]).
 ///
 /// # Errors
 /// As [`answer`].
@@ -241,14 +294,20 @@ pub async fn single(
     out: &mut impl Write,
 ) -> Result<Outcome, Failure> {
     let request = options.request(&user_turn(prompt, data));
-    answer(client, &request, options.style, out).await?;
-    Ok(Outcome::Success)
+    let answer = answer(client, &request, options.style, out).await?;
+    Ok(if answer.blocked {
+        Outcome::Blocked
+    } else {
+        Outcome::Success
+    })
 }
 
 /// A conversation: each line read from `lines` is the user's next message, answered in
 /// turn; the history (assistant answers included) goes with every request. The data texts
 /// follow the first message. Ends at the end of input or at a line `/exit`; blank lines are
-/// skipped. When `prompt` is given, `> ` is written to it before each line is read.
+/// skipped. When `prompt` is given, `> ` is written to it before each line is read, and
+/// [`BLOCKED_NOTICE`] after each answer Gray Swan blocked. Ends in [`Outcome::Blocked`] when
+/// any answer was blocked.
 ///
 /// # Errors
 /// As [`answer`], and [`Failure::Input`] when a line cannot be read (or is not UTF-8).
@@ -262,6 +321,7 @@ pub async fn conversation<R: AsyncBufRead + Unpin>(
 ) -> Result<Outcome, Failure> {
     let mut history: Vec<Message> = Vec::new();
     let mut line = String::new();
+    let mut outcome = Outcome::Success;
     loop {
         if let Some(prompt) = prompt.as_deref_mut() {
             // The prompt is a courtesy on the terminal; losing it loses nothing.
@@ -279,21 +339,27 @@ pub async fn conversation<R: AsyncBufRead + Unpin>(
             if let Some(prompt) = prompt.as_deref_mut() {
                 let _ = prompt.write_all(b"\n");
             }
-            return Ok(Outcome::Success);
+            return Ok(outcome);
         }
         let said = line.trim();
         if said.is_empty() {
             continue;
         }
         if said == "/exit" {
-            return Ok(Outcome::Success);
+            return Ok(outcome);
         }
         if history.is_empty() {
             history = user_turn(said, data);
         } else {
             history.push(Message::user(said));
         }
-        let text = answer(client, &options.request(&history), options.style, out).await?;
-        history.push(Message::assistant(text));
+        let answer = answer(client, &options.request(&history), options.style, out).await?;
+        if answer.blocked {
+            outcome = Outcome::Blocked;
+            if let Some(notes) = prompt.as_deref_mut() {
+                let _ = writeln!(notes, "{BLOCKED_NOTICE}");
+            }
+        }
+        history.push(Message::assistant(answer.text));
     }
 }

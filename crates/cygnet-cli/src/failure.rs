@@ -4,11 +4,11 @@
 //! |---|---|
 //! | 0 | success, or standard output closed by its reader |
 //! | 1 | any error: configuration, input, the API, the network, the answer |
-//! | 2 | `moderate --fail-if-flagged` or `monitor --fail-if-flagged` and the text was flagged |
+//! | 2 | `moderate --fail-if-flagged` or `monitor --fail-if-flagged` and the text was flagged; `chat` and Gray Swan blocked the answer |
 //! | 130 | interrupted (Ctrl-C) |
 //!
 //! A command-line usage error is status 1 as well (clap's own convention is 2), so that 2
-//! always means "flagged" to a script.
+//! always means "flagged" (or blocked) to a script.
 
 use std::io::{self, Write};
 
@@ -25,6 +25,8 @@ pub enum Outcome {
     Success,
     /// The moderated or monitored text was flagged and `--fail-if-flagged` was given.
     Flagged,
+    /// Gray Swan blocked the answer (finish reason `violation`); its refusal was printed.
+    Blocked,
 }
 
 /// What can end the command early.
@@ -64,7 +66,7 @@ pub enum Failure {
 pub fn exit_status(result: &Result<Outcome, Failure>) -> u8 {
     match result {
         Ok(Outcome::Success) | Err(Failure::ClosedOutput) => 0,
-        Ok(Outcome::Flagged) => 2,
+        Ok(Outcome::Flagged | Outcome::Blocked) => 2,
         Err(Failure::Interrupted) => 130,
         Err(_) => 1,
     }
@@ -116,6 +118,7 @@ mod tests {
     fn each_end_has_its_status() {
         assert_eq!(exit_status(&Ok(Outcome::Success)), 0);
         assert_eq!(exit_status(&Ok(Outcome::Flagged)), 2);
+        assert_eq!(exit_status(&Ok(Outcome::Blocked)), 2);
         assert_eq!(exit_status(&Err(Failure::ClosedOutput)), 0);
         assert_eq!(exit_status(&Err(Failure::Interrupted)), 130);
         assert_eq!(exit_status(&Err(Failure::MissingKey)), 1);

@@ -640,3 +640,110 @@ fn a_finish_reason_that_echoes_the_key_is_reported_without_it() {
         "error: the answer has no text (finish reason: ***)\n"
     );
 }
+
+/// A chunk ending choice 0 blocked: Gray Swan's refusal in `content` and `refusal`, finish
+/// reason `violation`.
+fn blocked_chunk(refusal: &str) -> Value {
+    let mut chunk = chunk(refusal);
+    chunk["choices"][0]["delta"]["refusal"] = json!(refusal);
+    chunk["choices"][0]["finish_reason"] = json!("violation");
+    chunk
+}
+
+/// What the command must say when Gray Swan blocked the answer: the refusal printed, one line
+/// on stderr saying so, status 2 (the "flagged" status).
+fn assert_blocked(run: &Run, printed: &str) {
+    assert_eq!(run.code(), 2, "{run:#?}");
+    assert_eq!(run.stdout, printed, "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        format!("{}\n", cygnet_cli::chat::BLOCKED_NOTICE),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("Gray Swan blocked"));
+    assert!(!run.stderr.contains(FAKE_KEY) && !run.stdout.contains(FAKE_KEY));
+}
+
+#[test]
+fn a_blocked_whole_answer_prints_the_refusal_says_so_and_exits_2() {
+    const REFUSAL: &str = "Sorry, I can't help with that.";
+    let mut blocked = completion(REFUSAL);
+    blocked["choices"][0]["finish_reason"] = json!("violation");
+    blocked["choices"][0]["message"]["refusal"] = json!(REFUSAL);
+    let server = Server::start(vec![Reply::json(200, &blocked)]);
+    let run = run_on(
+        &server,
+        ["chat", "--no-stream", "How do I pick a lock?"],
+        None,
+    );
+    assert_blocked(&run, &format!("{REFUSAL}\n"));
+
+    // The refusal alone (no content) is printed too.
+    blocked["choices"][0]["message"]["content"] = Value::Null;
+    let server = Server::start(vec![Reply::json(200, &blocked)]);
+    let run = run_on(&server, ["chat", "--no-stream", "Hi"], None);
+    assert_blocked(&run, &format!("{REFUSAL}\n"));
+
+    // As JSON: the completion as it came, and the same status and notice.
+    let server = Server::start(vec![Reply::json(200, &blocked)]);
+    let run = run_on(&server, ["chat", "--no-stream", "--json", "Hi"], None);
+    assert_eq!(run.code(), 2, "{run:#?}");
+    let printed: Value = serde_json::from_str(&run.stdout).expect("one JSON value");
+    assert_eq!(printed["choices"][0]["finish_reason"], "violation");
+    assert!(run.stderr.contains("Gray Swan blocked"), "{run:#?}");
+}
+
+#[test]
+fn a_blocked_stream_prints_what_came_and_the_refusal_says_so_and_exits_2() {
+    const REFUSAL: &str = "Sorry, I can't help with that.";
+    let cut = Reply::sse(vec![
+        event(&chunk("Step one: ")),
+        event(&blocked_chunk(REFUSAL)),
+        done(),
+    ]);
+    let server = Server::start(vec![cut]);
+    let run = run_on(&server, ["chat", "How do I pick a lock?"], None);
+    assert_blocked(&run, &format!("Step one: {REFUSAL}\n"));
+
+    // Streamed as JSON lines: the violation chunk is printed as it came.
+    let server = Server::start(vec![Reply::sse(vec![
+        event(&blocked_chunk(REFUSAL)),
+        done(),
+    ])]);
+    let run = run_on(&server, ["chat", "--json", "Hi"], None);
+    assert_eq!(run.code(), 2, "{run:#?}");
+    let last: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["choices"][0]["finish_reason"], "violation");
+    assert!(run.stderr.contains("Gray Swan blocked"), "{run:#?}");
+}
+
+#[test]
+fn gray_swans_error_envelope_is_reported_with_its_message_and_code() {
+    let envelope = json!({
+        "error": true, "message": "Invalid model requested", "detail": "No model nope",
+        "error_code": "invalid_model", "details": {}
+    });
+    for args in [&["chat", "Hi"][..], &["chat", "--no-stream", "Hi"]] {
+        let server = Server::start(vec![Reply::json(400, &envelope)]);
+        let run = run_on(&server, args, None);
+        assert_eq!(run.code(), 1, "{run:#?}");
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            "error: API error 400 Bad Request: Invalid model requested (invalid_model)"
+        );
+    }
+    let validation = json!({"detail": [
+        {"loc": ["body", "messages"], "msg": "Field required", "type": "missing"}
+    ]});
+    let server = Server::start(vec![Reply::json(422, &validation)]);
+    let run = run_on(&server, ["chat", "Hi"], None);
+    assert_eq!(run.code(), 1, "{run:#?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: API error 422 Unprocessable Entity: body.messages: Field required\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}

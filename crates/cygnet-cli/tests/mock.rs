@@ -254,6 +254,29 @@ async fn on_a_terminal_control_characters_show_as_escapes_even_cut_across_pieces
 }
 
 #[tokio::test]
+async fn a_blocked_answer_prints_its_refusal_and_ends_blocked_streamed_or_whole() {
+    const REFUSAL: &str = "Sorry, I can't help with that.";
+    for (reply, stream, printed) in [
+        (MockReply::blocked(REFUSAL), false, format!("{REFUSAL}\n")),
+        (
+            MockReply::stream_blocked(["Step one: "], REFUSAL),
+            true,
+            format!("Step one: {REFUSAL}\n"),
+        ),
+        (
+            MockReply::stream_blocked(Vec::<String>::new(), REFUSAL),
+            true,
+            format!("{REFUSAL}\n"),
+        ),
+    ] {
+        let mock = MockTransport::conversation([reply]);
+        let (outcome, out) = single_hi(&mock, &options(stream)).await;
+        assert_eq!(outcome.unwrap(), Outcome::Blocked, "stream: {stream}");
+        assert_eq!(out, printed);
+    }
+}
+
+#[tokio::test]
 async fn into_a_pipe_the_text_is_written_as_it_came() {
     let mock = MockTransport::conversation([MockReply::stream_text(INJECTED)]);
     let (outcome, out) = single_hi(&mock, &options(true)).await;
@@ -325,4 +348,42 @@ async fn the_monitor_prints_the_decision_and_flags_at_the_threshold() {
     );
     assert!(failure.to_string().contains("violation"), "{failure}");
     assert!(out.is_empty());
+}
+
+#[tokio::test]
+async fn a_conversation_notes_each_blocked_answer_and_ends_blocked() {
+    const REFUSAL: &str = "Sorry, I can't help with that.";
+    let mock = MockTransport::conversation([
+        MockReply::stream_blocked(Vec::<String>::new(), REFUSAL),
+        MockReply::stream_text(["Fine."]),
+    ]);
+    let lines: &[u8] = b"Something bad\nSomething fine\n";
+    let (mut out, mut notes) = (Vec::new(), Vec::new());
+    let outcome = bounded(
+        LOGIC,
+        chat::conversation(
+            &mock.client(),
+            &options(true),
+            &[],
+            lines,
+            &mut out,
+            Some(&mut notes),
+        ),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(outcome, Outcome::Blocked);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!("{REFUSAL}\nFine.\n")
+    );
+    let notes = String::from_utf8(notes).unwrap();
+    assert_eq!(notes.matches(chat::BLOCKED_NOTICE).count(), 1, "{notes}");
+    // The refusal is the assistant's turn in the history sent next.
+    let second = mock.requests()[1].json();
+    assert_eq!(
+        second["messages"][2],
+        json!({"role": "assistant", "content": REFUSAL})
+    );
 }

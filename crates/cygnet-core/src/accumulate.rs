@@ -21,8 +21,11 @@
 //!   sorted by index.
 //! - `content` fragments are concatenated; a choice whose deltas never carried content has
 //!   `content: None`, as in a reply made only of tool calls.
+//! - `refusal` fragments are concatenated like `content`; a choice whose deltas never carried
+//!   one has `refusal: None`.
 //! - `role` is the last one sent, `assistant` when none was.
-//! - `finish_reason` is the last one sent.
+//! - `finish_reason` is the last one sent, except that `violation` stays once sent: a choice
+//!   Gray Swan blocked never reads as finished normally, whatever follows.
 //! - Tool calls are told apart by their `index` within the choice and come out sorted by
 //!   it; their `id`, function `name` and `arguments` fragments are concatenated (a server
 //!   may split any of them), `type` is the last one sent, `function` when none was.
@@ -30,6 +33,15 @@
 //! - `logprobs` fragments are merged: objects key by key, arrays appended, strings
 //!   concatenated, any other value replaced. Per-token log probabilities
 //!   (`{"content": [...]}`) thus come out as one list.
+//!
+//! # Blocked answers
+//!
+//! A stream Gray Swan blocks is cut and ends with a chunk whose finish reason is `violation`
+//! and whose delta carries the refusal (in `refusal` and in `content`). The accumulated
+//! completion is then blocked too: [`ChatCompletion::blocked`] and
+//! [`ChatCompletion::into_unblocked`] work on it as on a whole answer, and
+//! [`Accumulator::blocked`] and [`AccumulatingStream::blocked`] say so without building it.
+//! Its content is everything the stream sent as content, the refusal included.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -39,7 +51,7 @@ use futures_core::Stream;
 use serde_json::Value;
 
 use cygnet_types::{
-    ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, FinishReason, FunctionCall,
+    Blocked, ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, FinishReason, FunctionCall,
     ResponseMessage, Role, ToolCall, ToolCallDelta, ToolType, Usage,
 };
 
@@ -102,6 +114,7 @@ struct ChoiceState {
     index: u32,
     role: Option<Role>,
     content: Option<String>,
+    refusal: Option<String>,
     /// By `index`, as the choices are (and for the same reason).
     tool_calls: BTreeMap<u32, ToolCallState>,
     finish_reason: Option<FinishReason>,
@@ -152,6 +165,37 @@ impl Accumulator {
     /// How many chunks have been pushed.
     pub fn chunks(&self) -> u64 {
         self.chunks
+    }
+
+    /// The first choice (by index) Gray Swan blocked so far, with the refusal accumulated for
+    /// it; see [`Blocked`] and the [module documentation](self#blocked-answers).
+    ///
+    /// ```
+    /// use cygnet_core::Accumulator;
+    /// use cygnet_types::ChatCompletionChunk;
+    ///
+    /// let events = [
+    ///     r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Step one: "}}]}"#,
+    ///     r#"{"choices":[{"index":0,"delta":{"content":"Sorry, I can't help with that.",
+    ///        "refusal":"Sorry, I can't help with that."},"finish_reason":"violation"}]}"#,
+    /// ];
+    /// let accumulator: Accumulator = events
+    ///     .iter()
+    ///     .map(|data| ChatCompletionChunk::from_json(data).unwrap())
+    ///     .collect();
+    /// let blocked = accumulator.blocked().expect("Gray Swan blocked it");
+    /// assert_eq!(blocked.refusal(), Some("Sorry, I can't help with that."));
+    /// let completion = accumulator.finish();
+    /// assert!(completion.is_blocked());
+    /// assert_eq!(completion.content(), Some("Step one: Sorry, I can't help with that."));
+    /// ```
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.choices.values().find_map(ChoiceState::blocked)
+    }
+
+    /// Whether Gray Swan blocked any choice so far.
+    pub fn is_blocked(&self) -> bool {
+        self.choices.values().any(ChoiceState::is_blocked)
     }
 
     /// The completion as far as the chunks pushed so far spell it out.
@@ -223,6 +267,7 @@ impl ChoiceState {
             index,
             role: None,
             content: None,
+            refusal: None,
             tool_calls: BTreeMap::new(),
             finish_reason: None,
             logprobs: None,
@@ -239,10 +284,16 @@ impl ChoiceState {
                 .get_or_insert_with(String::new)
                 .push_str(content);
         }
+        if let Some(refusal) = &delta.refusal {
+            self.refusal
+                .get_or_insert_with(String::new)
+                .push_str(refusal);
+        }
         for call in delta.tool_calls.iter().flatten() {
             self.tool_call_mut(call.index).push(call);
         }
-        if choice.finish_reason.is_some() {
+        // A block stays: a later finish reason does not make the choice read as ordinary.
+        if choice.finish_reason.is_some() && !self.is_blocked() {
             self.finish_reason.clone_from(&choice.finish_reason);
         }
         if let Some(logprobs) = &choice.logprobs {
@@ -251,6 +302,15 @@ impl ChoiceState {
                 None => self.logprobs = Some(logprobs.clone()),
             }
         }
+    }
+
+    fn is_blocked(&self) -> bool {
+        matches!(self.finish_reason, Some(FinishReason::Violation))
+    }
+
+    fn blocked(&self) -> Option<Blocked<'_>> {
+        self.is_blocked()
+            .then(|| Blocked::new(self.index, self.refusal.as_deref(), self.content.as_deref()))
     }
 
     fn tool_call_mut(&mut self, index: u32) -> &mut ToolCallState {
@@ -269,7 +329,7 @@ impl ChoiceState {
         choice(
             self.index,
             self.role,
-            self.content,
+            (self.content, self.refusal),
             tool_calls,
             self.finish_reason,
             self.logprobs,
@@ -280,7 +340,7 @@ impl ChoiceState {
 fn choice(
     index: u32,
     role: Option<Role>,
-    content: Option<String>,
+    (content, refusal): (Option<String>, Option<String>),
     tool_calls: Option<Vec<ToolCall>>,
     finish_reason: Option<FinishReason>,
     logprobs: Option<Value>,
@@ -289,6 +349,7 @@ fn choice(
     let mut message = ResponseMessage::default();
     message.role = role.unwrap_or(Role::Assistant);
     message.content = content;
+    message.refusal = refusal;
     message.tool_calls = tool_calls;
     let mut choice = Choice::default();
     choice.index = index;
@@ -419,6 +480,17 @@ impl<S> AccumulatingStream<S> {
         &self.accumulator
     }
 
+    /// The first choice Gray Swan blocked in the chunks yielded so far; see
+    /// [`Accumulator::blocked`].
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.accumulator.blocked()
+    }
+
+    /// Whether Gray Swan blocked any choice in the chunks yielded so far.
+    pub fn is_blocked(&self) -> bool {
+        self.accumulator.is_blocked()
+    }
+
     /// The stream underneath (for [`ChatStream::status`] and [`ChatStream::headers`]).
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -435,6 +507,10 @@ where
     }
 
     /// Reads the stream to its end and returns the completion; the first error ends it.
+    ///
+    /// A stream Gray Swan blocked gives a blocked completion, `Ok`: check
+    /// [`ChatCompletion::blocked`], or add [`ChatCompletion::into_unblocked`] and `?` to make
+    /// it [`Error::Blocked`](crate::Error::Blocked).
     ///
     /// ```no_run
     /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
@@ -500,6 +576,9 @@ impl ChatStream {
 
     /// Reads the stream to its end and returns the completion a non-streaming call would
     /// have returned; the first error ends it.
+    ///
+    /// A blocked stream gives a blocked completion, as [`AccumulatingStream::collect_completion`]
+    /// does.
     ///
     /// ```no_run
     /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)

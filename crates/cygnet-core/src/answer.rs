@@ -6,9 +6,9 @@
 //! - [`parse_json`] and [`chunk_error`]: a 2xx body, or a stream chunk, is parsed as the type
 //!   asked for; the types refuse a body that lacks a required field, has one of the wrong type,
 //!   or carries a top-level `error` member. Only when that parse fails is the body looked at
-//!   again: if it is a JSON object with an `error` member (other than `null`), the server
-//!   reported an error in a successful answer, and the caller gets [`Error::Api`] with the
-//!   server's message (kind [`ApiErrorKind::InStream`](crate::ApiErrorKind::InStream) inside a
+//!   again: if it is a JSON object with an `error` member (other than `null` or `false`: an
+//!   object, a text, Gray Swan's `"error": true`), the server reported an error in a
+//!   successful answer, and the caller gets [`Error::Api`] with the server's message and code (kind [`ApiErrorKind::InStream`](crate::ApiErrorKind::InStream) inside a
 //!   stream); otherwise [`Error::Decode`] with the status, the parser's complaint (which names
 //!   the field) and a snippet of the body. The second look costs nothing on the path of a good
 //!   answer. `"error": false` is no error report.
@@ -194,17 +194,15 @@ fn decode_error(
     .into()
 }
 
-/// Whether `body` is a JSON object with a top-level `error` member that is neither `null`
-/// nor `false`: the server reporting an error, whatever else the object holds. (Gray Swan's
-/// envelope says `"error": true`; `"error": false` is its way of saying there is none.)
+/// Whether `body` is a JSON object with a top-level `error` member that is neither `null` nor
+/// `false` (the flag of Gray Swan's envelope saying there is none): the server reporting an
+/// error, whatever else the object holds. The same rule as the types' refusal of such a body.
 fn is_error_report(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).is_ok_and(|object| {
-        object.get("error").is_some_and(|error| {
-            !matches!(
-                error,
-                serde_json::Value::Null | serde_json::Value::Bool(false)
-            )
-        })
+    use serde_json::Value;
+    serde_json::from_slice::<serde_json::Map<String, Value>>(body).is_ok_and(|object| {
+        object
+            .get("error")
+            .is_some_and(|error| !matches!(error, Value::Null | Value::Bool(false)))
     })
 }
 
@@ -315,6 +313,33 @@ mod tests {
     }
 
     #[test]
+    fn gray_swans_envelope_in_a_2xx_answer_is_the_servers_error_with_message_and_code() {
+        let error = parse::<ChatCompletion>(
+            r#"{"error":true,"message":"Upstream provider failed","error_code":"upstream_error","details":{"provider":"openai"}}"#,
+        )
+        .unwrap_err();
+        let api = error.as_api().unwrap_or_else(|| panic!("{error}"));
+        assert_eq!(api.message.as_deref(), Some("Upstream provider failed"));
+        assert_eq!(api.code(), Some("upstream_error"));
+        assert_eq!(api.details().unwrap()["provider"], "openai");
+        assert_eq!(
+            error.to_string(),
+            "API error 200 OK: Upstream provider failed (upstream_error)"
+        );
+        // `"error": false` says there is no error: the answer is read as any other.
+        let completion = parse::<ChatCompletion>(
+            r#"{"error":false,"choices":[{"index":0,"message":{"content":"Hi"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(completion.content(), Some("Hi"));
+        // And without the fields of an answer, it is a decode error naming them.
+        assert!(matches!(
+            parse::<ChatCompletion>(r#"{"error":false}"#),
+            Err(Error::Decode(e)) if e.to_string().contains("missing field `choices`")
+        ));
+    }
+
+    #[test]
     fn a_missing_or_mistyped_field_is_a_decode_error_naming_it() {
         for (body, named) in [
             ("{}", "missing field `detected`"),
@@ -366,6 +391,13 @@ mod tests {
         let api = error.as_api().expect("an API error");
         assert_eq!(api.kind, crate::ApiErrorKind::InStream);
         assert_eq!(api.message.as_deref(), Some("quota exceeded"));
+        let data = r#"{"error":true,"message":"Quota exceeded","error_code":"quota"}"#;
+        let error = cygnet_types::ChatCompletionChunk::from_json(data).unwrap_err();
+        let error = chunk_error(StatusCode::OK, data, error, &Secrets::default());
+        assert_eq!(
+            error.to_string(),
+            "API error in stream: Quota exceeded (quota)"
+        );
         let error = cygnet_types::ChatCompletionChunk::from_json("{}").unwrap_err();
         assert!(matches!(
             chunk_error(StatusCode::OK, "{}", error, &Secrets::default()),

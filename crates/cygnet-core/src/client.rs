@@ -202,6 +202,27 @@ impl Client {
     ///
     /// `request.stream` is sent as given; use [`Client::chat_stream`] for streaming.
     ///
+    /// # Blocked answers
+    ///
+    /// An answer Gray Swan blocked (finish reason `violation`, the refusal as its content) is
+    /// `Ok`: it is what the server sent. Check
+    /// [`ChatCompletion::blocked`](cygnet_types::ChatCompletion::blocked) before showing the
+    /// content as the model's answer, or add
+    /// [`into_unblocked`](cygnet_types::ChatCompletion::into_unblocked)`()?` to make it
+    /// [`Error::Blocked`]; see the crate's [blocked answers](crate#blocked-answers).
+    ///
+    /// ```no_run
+    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
+    /// #     -> cygnet_core::Result<()> {
+    /// let completion = client.chat(&request).await?;
+    /// match completion.blocked() {
+    ///     Some(blocked) => eprintln!("blocked: {}", blocked.refusal().unwrap_or_default()),
+    ///     None => println!("{}", completion.content().unwrap_or_default()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Api`] for an error status or an error object in the answer, [`Error::Decode`]
@@ -231,6 +252,15 @@ impl Client {
     /// An error status gives the same [`Error::Api`] as [`Client::chat`]. The stream ends at
     /// the server's `[DONE]`; a body that ends before it yields
     /// [`StreamError::Incomplete`](crate::StreamError::Incomplete) after the chunks that did arrive.
+    ///
+    /// # Blocked answers
+    ///
+    /// A stream Gray Swan blocks is cut and ends, like an ordinary one, with a chunk whose
+    /// finish reason is `violation` and whose content is the refusal: its text reads like any
+    /// other. Ask the chunk ([`ChatCompletionChunk::is_blocked`](cygnet_types::ChatCompletionChunk::is_blocked)),
+    /// the accumulated stream ([`AccumulatingStream::blocked`](crate::AccumulatingStream::blocked))
+    /// or the text stream ([`TextStream::blocked`](crate::TextStream::blocked)); see the
+    /// crate's [blocked answers](crate#blocked-answers).
     ///
     /// # Errors
     ///

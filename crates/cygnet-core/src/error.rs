@@ -5,6 +5,17 @@
 //! could not be read ([`Error::Decode`]), a stream broke off ([`Error::Stream`]), or the client
 //! was set up wrong ([`Error::Config`]). None of them ever carries the API key.
 //!
+//! A blocked answer is not among them unless the caller asks: it arrives as a successful
+//! answer that says so (see the crate's [blocked answers](crate#blocked-answers)), and
+//! [`ChatCompletion::into_unblocked`](cygnet_types::ChatCompletion::into_unblocked) with `?`
+//! makes it [`Error::Blocked`].
+//!
+//! An [`ApiError`] reads the server's body in every shape it comes in (Gray Swan's envelope
+//! `{"error": true, "message", "detail", "error_code", "details"}`, FastAPI's `detail`, the
+//! `{"error": {"message", "code"}}` object, a bare text) and keeps its parts typed: the
+//! message, the code, the details and the validation errors, which read as `API error 422
+//! Unprocessable Entity: body.messages: Field required`.
+//!
 //! Transport and timeout errors that end a call also say where it went and how often it
 //! tried ([`CallContext`]): `POST api.grayswan.ai:443: could not connect after 3 attempts:
 //! dns error: ...`. Each kind of failure reads the same whatever the transport.
@@ -14,6 +25,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+
+use cygnet_types::{BlockedAnswer, ErrorBody, ValidationError};
 
 use crate::call_context::{CallContext, RequestTarget};
 use crate::transport::TransportError;
@@ -44,6 +57,13 @@ pub enum Error {
     /// A stream broke its framing or ended without its terminator.
     #[error(transparent)]
     Stream(#[from] StreamError),
+    /// Gray Swan blocked the answer, and the caller asked for that to be an error
+    /// ([`ChatCompletion::into_unblocked`](cygnet_types::ChatCompletion::into_unblocked) and
+    /// `?`, or [`TextStream::collect_text`](crate::TextStream::collect_text), whose text alone
+    /// could not say so). The calls themselves return a blocked answer as `Ok`; see the
+    /// crate's [blocked answers](crate#blocked-answers).
+    #[error(transparent)]
+    Blocked(BlockedAnswer),
 }
 
 impl Error {
@@ -60,6 +80,14 @@ impl Error {
     pub fn as_api(&self) -> Option<&ApiError> {
         match self {
             Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The blocked answer, for [`Error::Blocked`]: its refusal and the completion as it came.
+    pub fn as_blocked(&self) -> Option<&BlockedAnswer> {
+        match self {
+            Error::Blocked(blocked) => Some(blocked),
             _ => None,
         }
     }
@@ -251,6 +279,34 @@ impl ApiErrorKind {
 }
 
 /// The server answered with an error.
+///
+/// The body is read in every shape servers send it (see [`ErrorBody`]): Gray Swan's envelope,
+/// FastAPI's `detail` (a text or a validation list), an `error` object or text, a top-level
+/// message. [`ApiError::message`] is the server's message; [`ApiError::code`],
+/// [`ApiError::details`] and [`ApiError::validation`] are the other parts; [`ApiError::body`]
+/// is the body exactly as it came.
+///
+/// It reads `API error 400 Bad Request: Invalid model requested (invalid_model)`, with the
+/// code in brackets when there is one, and validation errors joined by `; `: `API error 422
+/// Unprocessable Entity: body.messages: Field required`.
+///
+/// ```
+/// use cygnet_core::ApiError;
+/// use http::{HeaderMap, StatusCode};
+///
+/// let body = r#"{"error":true,"message":"Invalid model requested","detail":"No model x",
+///   "error_code":"invalid_model","details":{"model":"x"}}"#;
+/// let error = ApiError::from_response(StatusCode::BAD_REQUEST, HeaderMap::new(), body.into());
+/// assert_eq!(error.to_string(), "API error 400 Bad Request: Invalid model requested (invalid_model)");
+/// assert_eq!(error.code(), Some("invalid_model"));
+/// assert_eq!(error.detail(), Some("No model x"));
+/// assert_eq!(error.details().unwrap()["model"], "x");
+///
+/// let body = r#"{"detail":[{"loc":["body","messages"],"msg":"Field required","type":"missing"}]}"#;
+/// let error = ApiError::from_response(StatusCode::UNPROCESSABLE_ENTITY, HeaderMap::new(), body.into());
+/// assert_eq!(error.to_string(), "API error 422 Unprocessable Entity: body.messages: Field required");
+/// assert_eq!(error.validation()[0].location(), "body.messages");
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -258,7 +314,8 @@ pub struct ApiError {
     pub kind: ApiErrorKind,
     /// The HTTP status; `None` for an error sent inside a stream.
     pub status: Option<StatusCode>,
-    /// The server's message, when its body had one.
+    /// The server's message, when its body had one (for a validation list, its entries
+    /// joined by `; `).
     pub message: Option<String>,
     /// The response headers (request ids among them), each value with the client's secrets
     /// replaced by `***`.
@@ -267,28 +324,44 @@ pub struct ApiError {
     /// occurrence of the client's secrets, the API key, in any spelling, is replaced by `***`
     /// (see [`redact`](crate::redact)); the message is read from it.
     pub body: Bytes,
+    /// The typed parts of the body besides the message.
+    parts: BodyParts,
+}
+
+/// What an error body says besides its message.
+#[derive(Clone, Debug, Default)]
+struct BodyParts {
+    code: Option<String>,
+    detail: Option<String>,
+    details: Option<serde_json::Value>,
+    validation: Vec<ValidationError>,
 }
 
 impl ApiError {
-    /// An API error from a status, headers and raw body; finds the message in the body.
+    /// An API error from a status, headers and raw body; finds the message and the other
+    /// parts in the body.
     pub fn from_response(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        let (message, parts) = read_body(&body);
         Self {
             kind: ApiErrorKind::from_status(status),
             status: Some(status),
-            message: message_from_body(&body),
+            message,
             headers,
             body,
+            parts,
         }
     }
 
     /// An error object that arrived inside a stream, as the raw JSON of the event.
     pub fn in_stream(body: Bytes) -> Self {
+        let (message, parts) = read_body(&body);
         Self {
             kind: ApiErrorKind::InStream,
             status: None,
-            message: message_from_body(&body),
+            message,
             headers: HeaderMap::new(),
             body,
+            parts,
         }
     }
 
@@ -301,6 +374,29 @@ impl ApiError {
     pub fn request_id(&self) -> Option<&str> {
         self.headers.get("x-request-id")?.to_str().ok()
     }
+
+    /// The machine-readable code: Gray Swan's `error_code` (`invalid_model`), else the error
+    /// object's `code` (a number as its text).
+    pub fn code(&self) -> Option<&str> {
+        self.parts.code.as_deref()
+    }
+
+    /// The `detail` text of Gray Swan's envelope (the specifics beside its message), or
+    /// FastAPI's `detail` when it is a text.
+    pub fn detail(&self) -> Option<&str> {
+        self.parts.detail.as_deref()
+    }
+
+    /// The `details` object of Gray Swan's envelope, as sent.
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        self.parts.details.as_ref()
+    }
+
+    /// FastAPI's validation errors (a 422's `detail` list): where in the request, and what
+    /// is wrong there. Empty when the body has none.
+    pub fn validation(&self) -> &[ValidationError] {
+        &self.parts.validation
+    }
 }
 
 impl fmt::Display for ApiError {
@@ -310,7 +406,13 @@ impl fmt::Display for ApiError {
             None => f.write_str("API error in stream")?,
         }
         match &self.message {
-            Some(message) => write!(f, ": {message}"),
+            Some(message) => {
+                write!(f, ": {message}")?;
+                match self.code() {
+                    Some(code) => write!(f, " ({code})"),
+                    None => Ok(()),
+                }
+            }
             None if self.body.is_empty() => Ok(()),
             None => write!(f, ": {}", self.body_snippet()),
         }
@@ -322,6 +424,12 @@ impl std::error::Error for ApiError {}
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         Error::Api(Box::new(e))
+    }
+}
+
+impl From<BlockedAnswer> for Error {
+    fn from(blocked: BlockedAnswer) -> Self {
+        Error::Blocked(blocked)
     }
 }
 
@@ -423,8 +531,17 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     text
 }
 
-fn message_from_body(body: &[u8]) -> Option<String> {
-    serde_json::from_slice::<cygnet_types::ErrorBody>(body)
-        .ok()?
-        .message()
+/// The message and the other parts of an error body; nothing for a body that is not a JSON
+/// object (an HTML page, plain text), whose snippet the error shows instead.
+fn read_body(body: &[u8]) -> (Option<String>, BodyParts) {
+    let Some(body) = ErrorBody::from_slice(body) else {
+        return (None, BodyParts::default());
+    };
+    let parts = BodyParts {
+        code: body.code(),
+        detail: body.detail_text().map(str::to_owned),
+        details: body.details.clone(),
+        validation: body.validation().to_vec(),
+    };
+    (body.message(), parts)
 }

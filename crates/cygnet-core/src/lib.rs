@@ -4,6 +4,40 @@
 //! turns them into typed chat streams. It names no async runtime and no HTTP library: those
 //! come from a [`Transport`], such as `cygnet-hyper` for real traffic or `cygnet-mock` for
 //! tests.
+//!
+//! # Blocked answers
+//!
+//! Gray Swan answers a request it blocks (Cygnal's guard, or Cygnet with `moderate_before`)
+//! with HTTP 200: the choice's finish reason is `violation` and its content is the refusal
+//! ("Sorry, I can't help with that."), which the message also carries as `refusal`; a stream
+//! is cut and ends the same way. [`Client::chat`] and [`Client::chat_stream`] return such an
+//! answer as `Ok`, because it is the answer the server sent, whole, with its usage, and its
+//! content is the refusal an application may want to show. But it must not be taken for the
+//! model's answer, so every form of it says so, without string matching:
+//!
+//! - a completion (whole or accumulated): [`ChatCompletion::blocked`](types::ChatCompletion::blocked)
+//!   and `is_blocked()`, giving the blocked choice's index and the refusal;
+//! - a chunk: [`ChatCompletionChunk::blocked`](types::ChatCompletionChunk::blocked) and
+//!   `is_blocked()` (the borrowed chunk too);
+//! - a stream being read: [`AccumulatingStream::blocked`] and [`TextStream::blocked`].
+//!
+//! To have a blocked answer on the error path instead, add
+//! [`into_unblocked`](types::ChatCompletion::into_unblocked) and `?`: it gives
+//! [`Error::Blocked`], which keeps the completion. [`TextStream::collect_text`], which returns
+//! bare text that could not say it was blocked, fails that way by itself.
+//!
+//! ```
+//! # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
+//! #     -> cygnet_core::Result<()> {
+//! let completion = client.chat(&request).await?;
+//! if let Some(blocked) = completion.blocked() {
+//!     eprintln!("Gray Swan blocked the answer: {}", blocked.refusal().unwrap_or_default());
+//! }
+//! // Or: a blocked answer is an error.
+//! let completion = client.chat(&request).await?.into_unblocked()?;
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
@@ -33,5 +67,5 @@ pub use error::{
 };
 pub use options::RequestOptions;
 pub use stream::{ChatStream, SseStream};
-pub use text::{TextSource, TextStream};
+pub use text::{TextPiece, TextSource, TextStream};
 pub use transport::{Body, Transport, TransportError, TransportErrorKind};

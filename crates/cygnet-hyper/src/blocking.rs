@@ -46,11 +46,11 @@ use std::time::Duration;
 
 use cygnet_core::sse::OwnedEvent;
 use cygnet_core::types::{
-    ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef, ChatCompletionRequest,
-    ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
+    Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef,
+    ChatCompletionRequest, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
 };
 use cygnet_core::{
-    Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, Transport,
+    Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, TextPiece, Transport,
     TransportError, TransportErrorKind,
 };
 use futures_core::Stream;
@@ -140,6 +140,10 @@ impl Client {
     /// Sends a chat completion request and waits for the whole answer; see
     /// [`cygnet_core::Client::chat`].
     ///
+    /// # Blocked answers
+    /// An answer Gray Swan blocked is `Ok` and says so:
+    /// [`ChatCompletion::blocked`]; `.into_unblocked()?` makes it [`Error::Blocked`].
+    ///
     /// # Errors
     /// As [`cygnet_core::Client::chat`].
     pub fn chat(&self, request: &ChatCompletionRequest) -> Result<ChatCompletion> {
@@ -162,6 +166,10 @@ impl Client {
     ///
     /// Each `next()` blocks until the next chunk arrives. Dropping the iterator before the
     /// end closes the connection.
+    ///
+    /// # Blocked answers
+    /// A stream Gray Swan blocks ends with a chunk that says so:
+    /// [`ChatCompletionChunk::is_blocked`]; the accumulated and text streams note it too.
     ///
     /// # Errors
     /// As [`cygnet_core::Client::chat_stream`].
@@ -412,7 +420,11 @@ impl ChatStream {
     /// # }
     /// ```
     pub fn text(self) -> TextStream {
-        TextStream { inner: self }
+        TextStream {
+            inner: self,
+            blocked: false,
+            refusal: None,
+        }
     }
 
     /// Folds every chunk into the completion while still yielding each one; see
@@ -476,10 +488,13 @@ impl fmt::Debug for ChatStream {
 /// as [`cygnet_core::TextStream`] yields them (chunks with only a role, a tool-call fragment
 /// or usage yield nothing; other choices are ignored).
 ///
-/// Errors pass through unchanged and end the stream.
+/// Errors pass through unchanged and end the stream. A block by Gray Swan is noted as it
+/// passes, as by [`cygnet_core::TextStream`]: see [`TextStream::blocked`].
 #[derive(Debug)]
 pub struct TextStream {
     inner: ChatStream,
+    blocked: bool,
+    refusal: Option<String>,
 }
 
 impl TextStream {
@@ -493,14 +508,32 @@ impl TextStream {
         self.inner
     }
 
+    /// Whether Gray Swan blocked choice 0, as far as the stream has been read; then the
+    /// refusal the chunks carried. As [`cygnet_core::TextStream::blocked`].
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.blocked
+            .then(|| Blocked::new(0, self.refusal.as_deref(), None))
+    }
+
+    /// Whether Gray Swan blocked choice 0, as far as the stream has been read.
+    pub fn is_blocked(&self) -> bool {
+        self.blocked
+    }
+
     /// Reads the stream to its end and returns all of choice 0's text; the first error
-    /// ends it.
+    /// ends it. A blocked stream fails, as [`cygnet_core::TextStream::collect_text`] does.
     ///
     /// # Errors
     ///
-    /// The first error of the stream underneath.
-    pub fn collect_text(self) -> Result<String> {
-        self.collect()
+    /// The first error of the stream underneath; [`Error::Blocked`] when Gray Swan blocked
+    /// choice 0.
+    pub fn collect_text(mut self) -> Result<String> {
+        let text = (&mut self).collect::<Result<String>>()?;
+        if self.blocked {
+            let content = (!text.is_empty()).then_some(text);
+            return Err(BlockedAnswer::from_text(0, content, self.refusal.take()).into());
+        }
+        Ok(text)
     }
 }
 
@@ -510,12 +543,21 @@ impl Iterator for TextStream {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             // The borrowed chunk: only the text is copied out of the read buffer.
-            let text = self.inner.inner.next_with(|stream, cx| {
-                stream.poll_chunk_with(cx, |chunk| chunk.text_delta().map(str::to_owned))
+            let piece = self.inner.inner.next_with(|stream, cx| {
+                stream.poll_chunk_with(cx, |chunk| TextPiece::from_chunk_ref(&chunk))
             });
-            match text? {
-                Ok(Some(text)) => return Some(Ok(text)),
-                Ok(None) => {}
+            match piece? {
+                Ok(piece) => {
+                    self.blocked |= piece.blocked;
+                    if let Some(refusal) = piece.refusal {
+                        self.refusal
+                            .get_or_insert_with(String::new)
+                            .push_str(&refusal);
+                    }
+                    if let Some(text) = piece.text {
+                        return Some(Ok(text));
+                    }
+                }
                 Err(error) => return Some(Err(error)),
             }
         }
@@ -549,6 +591,17 @@ impl AccumulatingStream {
     /// The accumulator, to inspect it without copying a snapshot.
     pub fn accumulator(&self) -> &Accumulator {
         &self.accumulator
+    }
+
+    /// The first choice Gray Swan blocked in the chunks yielded so far; see
+    /// [`Accumulator::blocked`].
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.accumulator.blocked()
+    }
+
+    /// Whether Gray Swan blocked any choice in the chunks yielded so far.
+    pub fn is_blocked(&self) -> bool {
+        self.accumulator.is_blocked()
     }
 
     /// The chunk stream underneath (for its status and headers).

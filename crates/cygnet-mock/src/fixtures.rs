@@ -33,6 +33,46 @@ pub(crate) fn text_completion(text: String) -> Value {
     )
 }
 
+/// A `chat.completion` Gray Swan blocked: finish reason `violation`, the refusal in both
+/// `content` and `refusal`, as Cygnal sends it.
+pub(crate) fn blocked_completion(refusal: String) -> Value {
+    let tokens = token_estimate(&refusal);
+    completion(
+        json!({"role": "assistant", "content": refusal, "refusal": refusal}),
+        "violation",
+        tokens,
+    )
+}
+
+/// The events of a stream Gray Swan cut: one chunk per delta of `before` (the first with
+/// role `assistant`), then the chunk that ends it, the refusal in both `content` and
+/// `refusal` with finish reason `violation` (and the role, when it is the first). No
+/// `[DONE]`: the scripted body adds it.
+pub(crate) fn blocked_chunk_events(
+    before: impl IntoIterator<Item = String>,
+    refusal: String,
+) -> Vec<Bytes> {
+    let mut events = delta_chunk_events(before);
+    let mut delta = json!({"content": refusal, "refusal": refusal});
+    if events.is_empty() {
+        delta["role"] = json!("assistant");
+    }
+    events.push(chunk_event(delta, json!("violation")));
+    events
+}
+
+/// Gray Swan's error envelope: `{"error": true, "message", "detail", "error_code",
+/// "details"}`.
+pub(crate) fn error_envelope(message: &str, code: &str) -> Value {
+    json!({
+        "error": true,
+        "message": message,
+        "detail": message,
+        "error_code": code,
+        "details": {},
+    })
+}
+
 /// A `chat.completion` whose assistant message calls `calls` (content null, finish
 /// reason `tool_calls`).
 pub(crate) fn tool_calls_completion(calls: &[ToolCall]) -> Value {
@@ -52,19 +92,27 @@ pub(crate) fn tool_calls_completion(calls: &[ToolCall]) -> Value {
 /// `assistant`; a role-only chunk when there are no deltas), then an empty delta with
 /// finish reason `stop`. No `[DONE]`: the scripted body adds it.
 pub(crate) fn text_chunk_events(deltas: impl IntoIterator<Item = String>) -> Vec<Bytes> {
-    let mut events = Vec::new();
-    for (i, text) in deltas.into_iter().enumerate() {
-        let mut delta = json!({"content": text});
-        if i == 0 {
-            delta["role"] = json!("assistant");
-        }
-        events.push(chunk_event(delta, Value::Null));
-    }
+    let mut events = delta_chunk_events(deltas);
     if events.is_empty() {
         events.push(chunk_event(json!({"role": "assistant"}), Value::Null));
     }
     events.push(chunk_event(json!({}), json!("stop")));
     events
+}
+
+/// One chunk per text delta, the first with role `assistant`.
+fn delta_chunk_events(deltas: impl IntoIterator<Item = String>) -> Vec<Bytes> {
+    deltas
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let mut delta = json!({"content": text});
+            if i == 0 {
+                delta["role"] = json!("assistant");
+            }
+            chunk_event(delta, Value::Null)
+        })
+        .collect()
 }
 
 /// The events of a streamed tool-call answer, as a server streams them: the role, then
@@ -223,9 +271,17 @@ mod tests {
         assert_eq!(completion["choices"][0]["index"], 0);
         assert!(completion["choices"][0]["message"].is_object());
 
+        let blocked = blocked_completion("No.".into());
+        assert_eq!(blocked["choices"][0]["finish_reason"], "violation");
+        assert_eq!(blocked["choices"][0]["message"]["refusal"], "No.");
+        assert_eq!(blocked["choices"][0]["message"]["content"], "No.");
+
         let text = text_chunk_events(["a".to_owned()]);
         let tools = tool_call_chunk_events(&calls, 2);
-        for event in text.iter().chain(&tools) {
+        let cut = blocked_chunk_events(["a".to_owned()], "No.".into());
+        let whole_refusal = blocked_chunk_events([], "No.".into());
+        assert_eq!((cut.len(), whole_refusal.len()), (2, 1));
+        for event in text.iter().chain(&tools).chain(&cut).chain(&whole_refusal) {
             let data = std::str::from_utf8(event).unwrap();
             let data = data.strip_prefix("data: ").unwrap().trim_end();
             let chunk: Value = serde_json::from_str(data).unwrap();

@@ -79,8 +79,8 @@ struct Response {
 }
 
 /// The streamed constructors, for panic messages.
-const STREAMED: &str = "streamed replies (stream_text, stream_tool_calls, stream_chunks, \
-                        sse_events, sse_raw)";
+const STREAMED: &str = "streamed replies (stream_text, stream_tool_calls, stream_blocked, \
+                        stream_chunks, sse_events, sse_raw)";
 /// The monitor's constructor, for panic messages.
 const MONITOR: &str = "monitor replies (MockReply::monitor)";
 /// The constructors with a head and a body, for panic messages.
@@ -162,6 +162,53 @@ impl MockReply {
     /// ```
     pub fn text(text: impl Into<String>) -> Self {
         Self::json(200, fixtures::text_completion(text.into()))
+    }
+
+    /// A 200 reply Gray Swan blocked, as Cygnal sends one: finish reason `violation`, the
+    /// `refusal` in both the message's `content` and its `refusal`.
+    ///
+    /// ```
+    /// # async fn run() -> cygnet_core::Result<()> {
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// let mock = MockTransport::conversation([MockReply::blocked("Sorry, I can't help with that.")]);
+    /// # let request = cygnet_types::ChatCompletionRequest::new("cygnet", vec![]);
+    /// let completion = mock.client().chat(&request).await?;
+    /// assert_eq!(completion.blocked().unwrap().refusal(), Some("Sorry, I can't help with that."));
+    /// # Ok(())
+    /// # }
+    /// # futures_executor::block_on(run()).unwrap();
+    /// ```
+    pub fn blocked(refusal: impl Into<String>) -> Self {
+        Self::json(200, fixtures::blocked_completion(refusal.into()))
+    }
+
+    /// A 200 stream Gray Swan cut: the text deltas of `before` (possibly none), then a chunk
+    /// carrying `refusal` in both `content` and `refusal` with finish reason `violation`, then
+    /// `[DONE]`.
+    ///
+    /// ```
+    /// let reply = cygnet_mock::MockReply::stream_blocked(["Step one: "], "Sorry, I can't help with that.");
+    /// # let _ = reply;
+    /// ```
+    pub fn stream_blocked<I, S>(before: I, refusal: impl Into<String>) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let events =
+            fixtures::blocked_chunk_events(before.into_iter().map(Into::into), refusal.into());
+        Self::stream(events, true)
+    }
+
+    /// An error answer in Gray Swan's envelope: `status` with `{"error": true, "message":
+    /// message, "detail": message, "error_code": code, "details": {}}`.
+    ///
+    /// ```
+    /// let reply = cygnet_mock::MockReply::error_envelope(400, "Invalid model requested", "invalid_model");
+    /// # let _ = reply;
+    /// ```
+    pub fn error_envelope(status: u16, message: &str, code: &str) -> Self {
+        Self::json(status, fixtures::error_envelope(message, code))
     }
 
     /// A 200 reply whose assistant message calls `calls` (content null, finish reason

@@ -105,3 +105,45 @@ pub fn stream_end() -> String {
 pub fn sse_body(deltas: &[&str]) -> String {
     delta_events(deltas, true) + &stream_end()
 }
+
+/// Gray Swan's refusal, as Cygnal sends it for a blocked answer.
+pub const REFUSAL: &str = "Sorry, I can't help with that.";
+
+/// A `chat.completion` Gray Swan blocked: HTTP 200, finish reason `violation`, the refusal in
+/// both `content` and `refusal`.
+pub fn blocked_completion_json(refusal: &str) -> Value {
+    let mut completion = completion_json(refusal);
+    completion["choices"][0]["finish_reason"] = json!("violation");
+    completion["choices"][0]["message"]["refusal"] = json!(refusal);
+    completion
+}
+
+/// A whole SSE body Gray Swan cut: the deltas of `before`, then a chunk carrying `refusal` in
+/// `content` and `refusal` with finish reason `violation`, then `[DONE]`.
+pub fn blocked_sse_body(before: &[&str], refusal: &str) -> String {
+    delta_events(before, true)
+        + &chunk_event(
+            json!({"content": refusal, "refusal": refusal}),
+            json!("violation"),
+        )
+        + "data: [DONE]\n\n"
+}
+
+/// Gray Swan's error envelope, `{"error": true, "message", "detail", "error_code", "details"}`.
+pub fn error_envelope_json(message: &str, detail: &str, code: &str) -> Value {
+    json!({
+        "error": true,
+        "message": message,
+        "detail": detail,
+        "error_code": code,
+        "details": {"request": "chat"}
+    })
+}
+
+/// FastAPI's validation failure (a 422 body): `body.messages` is missing.
+pub fn validation_error_json() -> Value {
+    json!({"detail": [
+        {"loc": ["body", "messages"], "msg": "Field required", "type": "missing"},
+        {"loc": ["body", "model"], "msg": "Input should be a valid string", "type": "string_type"}
+    ]})
+}

@@ -10,6 +10,9 @@
 //!   [`chunks_then_error`], a chat stream read whole or to its first error.
 //! - [`fail_closed`]: [`decode_error_naming`] and [`api_error_saying`], the errors a 2xx answer
 //!   that is not the one asked for must give.
+//! - [`blocked`]: [`assert_blocked_completion`] and [`assert_blocked_stream`], what an answer
+//!   Gray Swan blocked must read as in every form, and [`assert_api_error`] for its error
+//!   envelope.
 //! - [`scratch`]: [`fresh_dir`], a directory path of its own for each test that writes files.
 //! - [`bound`]: time bounds, so a hang fails its test instead of blocking CI; runtime-agnostic.
 //! - [`server`]: [`Server`], a scripted HTTP/1.1 loopback server on a std thread that records
@@ -19,6 +22,7 @@
 //!
 //! Not published: test crates depend on it by path.
 
+pub mod blocked;
 pub mod bound;
 pub mod canned;
 pub mod collect;
@@ -30,6 +34,9 @@ pub mod server;
 #[cfg(feature = "tokio")]
 pub mod wire;
 
+pub use blocked::{
+    assert_api_error, assert_blocked_completion, assert_blocked_stream, assert_not_blocked,
+};
 pub use bound::{bounded, bounded_thread, TEST_TIMEOUT};
 pub use canned::{Canned, CannedReply};
 pub use collect::{chunks_then_error, stream_items, streamed_completion, streamed_text};

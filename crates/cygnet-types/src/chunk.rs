@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::blocked::{is_violation, Blocked};
 use crate::completion::{FinishReason, Usage};
 use crate::field::object_only;
 use crate::field::{self, or_null, NoError};
@@ -85,6 +86,29 @@ impl ChatCompletionChunk {
             .filter(|text| !text.is_empty())
     }
 
+    /// The first choice this chunk ends blocked (`finish_reason: "violation"`), with the
+    /// part of the refusal the chunk carries; see [`Blocked`].
+    ///
+    /// A blocked stream is cut and ends with such a chunk; its text deltas (the refusal among
+    /// them) read like any others, so this is how to tell. The accumulated completion has the
+    /// whole refusal.
+    ///
+    /// ```
+    /// let data = r#"{"choices":[{"index":0,"finish_reason":"violation",
+    ///   "delta":{"content":"Sorry, I can't help with that.","refusal":"Sorry, I can't help with that."}}]}"#;
+    /// let chunk = cygnet_types::ChatCompletionChunk::from_json(data).unwrap();
+    /// assert!(chunk.is_blocked());
+    /// assert_eq!(chunk.blocked().unwrap().refusal(), Some("Sorry, I can't help with that."));
+    /// ```
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.choices.iter().find_map(ChunkChoice::blocked)
+    }
+
+    /// Whether this chunk ends any choice blocked.
+    pub fn is_blocked(&self) -> bool {
+        self.choices.iter().any(ChunkChoice::is_blocked)
+    }
+
     /// Like [`ChatCompletionChunk::text_delta`], but takes the text out of the chunk
     /// without copying it.
     pub fn into_text_delta(self) -> Option<String> {
@@ -94,6 +118,24 @@ impl ChatCompletionChunk {
             .delta
             .content
             .filter(|text| !text.is_empty())
+    }
+}
+
+impl ChunkChoice {
+    /// This choice as [`Blocked`], when this chunk ends it blocked.
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.is_blocked().then(|| {
+            Blocked::new(
+                self.index,
+                self.delta.refusal.as_deref(),
+                self.delta.content.as_deref(),
+            )
+        })
+    }
+
+    /// Whether this chunk ends the choice blocked (`finish_reason: "violation"`).
+    pub fn is_blocked(&self) -> bool {
+        is_violation(self.finish_reason.as_ref())
     }
 }
 
@@ -134,6 +176,10 @@ pub struct Delta {
     /// Fragments of tool calls, told apart by `index`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// The next piece of the refusal: Gray Swan's block message, in the chunk that ends a
+    /// blocked choice (which carries it in `content` too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
 }
 
 /// A fragment of a tool call; fragments with the same `index` make one call.

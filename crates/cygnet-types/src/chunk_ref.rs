@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::blocked::{is_violation, Blocked};
 use crate::chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
 use crate::completion::{FinishReason, Usage};
 use crate::field::{self, named, object_only, NoError};
@@ -96,6 +97,16 @@ impl ChatCompletionChunkRef<'_> {
             .filter(|text| !text.is_empty())
     }
 
+    /// The first choice this chunk ends blocked; as [`ChatCompletionChunk::blocked`].
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.choices.iter().find_map(ChunkChoiceRef::blocked)
+    }
+
+    /// Whether this chunk ends any choice blocked; as [`ChatCompletionChunk::is_blocked`].
+    pub fn is_blocked(&self) -> bool {
+        self.choices.iter().any(ChunkChoiceRef::is_blocked)
+    }
+
     /// The owned chunk, equal to what parsing the same JSON as a [`ChatCompletionChunk`]
     /// gives.
     pub fn into_owned(self) -> ChatCompletionChunk {
@@ -144,6 +155,22 @@ pub struct ChunkChoiceRef<'a> {
 }
 
 impl ChunkChoiceRef<'_> {
+    /// This choice as [`Blocked`], when this chunk ends it blocked.
+    pub fn blocked(&self) -> Option<Blocked<'_>> {
+        self.is_blocked().then(|| {
+            Blocked::new(
+                self.index,
+                self.delta.refusal.as_deref(),
+                self.delta.content.as_deref(),
+            )
+        })
+    }
+
+    /// Whether this chunk ends the choice blocked (`finish_reason: "violation"`).
+    pub fn is_blocked(&self) -> bool {
+        is_violation(self.finish_reason.as_ref())
+    }
+
     /// The owned choice.
     pub fn into_owned(self) -> ChunkChoice {
         ChunkChoice {
@@ -180,6 +207,14 @@ pub struct DeltaRef<'a> {
     /// Fragments of tool calls, told apart by `index`.
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDeltaRef<'a>>>,
+    /// The next piece of the refusal; borrowed unless it contained JSON escapes.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "opt_cow::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refusal: Option<Cow<'a, str>>,
 }
 
 impl DeltaRef<'_> {
@@ -194,6 +229,7 @@ impl DeltaRef<'_> {
                     .map(ToolCallDeltaRef::into_owned)
                     .collect()
             }),
+            refusal: self.refusal.map(Cow::into_owned),
         }
     }
 }

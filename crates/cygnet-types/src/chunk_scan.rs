@@ -5,17 +5,17 @@
 //! costs the client (more than framing and reading it together, and the derived parse's code
 //! crowds the instruction cache; `bench/README.md` has the figures). The chunks a server
 //! streams are small objects of a few known fields, plain strings and small integers, the
-//! same shape every time. This scanner reads exactly that shape, text and tool-call deltas,
-//! borrowing every string that has no escape and unescaping, like serde_json, one with `\n`,
-//! `\"` and the other one-letter escapes. It gives up (returns `None`) at anything it does
-//! not read exactly: a `\u` escape or a control character in a string, a number other than a
-//! plain non-negative integer, a known field twice, a required field missing (`choices`, a
-//! choice's `index` or `delta`), an `error` member that is not `null`, usage counts, log
-//! probabilities, an unknown field whose value is not `null`, a boolean or a plain string, or
-//! anything malformed. The caller then parses with serde_json, so the result, and every
-//! error, is always exactly serde_json's: property-tested in `tests/chunk_scan.rs` against
-//! serde_json on generated chunks, half well typed and half broken, and fuzzed on arbitrary
-//! bytes (`fuzz/fuzz_targets/chunk_scan.rs`).
+//! same shape every time. This scanner reads exactly that shape, text, refusal and tool-call
+//! deltas, borrowing every string that has no escape and unescaping, like serde_json, one with
+//! `\n`, `\"` and the other one-letter escapes. It gives up (returns `None`) at anything it
+//! does not read exactly: a `\u` escape or a control character in a string, a number other
+//! than a plain non-negative integer, a known field twice, a required field missing
+//! (`choices`, a choice's `index` or `delta`), an `error` member that is not `null` or
+//! `false`, usage counts, log probabilities, an unknown field whose value is not `null`, a
+//! boolean or a plain string, or anything malformed. The caller then parses with serde_json,
+//! so the result, and every error, is always exactly serde_json's: property-tested in
+//! `tests/chunk_scan.rs` against serde_json on generated chunks, half well typed and half
+//! broken, and fuzzed on arbitrary bytes (`fuzz/fuzz_targets/chunk_scan.rs`).
 //!
 //! The scanner cannot fall behind the types: where it fills a chunk type it names every field
 //! of it (a destructuring pattern without `..`), so a field added to the struct does not
@@ -145,8 +145,8 @@ impl Seen {
 impl<'a> Scanner<'a> {
     fn chunk(&mut self, chunk: &mut ChatCompletionChunkRef<'a>) -> Option<()> {
         // Every field named: a new one does not compile until it is read here.
-        // `usage` and `error` are read only as `null`, which leaves them as the default chunk
-        // has them: assigning would only run their drop glue.
+        // `usage` is read only as `null` and `error` only as `null` or `false`, which leave
+        // them as the default chunk has them: assigning would only run their drop glue.
         let ChatCompletionChunkRef {
             id,
             object,
@@ -198,7 +198,7 @@ impl<'a> Scanner<'a> {
                 }
                 "error" => {
                     seen.first(7)?;
-                    s.null()?;
+                    s.null_or_false()?;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -246,6 +246,7 @@ impl<'a> Scanner<'a> {
             role,
             content,
             tool_calls,
+            refusal,
         } = delta;
         let mut seen = Seen::default();
         self.object(|s, key| {
@@ -268,6 +269,10 @@ impl<'a> Scanner<'a> {
                         })?;
                         Some(calls)
                     })?;
+                }
+                "refusal" => {
+                    seen.first(3)?;
+                    *refusal = s.string_or_null()?;
                 }
                 _ => s.skip_plain_value()?,
             }
@@ -509,6 +514,15 @@ impl<'a> Scanner<'a> {
         self.literal(b"null")
     }
 
+    /// `null` or `false`: an `error` member that reports no error.
+    fn null_or_false(&mut self) -> Option<()> {
+        if self.peek()? == b'f' {
+            self.literal(b"false")
+        } else {
+            self.null()
+        }
+    }
+
     /// The value of a field the types do not have: serde ignores it, but still checks it is
     /// valid JSON, so only values that are plainly valid are skipped here.
     fn skip_plain_value(&mut self) -> Option<()> {
@@ -620,11 +634,20 @@ mod tests {
             "{\"choices\":[],\"id\":\"abcdefgh\u{1f}ijklmnop\"}",
             r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop","finish_reason":null}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[],"tool_calls":null}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"refusal":"a","refusal":null}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":null,"function":null}]}}]}"#,
             r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"name":"a","name":"b"}}]}}]}"#,
         ] {
             assert!(scan(other).is_none(), "{other}");
         }
+        let blocked = r#"{"id":"c","error":false,"choices":[{"index":0,"delta":{"content":"No.","refusal":"No."},"finish_reason":"violation"}]}"#;
+        let chunk = scan(blocked).expect("a blocked chunk is scanned");
+        assert_eq!(chunk, serde_json::from_str(blocked).unwrap());
+        assert!(chunk.is_blocked());
+        assert!(matches!(
+            chunk.choices[0].delta.refusal,
+            Some(Cow::Borrowed("No."))
+        ));
         let nulls =
             r#"{"id":null,"object":null,"created":null,"model":null,"error":null,"choices":[]}"#;
         let chunk = scan(nulls).expect("null identifying fields are scanned");
@@ -641,6 +664,8 @@ mod tests {
             r#"{"choices":[],"error":"m"}"#,
             r#"{"choices":[],"error":{"message":"m"}}"#,
             r#"{"choices":[],"error":null,"error":null}"#,
+            r#"{"choices":[],"error":true}"#,
+            r#"{"choices":[],"error":false,"error":false}"#,
         ] {
             assert!(scan(other).is_none(), "{other}");
             assert!(serde_json::from_str::<ChatCompletionChunkRef<'_>>(other).is_err());

@@ -10,6 +10,10 @@ use crate::tool::ToolCall;
 
 /// The answer to a non-streaming chat completion request.
 ///
+/// A choice Gray Swan blocked arrives as a successful answer whose content is the refusal;
+/// [`ChatCompletion::blocked`] tells it from an ordinary one (see the crate's
+/// [blocked answers](crate#blocked-answers)).
+///
 /// `choices`, and each choice's `index` and `message`, must be present; the identifying
 /// fields may be absent or `null` (read as empty) but must have their type when present. A
 /// body with a top-level `error` member (other than `null`) does not parse: it is the server
@@ -54,6 +58,9 @@ pub struct ChatCompletion {
 
 impl ChatCompletion {
     /// The content of the first choice, the common case of `n` = 1.
+    ///
+    /// For a choice Gray Swan blocked, this is the refusal, as the server sent it: check
+    /// [`ChatCompletion::blocked`] before showing it as the model's answer.
     pub fn content(&self) -> Option<&str> {
         self.choices.first()?.message.content.as_deref()
     }
@@ -120,6 +127,11 @@ pub struct ResponseMessage {
     /// The calls the model made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
+    /// The refusal, when the answer was refused: Gray Swan's block message ("Sorry, I can't
+    /// help with that.") on a choice it blocked, which then carries it in `content` too; see
+    /// [`Choice::blocked`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
 }
 
 fn assistant() -> Role {
@@ -136,6 +148,7 @@ impl Default for ResponseMessage {
             role: Role::Assistant,
             content: None,
             tool_calls: None,
+            refusal: None,
         }
     }
 }
@@ -151,6 +164,9 @@ open_enum! {
         ContentFilter => "content_filter",
         /// The model called tools.
         ToolCalls => "tool_calls",
+        /// Gray Swan blocked the answer (Cygnal, or Cygnet with `moderate_before`): the
+        /// message is the refusal. See [`ChatCompletion::blocked`].
+        Violation => "violation",
     }
 }
 

@@ -86,8 +86,10 @@ pub(crate) mod or_null {
     or_null!(id, object, created, model);
 }
 
-/// The `error` member of an answer, which must be absent or `null`: a 2xx body or a stream
-/// chunk that carries one is the server reporting an error, and its other fields are not data.
+/// The `error` member of an answer, which must be absent, `null` or `false`: a 2xx body or a
+/// stream chunk that carries any other (an error object, a message, Gray Swan's
+/// `"error": true`) is the server reporting an error, and its other fields are not data.
+/// `false` is the flag of Gray Swan's envelope saying there is no error, so it reads as none.
 /// The response types hold it as a private field, so that parsing them refuses such a body
 /// and the caller (the client) can report the server's message instead.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -97,14 +99,75 @@ pub(crate) struct NoError;
 pub(crate) const ERROR_MEMBER: &str = "error: the answer is an error report, not data";
 
 impl NoError {
-    /// Reads the `error` field: only `null` is accepted.
+    /// Reads the `error` field: only `null` and `false` are accepted.
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<NoError, D::Error> {
-        match Option::<IgnoredAny>::deserialize(deserializer)? {
-            None => Ok(NoError),
-            Some(IgnoredAny) => Err(D::Error::custom(ERROR_MEMBER)),
+        deserializer.deserialize_any(NoErrorVisitor)
+    }
+}
+
+/// Accepts `null` and `false`; anything else is read to its end (so that serde_json's error
+/// position is after the value, as for any other field) and refused with [`ERROR_MEMBER`].
+struct NoErrorVisitor;
+
+impl NoErrorVisitor {
+    fn refuse<E: Error>() -> Result<NoError, E> {
+        Err(E::custom(ERROR_MEMBER))
+    }
+}
+
+impl<'de> Visitor<'de> for NoErrorVisitor {
+    type Value = NoError;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("null or false")
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<NoError, E> {
+        Ok(NoError)
+    }
+
+    fn visit_none<E: Error>(self) -> Result<NoError, E> {
+        Ok(NoError)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<NoError, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_bool<E: Error>(self, error: bool) -> Result<NoError, E> {
+        if error {
+            Self::refuse()
+        } else {
+            Ok(NoError)
         }
+    }
+
+    fn visit_i64<E: Error>(self, _: i64) -> Result<NoError, E> {
+        Self::refuse()
+    }
+
+    fn visit_u64<E: Error>(self, _: u64) -> Result<NoError, E> {
+        Self::refuse()
+    }
+
+    fn visit_f64<E: Error>(self, _: f64) -> Result<NoError, E> {
+        Self::refuse()
+    }
+
+    fn visit_str<E: Error>(self, _: &str) -> Result<NoError, E> {
+        Self::refuse()
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NoError, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Self::refuse()
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NoError, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Self::refuse()
     }
 }
 

@@ -11,8 +11,33 @@
 //! caller reads as the answer (`choices`, a choice's `index` and `message` or `delta`, a
 //! verdict's `flagged`, `detected` and `passed`, the monitor's `violation` score) must be
 //! present, every known field must have its type (the error names the field), and an answer
-//! with a top-level `error` member does not parse, so that nothing made of defaults passes
-//! for an answer.
+//! with a top-level `error` member (other than `null` or Gray Swan's `false`) does not parse,
+//! so that nothing made of defaults passes for an answer.
+//!
+//! # Blocked answers
+//!
+//! Gray Swan answers a request it blocks (Cygnal's guard, or Cygnet with `moderate_before`)
+//! with HTTP 200 and a choice whose finish reason is [`FinishReason::Violation`]; the message
+//! carries the refusal ("Sorry, I can't help with that.") in [`ResponseMessage::refusal`] and
+//! in its content. Such an answer parses: it arrived as sent, and its content is the refusal
+//! an application may show. But it is not the model's answer, so every answer type says
+//! whether it was blocked, without string matching: `blocked()` (a [`Blocked`]: the choice's
+//! index and the refusal) and `is_blocked()` on [`ChatCompletion`], [`ChatCompletionChunk`],
+//! [`ChatCompletionChunkRef`] and their choices. [`ChatCompletion::into_unblocked`] turns a
+//! blocked completion into an error, [`BlockedAnswer`], for callers who want it on their
+//! error path. [`ChatCompletion::content`] and the chunks' text stay the text the server sent,
+//! the refusal included.
+//!
+//! ```
+//! let body = r#"{"choices":[{"index":0,"finish_reason":"violation","message":{
+//!   "role":"assistant","content":"Sorry, I can't help with that.",
+//!   "refusal":"Sorry, I can't help with that."}}]}"#;
+//! let completion: cygnet_types::ChatCompletion = serde_json::from_str(body).unwrap();
+//! if let Some(blocked) = completion.blocked() {
+//!     eprintln!("Gray Swan blocked the answer: {}", blocked.refusal().unwrap_or_default());
+//! }
+//! assert!(completion.into_unblocked().is_err());
+//! ```
 //!
 //! ```
 //! use cygnet_types::{ChatCompletionRequest, Message, models};
@@ -36,6 +61,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
+mod blocked;
 mod chunk;
 mod chunk_ref;
 mod chunk_scan;
@@ -49,12 +75,13 @@ mod open_enum;
 mod request;
 mod tool;
 
+pub use blocked::{Blocked, BlockedAnswer};
 pub use chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
 pub use chunk_ref::{
     ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
 };
 pub use completion::{ChatCompletion, Choice, FinishReason, ResponseMessage, Usage};
-pub use error_body::{ErrorBody, ErrorField, ErrorObject};
+pub use error_body::{Detail, ErrorBody, ErrorField, ErrorObject, LocPart, ValidationError};
 pub use message::{Message, Role};
 pub use moderation::{ModerationRequest, ModerationResponse};
 pub use monitor::{

@@ -1,7 +1,7 @@
 //! `from_json` reads the common chunk shape with a hand-written scanner and hands the rest
 //! to serde_json; on every input it must give exactly what serde_json gives: the same chunk
 //! (with the same strings borrowed) or the same error. The inputs are chunk-like JSON, tool
-//! calls included, with fields in any order or missing and whitespace anywhere: half of them
+//! calls and refusals included, with fields in any order or missing and whitespace anywhere: half of them
 //! well typed (so the values are compared), half with values of wrong types, repeated fields,
 //! required fields missing, `error` members, invalid escapes, control characters and odd
 //! numbers, some cut short or changed by one character (so the errors are).
@@ -179,7 +179,7 @@ fn one_of(values: &[&'static str]) -> BoxedStrategy<String> {
 /// A field the types do not have.
 fn unknown(mode: Mode) -> Field {
     let key =
-        prop::sample::select(vec!["refusal", "service_tier", "x", ""]).prop_map(str::to_owned);
+        prop::sample::select(vec!["annotations", "service_tier", "x", ""]).prop_map(str::to_owned);
     Field {
         key: key.boxed(),
         value: other(mode),
@@ -197,6 +197,8 @@ fn delta(mode: Mode) -> BoxedStrategy<String> {
             field("role", typed(role.boxed(), mode)),
             field("content", typed(text_or_null(mode), mode)),
             field("tool_calls", typed(tool_calls(mode), mode)),
+            // Gray Swan's block message, in the chunk that ends a blocked choice.
+            field("refusal", typed(text_or_null(mode), mode)),
             unknown(mode),
         ],
         mode,
@@ -233,7 +235,14 @@ fn tool_calls(mode: Mode) -> BoxedStrategy<String> {
 
 fn choice(mode: Mode) -> BoxedStrategy<String> {
     let reason = prop_oneof![
-        one_of(&["stop", "length", "tool_calls", "content_filter", "new"]),
+        one_of(&[
+            "stop",
+            "length",
+            "tool_calls",
+            "content_filter",
+            "violation",
+            "new"
+        ]),
         Just("null".to_owned()),
     ];
     let logprobs = prop_oneof![
@@ -262,9 +271,12 @@ fn chunk(mode: Mode) -> BoxedStrategy<String> {
         1 => Just("999999999999999999".to_owned()),
         1 => Just("null".to_owned()),
     ];
-    // A well-typed chunk's `error` is `null`; otherwise, also what a server reports.
+    // A well-typed chunk's `error` is `null` or `false` (Gray Swan's flag for no error);
+    // otherwise, also what a server reports, Gray Swan's `true` among it.
     let error = prop_oneof![
         Just("null".to_owned()),
+        Just("false".to_owned()),
+        Just(if mode == WellTyped { "false" } else { "true" }.to_owned()),
         Just(
             if mode == WellTyped {
                 "null"

@@ -56,6 +56,10 @@ fn required_fields_missing_or_mistyped_are_named() {
         ),
         (r#"{"choices":[],"id":7}"#, "id: invalid type"),
         (r#"{"choices":[],"error":{"message":"m"}}"#, "error: "),
+        // Gray Swan's envelope: `error` is a boolean.
+        (r#"{"choices":[],"error":true,"message":"m"}"#, "error: "),
+        (r#"{"choices":[],"error":"m"}"#, "error: "),
+        (r#"{"choices":[],"error":0}"#, "error: "),
     ] {
         let error = serde_json::from_str::<ChatCompletion>(body).unwrap_err();
         assert!(error.to_string().starts_with(named), "{body}: {error}");
@@ -95,6 +99,13 @@ fn the_official_shapes_with_every_optional_field_absent_or_null_still_parse() {
     let minimal: ChatCompletion =
         serde_json::from_str(r#"{"choices":[{"index":0,"message":{}}]}"#).unwrap();
     assert_eq!(minimal.content(), None);
+    // `"error": false` is Gray Swan's envelope saying there is no error.
+    let flagged_ok: ChatCompletion = serde_json::from_str(
+        r#"{"error":false,"choices":[{"index":0,"message":{"refusal":null}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(flagged_ok.choices[0].message.refusal, None);
+    assert!(ChatCompletionChunk::from_json(r#"{"error":false,"choices":[]}"#).is_ok());
     let verdict: ModerationResponse = serde_json::from_str(
         r#"{"id":null,"created":null,"model":null,"flagged":true,"detected":1,"passed":0,
         "categories":null,"rewrite":null,"system_fingerprint":null,"usage":null}"#,

@@ -72,9 +72,10 @@
 
 pub use cygnet_core::*;
 pub use cygnet_types::{
-    models, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, FinishReason, Message,
-    ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse, ReasoningMode, Role,
-    Threshold, ThresholdError, Tool, ToolCall, ToolChoice, Usage, DEFAULT_THRESHOLD,
+    models, Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest,
+    FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
+    ReasoningMode, Role, Threshold, ThresholdError, Tool, ToolCall, ToolChoice, Usage,
+    DEFAULT_THRESHOLD,
 };
 
 #[cfg(feature = "hyper")]

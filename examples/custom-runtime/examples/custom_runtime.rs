@@ -45,10 +45,14 @@ async fn run() -> Result<(), Failure> {
     let client = builder.transport(UreqTransport::new()).build()?;
 
     let mut stream = client.chat_stream(&common::seed_request()).await?;
+    let mut blocked = false;
     while let Some(chunk) = stream.next_chunk().await {
-        common::print_now(chunk?.content().unwrap_or_default())?;
+        let chunk = chunk?;
+        blocked |= chunk.is_blocked();
+        common::print_now(chunk.content().unwrap_or_default())?;
     }
     println!();
+    common::say_if_blocked(blocked);
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub fn strings<'c>(chunk: &'c ChatCompletionChunkRef<'_>) -> Vec<(&'c str, bool)
     all.extend(&chunk.system_fingerprint);
     for choice in &chunk.choices {
         all.extend(&choice.delta.content);
+        all.extend(&choice.delta.refusal);
         for call in choice.delta.tool_calls.iter().flatten() {
             all.extend(&call.id);
             if let Some(function) = &call.function {
