@@ -36,6 +36,27 @@ fn a_refused_connection_on_the_mock_names_target_attempts_and_cause() {
 }
 
 #[test]
+fn a_refused_certificate_on_the_mock_is_tried_once_and_says_so() {
+    let refused = || {
+        MockReply::error(
+            TransportErrorKind::Certificate,
+            "invalid peer certificate: UnknownIssuer",
+        )
+    };
+    let mock = MockTransport::conversation([refused(), refused(), refused()]);
+    let client = mock
+        .client()
+        .with_options(RequestOptions::new().max_retries(2));
+    let error = block_on(client.chat(&seed_request())).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "POST mock.invalid:443: could not verify the server's certificate after 1 attempt: \
+         invalid peer certificate: UnknownIssuer"
+    );
+    assert_eq!(error.attempts(), Some(1));
+}
+
+#[test]
 fn a_timeout_on_the_mock_names_target_attempts_and_deadline() {
     let mock = MockTransport::conversation([MockReply::hang(), MockReply::hang()]);
     let options = RequestOptions::new()

@@ -5,8 +5,8 @@
 //!   format check, clippy with warnings denied, every test (doctests included), and the
 //!   documentation build with rustdoc warnings denied.
 //! - `test`: every test of the workspace, doctests included.
-//! - Before the tests, `ci` and `test` check that nginx and squid (which the tests against
-//!   real servers start) are installed, and install them with apt-get when missing and
+//! - Before the tests, `ci` and `test` check that nginx, squid (which the tests against
+//!   real servers start) and openssl (which makes test certificates) are installed, and install them with apt-get when missing and
 //!   running as root; see `servers.rs`. `CYGNET_SKIP_REAL_SERVERS=1` skips those tests.
 //! - `bench`: the side-by-side performance comparison (see `bench.rs`).
 //! - `loadtest`: 1,000 concurrent streams over one client, over loopback (see `bench.rs`).

@@ -1,5 +1,6 @@
 //! The real servers the integration tests run against: nginx and squid from the system's
-//! packages. `ci` and `test` make sure they are installed before the tests run.
+//! packages, and the `openssl` program that makes test certificates. `ci` and `test` make
+//! sure they are installed before the tests run.
 //!
 //! - Found on `PATH` (or in the sbin directories a user's `PATH` often lacks): nothing to do.
 //! - Missing, and `CYGNET_SKIP_REAL_SERVERS=1`: say loudly that those tests will be skipped.
@@ -9,11 +10,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The Debian packages that provide the servers.
-const PACKAGES: &[&str] = &["nginx-light", "squid"];
+/// The Debian packages that provide the servers, and openssl, which makes the certificates
+/// of the tests of which certificates are trusted.
+const PACKAGES: &[&str] = &["nginx-light", "squid", "openssl"];
 
 /// The programs the tests start.
-const PROGRAMS: &[&str] = &["nginx", "squid"];
+const PROGRAMS: &[&str] = &["nginx", "squid", "openssl"];
 
 /// The variable that asks to skip the tests against real servers.
 const SKIP_VAR: &str = "CYGNET_SKIP_REAL_SERVERS";

@@ -195,7 +195,8 @@ impl fmt::Debug for Body {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
-    /// No connection could be made (refused, DNS, TLS handshake). Retried.
+    /// No connection could be made (refused, DNS, a TLS handshake that failed for another
+    /// reason than the server's certificate). Retried.
     Connect,
     /// The transport's own timeout fired. Retried.
     Timeout,
@@ -210,6 +211,10 @@ pub enum TransportErrorKind {
     /// answered. Not retried: the same proxy gives the same answer. A proxy that cannot be
     /// reached at all is [`Connect`](Self::Connect), which is retried.
     Proxy,
+    /// The server's certificate was refused: not issued by a trusted root, not valid for the
+    /// host, expired or malformed. The message says which. Not retried: the same server
+    /// presents the same certificate again.
+    Certificate,
     /// Anything else. Not retried.
     Other,
 }
@@ -223,6 +228,7 @@ impl TransportErrorKind {
             TransportErrorKind::Io => "connection broke",
             TransportErrorKind::Request => "could not send the request",
             TransportErrorKind::Proxy => "the proxy refused the request",
+            TransportErrorKind::Certificate => "could not verify the server's certificate",
             TransportErrorKind::Other => "transport failed",
         }
     }

@@ -16,6 +16,44 @@
 //!
 //! A file that cannot be read, or holds no certificate, is an error that names it, never a
 //! silently smaller trust store.
+//!
+//! # Only CA certificates become roots
+//! rustls keeps of a root only its name and key, so any certificate given to it as a root can
+//! issue certificates, a leaf included. A certificate is therefore taken as a root only if it
+//! is a CA certificate: its `basicConstraints` says `CA:TRUE`, and its `keyUsage`, if it has
+//! one, allows `keyCertSign`. That is the test OpenSSL (`-CApath`, `curl --capath`) makes of
+//! an issuer, without OpenSSL's allowance for version 1 self-signed certificates (which have
+//! no extensions): those are refused here too. Without the test, a leaf in `SSL_CERT_DIR`,
+//! such as Debian's `/etc/ssl/certs/ssl-cert-snakeoil.pem` whose key the `ssl-cert` group can
+//! read, could sign a certificate for any host.
+//! - In `SSL_CERT_FILE`, `SSL_CERT_DIR` and the platform's store (`native-roots`), a
+//!   certificate that is not a CA is skipped and reported as a `tracing` debug event (target
+//!   `cygnet_hyper::tls`) naming where it was and why; an `SSL_CERT_FILE` that holds
+//!   certificates but no CA certificate is an error.
+//! - Every certificate given to
+//!   [`add_root_certificates_pem`](crate::HyperTransportBuilder::add_root_certificates_pem)
+//!   or
+//!   [`add_root_certificates_pem_file`](crate::HyperTransportBuilder::add_root_certificates_pem_file)
+//!   must be a CA certificate; one that is not is an error naming it. A certificate that is
+//!   not a CA (say, a self-signed server certificate to pin) can still be trusted on purpose
+//!   by putting it in the `RootCertStore` given to
+//!   [`root_certificates`](crate::HyperTransportBuilder::root_certificates), which is used as
+//!   it is, as is a whole configuration given to
+//!   [`tls_config`](crate::HyperTransportBuilder::tls_config).
+//! - The bundled Mozilla roots are trusted as they are.
+//! - With `platform-verifier` on Windows, Apple systems and Android, the operating system's
+//!   verifier decides with its own store and rules. On the other Unix systems
+//!   rustls-platform-verifier is webpki over the store rustls-native-certs reads (which is
+//!   `SSL_CERT_FILE`/`SSL_CERT_DIR` when they are set); there the transport reads that store
+//!   itself, as with `native-roots`, so that the same test applies.
+//!
+//! The test reads the two extensions with a minimal DER walk of the certificate: rustls and
+//! webpki expose no parser for them, and no X.509 parser is otherwise among the dependencies.
+//! The walk is bounded, never recurses, and treats anything it cannot read as "not a CA".
+
+mod ca;
+#[cfg(test)]
+mod openssl_tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -54,14 +92,33 @@ impl fmt::Debug for PemSource {
 }
 
 impl PemSource {
-    /// The certificates in this source; at least one.
+    /// The certificates in this source; at least one, each a CA certificate.
     fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, Error> {
         match self {
-            Self::Bytes(bytes) => parse_pem(bytes, "the PEM given to add_root_certificates_pem"),
-            Self::File(path) => read_pem_file(path, "the root certificate file"),
+            Self::Bytes(bytes) => {
+                let what = "the PEM given to add_root_certificates_pem";
+                require_cas(parse_pem(bytes, what)?, what)
+            }
+            Self::File(path) => {
+                let what = format!("the root certificate file {}", path.display());
+                require_cas(read_pem_file(path, "the root certificate file")?, &what)
+            }
         }
     }
 }
+
+/// Whether rustls-native-certs reads the roots, and with them `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR`: with `native-roots`, and with `platform-verifier` on the systems where
+/// that verifier is webpki over rustls-native-certs' store.
+const NATIVE_STORE: bool = cfg!(any(
+    all(feature = "native-roots", not(feature = "platform-verifier")),
+    all(
+        feature = "platform-verifier",
+        unix,
+        not(target_os = "android"),
+        not(target_vendor = "apple")
+    )
+));
 
 /// The rustls configuration for `choice` with `extra` roots, the environment read through
 /// `lookup`.
@@ -91,13 +148,9 @@ pub(crate) fn client_config(
             Ok(config_with_roots(roots))
         }
         TlsChoice::FeatureRoots => {
-            // With `native-roots` alone, rustls-native-certs already reads SSL_CERT_FILE and
-            // SSL_CERT_DIR with the OS store; reading them again would add each certificate
-            // twice, under a second, stricter policy.
-            if !cfg!(all(
-                feature = "native-roots",
-                not(feature = "platform-verifier")
-            )) {
+            // rustls-native-certs already reads SSL_CERT_FILE and SSL_CERT_DIR instead of the
+            // OS store when they are set; reading them again would add each certificate twice.
+            if !NATIVE_STORE {
                 extra_roots.extend(environment_roots(&lookup)?);
             }
             feature_config(extra_roots)
@@ -105,13 +158,24 @@ pub(crate) fn client_config(
     }
 }
 
-/// The certificates `SSL_CERT_FILE` and `SSL_CERT_DIR` name, if they are set.
+/// The CA certificates `SSL_CERT_FILE` and `SSL_CERT_DIR` name, if they are set; the others
+/// are skipped (see the module docs).
 fn environment_roots(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<CertificateDer<'static>>, Error> {
     let mut found = Vec::new();
     if let Some(file) = lookup("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        found.extend(read_pem_file(Path::new(&file), "SSL_CERT_FILE")?);
+        let what = format!("SSL_CERT_FILE {file}");
+        let certificates = read_pem_file(Path::new(&file), "SSL_CERT_FILE")?;
+        let count = certificates.len();
+        let (cas, first_refusal) = only_cas(certificates, &what);
+        if let (true, Some(why)) = (cas.is_empty(), first_refusal) {
+            return Err(Error::Config(format!(
+                "{what} holds no CA certificate: none of its {count} certificate(s) can be \
+                 trusted as a root, the first is {why}"
+            )));
+        }
+        found.extend(cas);
     }
     if let Some(dirs) = lookup("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
         for dir in dirs.split(':').filter(|d| !d.is_empty()) {
@@ -126,18 +190,62 @@ fn environment_roots(
                     continue;
                 }
                 // A certificate directory also holds CRLs and other files; only the
-                // certificates in it count.
+                // certificates in it count, and of those only the CA certificates.
                 if let Ok(bytes) = std::fs::read(&path) {
-                    found.extend(
-                        CertificateDer::pem_slice_iter(&bytes)
-                            .filter_map(Result::ok)
-                            .map(CertificateDer::into_owned),
-                    );
+                    let certificates = CertificateDer::pem_slice_iter(&bytes)
+                        .filter_map(Result::ok)
+                        .map(CertificateDer::into_owned);
+                    let what = format!("SSL_CERT_DIR file {}", path.display());
+                    found.extend(only_cas(certificates, &what).0);
                 }
             }
         }
     }
     Ok(found)
+}
+
+/// The CA certificates of `certificates`, read from `what`; each other one is reported as a
+/// debug event and left out. Also the reason the first was left out, if one was.
+fn only_cas(
+    certificates: impl IntoIterator<Item = CertificateDer<'static>>,
+    what: &str,
+) -> (Vec<CertificateDer<'static>>, Option<ca::NotCa>) {
+    let mut cas = Vec::new();
+    let mut first_refusal = None;
+    for (index, certificate) in certificates.into_iter().enumerate() {
+        match ca::check(&certificate) {
+            Ok(()) => cas.push(certificate),
+            Err(why) => {
+                tracing::debug!(
+                    source = what,
+                    certificate = index + 1,
+                    reason = %why,
+                    "certificate {} of {what} is not trusted as a root: it is {why}",
+                    index + 1,
+                );
+                first_refusal.get_or_insert(why);
+            }
+        }
+    }
+    (cas, first_refusal)
+}
+
+/// `certificates`, read from `what`, if every one is a CA certificate; an error naming the
+/// first that is not otherwise.
+fn require_cas(
+    certificates: Vec<CertificateDer<'static>>,
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, Error> {
+    for (index, certificate) in certificates.iter().enumerate() {
+        ca::check(certificate).map_err(|why| {
+            Error::Config(format!(
+                "certificate {} of {what} cannot be trusted as a root: it is {why} (a \
+                 certificate that is not a CA can only be trusted through root_certificates)",
+                index + 1
+            ))
+        })?;
+    }
+    Ok(certificates)
 }
 
 /// Reads the PEM certificates of `path`; `what` says where the path came from.
@@ -160,7 +268,7 @@ fn parse_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Err
     Ok(certificates)
 }
 
-/// Adds every certificate to `roots`; one that is not a usable CA certificate is an error.
+/// Adds every certificate to `roots`; one that webpki cannot take as a root is an error.
 fn add_all(
     roots: &mut RootCertStore,
     certificates: Vec<CertificateDer<'static>>,
@@ -174,8 +282,11 @@ fn add_all(
     Ok(())
 }
 
-/// The platform's verifier and store, plus `extra_roots`.
-#[cfg(feature = "platform-verifier")]
+/// The operating system's verifier and store, plus `extra_roots`.
+#[cfg(all(
+    feature = "platform-verifier",
+    not(all(unix, not(target_os = "android"), not(target_vendor = "apple")))
+))]
 fn feature_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<ClientConfig, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier =
@@ -197,19 +308,22 @@ fn feature_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<ClientCon
 }
 
 /// The roots chosen by the cargo features (bundled, platform's, or both) plus `extra_roots`.
-#[cfg(not(feature = "platform-verifier"))]
+///
+/// With `platform-verifier` this is only compiled where that verifier is webpki over
+/// rustls-native-certs' store, and then trusts that store alone, as the verifier would.
+#[cfg(not(all(
+    feature = "platform-verifier",
+    not(all(unix, not(target_os = "android"), not(target_vendor = "apple")))
+)))]
 fn feature_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<ClientConfig, Error> {
     #[allow(unused_mut)]
     let mut roots = RootCertStore::empty();
     #[allow(unused_mut)]
     let mut problems: Vec<String> = Vec::new();
-    #[cfg(feature = "webpki-roots")]
+    #[cfg(all(feature = "webpki-roots", not(feature = "platform-verifier")))]
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    #[cfg(feature = "native-roots")]
-    {
-        let found = rustls_native_certs::load_native_certs();
-        problems.extend(found.errors.iter().map(|e| e.to_string()));
-        roots.add_parsable_certificates(found.certs);
+    if NATIVE_STORE {
+        native_roots(&mut roots, &mut problems);
     }
     add_all(&mut roots, extra_roots, "an extra root certificate")?;
     if roots.is_empty() {
@@ -227,6 +341,19 @@ fn feature_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<ClientCon
     }
     Ok(config_with_roots(roots))
 }
+
+/// Adds the CA certificates of the platform's store (or of `SSL_CERT_FILE`/`SSL_CERT_DIR`,
+/// which rustls-native-certs reads instead when they are set) to `roots`.
+#[cfg(any(feature = "native-roots", feature = "platform-verifier"))]
+fn native_roots(roots: &mut RootCertStore, problems: &mut Vec<String>) {
+    let found = rustls_native_certs::load_native_certs();
+    problems.extend(found.errors.iter().map(|e| e.to_string()));
+    let (cas, _) = only_cas(found.certs, "the platform's certificate store");
+    roots.add_parsable_certificates(cas);
+}
+
+#[cfg(not(any(feature = "native-roots", feature = "platform-verifier")))]
+fn native_roots(_: &mut RootCertStore, _: &mut Vec<String>) {}
 
 /// A rustls configuration on the `ring` provider that trusts `roots`.
 ///

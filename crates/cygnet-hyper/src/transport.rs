@@ -33,13 +33,16 @@
 //!
 //! # Errors
 //! Failures map onto [`TransportErrorKind`] so core can decide on retries: refused
-//! connections, DNS failures and TLS handshake failures (including an untrusted certificate)
-//! are [`Connect`](TransportErrorKind::Connect); an expired connect timeout is
-//! [`Timeout`](TransportErrorKind::Timeout); a connection reset or closed in the middle of a
-//! message is [`Io`](TransportErrorKind::Io); a URI without a host or with a scheme other
-//! than `http`/`https` is [`Request`](TransportErrorKind::Request) and never reaches the
-//! network; a response hyper cannot parse is [`Other`](TransportErrorKind::Other); a proxy
-//! that refuses the request (or a proxy setting that cannot be used) is
+//! connections, DNS failures and other TLS handshake failures are
+//! [`Connect`](TransportErrorKind::Connect); a server certificate rustls refuses (untrusted
+//! issuer, wrong name, expired, malformed) is [`Certificate`](TransportErrorKind::Certificate),
+//! which is not retried, since the same server presents the same certificate again; an
+//! expired connect timeout is [`Timeout`](TransportErrorKind::Timeout); a connection reset or
+//! closed in the middle of a message is [`Io`](TransportErrorKind::Io); a URI without a host
+//! or with a scheme other than `http`/`https` is [`Request`](TransportErrorKind::Request) and
+//! never reaches the network; a response hyper cannot parse is
+//! [`Other`](TransportErrorKind::Other); a proxy that refuses the request (or a proxy setting
+//! that cannot be used) is
 //! [`Proxy`](TransportErrorKind::Proxy), while a proxy that cannot be reached is
 //! [`Connect`](TransportErrorKind::Connect).
 //!
@@ -288,6 +291,7 @@ impl Transport for HyperTransport {
 /// ```
 #[derive(Clone, Debug)]
 pub struct HyperTransportBuilder {
+    env: Env,
     tls: TlsChoice,
     extra_roots: Vec<PemSource>,
     proxy: ProxyChoice,
@@ -307,6 +311,7 @@ impl HyperTransportBuilder {
     /// A builder with the defaults of [`HyperTransport::new`].
     pub fn new() -> Self {
         Self {
+            env: Env::process(),
             tls: TlsChoice::FeatureRoots,
             extra_roots: Vec::new(),
             proxy: ProxyChoice::default(),
@@ -319,6 +324,9 @@ impl HyperTransportBuilder {
 
     /// Trusts exactly these root certificates instead of the ones the features choose
     /// (for a private or test CA). Uses rustls's `ring` provider and safe defaults.
+    ///
+    /// The store is used as it is: unlike the other sources of roots, a certificate in it
+    /// need not be a CA certificate (see [`crate::tls`]).
     #[must_use]
     pub fn root_certificates(mut self, roots: RootCertStore) -> Self {
         self.tls = TlsChoice::Roots(roots);
@@ -336,7 +344,8 @@ impl HyperTransportBuilder {
 
     /// Also trusts the CA certificates in `pem` (one or more `-----BEGIN CERTIFICATE-----`
     /// blocks), e.g. a corporate CA that re-signs TLS traffic, on top of the other roots.
-    /// Checked by [`build`](Self::build), which fails if they hold no certificate.
+    /// Checked by [`build`](Self::build), which fails if they hold no certificate or one that
+    /// is not a CA certificate (see [`crate::tls`]).
     ///
     /// ```
     /// # fn run(corporate_ca_pem: &[u8]) -> Result<(), cygnet_core::Error> {
@@ -353,8 +362,8 @@ impl HyperTransportBuilder {
     }
 
     /// Also trusts the CA certificates in the PEM file at `path`, read by
-    /// [`build`](Self::build), which fails with an error naming the file if it cannot be read
-    /// or holds no certificate.
+    /// [`build`](Self::build), which fails with an error naming the file if it cannot be read,
+    /// holds no certificate, or holds one that is not a CA certificate (see [`crate::tls`]).
     #[must_use]
     pub fn add_root_certificates_pem_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.extra_roots.push(PemSource::File(path.into()));
@@ -444,11 +453,12 @@ impl HyperTransportBuilder {
     /// Fails with [`cygnet_core::Error::Config`] when no root certificates are available
     /// (no feature supplied any and none were given), when a PEM file given to the builder
     /// or named by `SSL_CERT_FILE`/`SSL_CERT_DIR` cannot be read or holds no certificate,
-    /// when extra roots are combined with [`tls_config`](Self::tls_config), or when the
-    /// URL given to [`proxy`](Self::proxy) cannot be used.
+    /// when a certificate given to the builder or every one in `SSL_CERT_FILE` is not a CA
+    /// certificate, when extra roots are combined with [`tls_config`](Self::tls_config), or
+    /// when the URL given to [`proxy`](Self::proxy) cannot be used.
     pub fn build(self) -> Result<HyperTransport, cygnet_core::Error> {
         self.proxy.check().map_err(cygnet_core::Error::Config)?;
-        let config = crate::tls::client_config(&self.tls, &self.extra_roots, env_var)?;
+        let config = crate::tls::client_config(&self.tls, &self.extra_roots, self.env.lookup())?;
         Ok(self.assemble(Some(config)))
     }
 
@@ -466,17 +476,21 @@ impl HyperTransportBuilder {
         http.enforce_http(false);
         // Server-sent events are many small writes; do not let Nagle's algorithm batch them.
         http.set_nodelay(true);
-        let proxies = Arc::new(self.proxy.resolve(env_var));
+        let proxies = Arc::new(self.proxy.resolve(self.env.lookup()));
         let plain = ProxyConnector::new(http, Arc::clone(&proxies));
 
         let http2 = self.http2;
         let tls = match config {
             Some(config) => LazyTls::ready(Ok(https_connector(config, http2, plain.clone()))),
             None => {
-                let (choice, extra_roots, plain) =
-                    (self.tls.clone(), self.extra_roots.clone(), plain.clone());
+                let (choice, extra_roots, plain, env) = (
+                    self.tls.clone(),
+                    self.extra_roots.clone(),
+                    plain.clone(),
+                    self.env.clone(),
+                );
                 LazyTls::deferred(Box::new(move || {
-                    crate::tls::client_config(&choice, &extra_roots, env_var)
+                    crate::tls::client_config(&choice, &extra_roots, env.lookup())
                         .map(|config| https_connector(config, http2, plain))
                         .map_err(|e| e.to_string())
                 }))
@@ -523,9 +537,53 @@ fn https_connector(mut config: ClientConfig, http2: bool, plain: ProxyConnector)
     https.enable_http1().wrap_connector(plain)
 }
 
-/// An environment variable, `None` when unset or not Unicode.
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+/// Where the builder reads `SSL_CERT_FILE`, `SSL_CERT_DIR` and the proxy variables: the
+/// process's environment, or (in this crate's tests) a lookup of the test's own, so that tests
+/// never change the environment other tests read.
+#[derive(Clone)]
+struct Env(Option<Arc<Lookup>>);
+
+/// A lookup of environment variables by name.
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl Env {
+    fn process() -> Self {
+        Self(None)
+    }
+
+    /// A variable's value, `None` when unset or (in the process's environment) not Unicode.
+    fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| match &self.0 {
+            None => std::env::var(name).ok(),
+            Some(lookup) => lookup(name),
+        }
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            None => "process environment",
+            Some(_) => "given environment",
+        })
+    }
+}
+
+#[cfg(test)]
+impl HyperTransportBuilder {
+    /// Reads the environment variables through `lookup` instead of the process's environment.
+    pub(crate) fn environment(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.env = Env(Some(Arc::new(lookup)));
+        self
+    }
+
+    /// [`build`](Self::build)'s lenient twin, which [`HyperTransport::new`] uses.
+    pub(crate) fn build_deferred(self) -> HyperTransport {
+        self.build_lenient()
+    }
 }
 
 /// Rejects URIs the transport cannot send, before they reach the network.
@@ -647,6 +705,9 @@ fn classify(error: &hyper_util::client::legacy::Error) -> TransportErrorKind {
             TransportErrorKind::Proxy
         };
     }
+    if chain().any(is_certificate_refusal) {
+        return TransportErrorKind::Certificate;
+    }
     if chain().any(|e| e.is::<ConnectTimedOut>()) || io_kind == Some(std::io::ErrorKind::TimedOut) {
         return TransportErrorKind::Timeout;
     }
@@ -669,6 +730,21 @@ fn classify(error: &hyper_util::client::legacy::Error) -> TransportErrorKind {
         return TransportErrorKind::Io;
     }
     TransportErrorKind::Other
+}
+
+/// Whether `error` is rustls refusing the server's certificate, as it is or inside the
+/// `io::Error` tokio-rustls wraps it in (whose `source()` skips it).
+fn is_certificate_refusal(error: &(dyn StdError + 'static)) -> bool {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return matches!(tls, rustls::Error::InvalidCertificate(_));
+    }
+    match error
+        .downcast_ref::<std::io::Error>()
+        .and_then(|e| e.get_ref())
+    {
+        Some(inner) => is_certificate_refusal(inner),
+        None => false,
+    }
 }
 
 /// An error whose message is its whole cause chain, for readable one-line reports.

@@ -471,7 +471,8 @@ mod tls {
             let (addr, mut handshakes) = tls_server(&pki).await;
             let request = get(format!("https://{addr}/"));
             let error = HyperTransport::new().send(request).await.unwrap_err();
-            assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
+            assert_eq!(error.kind(), TransportErrorKind::Certificate, "{error}");
+            assert!(!error.is_retryable(), "{error}");
             assert!(
                 error.to_string().contains("certificate"),
                 "message should name the certificate problem: {error}"

@@ -52,7 +52,7 @@
 //!   `head_delay_ms` is the time from sending to the response head and `chunk_delays_ms` the
 //!   time before each chunk (the first counted from the head).
 //! - An exchange whose request failed below HTTP has `error` instead of `response`; the
-//!   `kind` is one of `connect`, `timeout`, `io`, `request`, `other`. One the caller gave up
+//!   `kind` is one of `connect`, `timeout`, `io`, `request`, `certificate`, `other`. One the caller gave up
 //!   on before the response head arrived (its timeout fired) has `"abandoned": true`
 //!   instead; replay never answers it, so the caller's timeout fires again.
 //!
@@ -238,6 +238,7 @@ pub(crate) fn kind_name(kind: TransportErrorKind) -> &'static str {
         TransportErrorKind::Timeout => "timeout",
         TransportErrorKind::Io => "io",
         TransportErrorKind::Request => "request",
+        TransportErrorKind::Certificate => "certificate",
         _ => "other",
     }
 }
@@ -248,6 +249,7 @@ fn kind_from_name(name: &str) -> Option<TransportErrorKind> {
         "timeout" => TransportErrorKind::Timeout,
         "io" => TransportErrorKind::Io,
         "request" => TransportErrorKind::Request,
+        "certificate" => TransportErrorKind::Certificate,
         "other" => TransportErrorKind::Other,
         _ => return None,
     })
@@ -449,7 +451,7 @@ fn check_kind(error: &RecordedError) -> Result<(), String> {
     match kind_from_name(&error.kind) {
         Some(_) => Ok(()),
         None => Err(format!(
-            "error kind {:?} is not one of connect, timeout, io, request, other",
+            "error kind {:?} is not one of connect, timeout, io, request, certificate, other",
             error.kind
         )),
     }
@@ -611,6 +613,20 @@ mod tests {
         assert!(String::from_utf8(text)
             .unwrap()
             .starts_with("{\n  \"cygnet_cassette\": 1,"));
+    }
+
+    #[test]
+    fn transport_error_kinds_keep_their_names() {
+        for kind in [
+            TransportErrorKind::Connect,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Io,
+            TransportErrorKind::Request,
+            TransportErrorKind::Certificate,
+            TransportErrorKind::Other,
+        ] {
+            assert_eq!(kind_from_name(kind_name(kind)), Some(kind), "{kind:?}");
+        }
     }
 
     #[test]

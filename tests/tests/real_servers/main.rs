@@ -19,8 +19,8 @@ use tests::{bounded, FAKE_KEY};
 
 use backend::{chat_answer, streamed_text, Backend, CUT_STREAM};
 use servers::{
-    find_program, free_port, own_status_field, programs, Nginx, Pki, Squid, TempDir,
-    FORBIDDEN_HOST, PROXY_ONLY_HOST, PROXY_PASSWORD,
+    cert_dir, find_program, free_port, openssl, own_status_field, programs, Nginx, Pki, Squid,
+    TempDir, FORBIDDEN_HOST, PROXY_ONLY_HOST, PROXY_PASSWORD,
 };
 
 /// The backend, nginx in front of it, and the programs and certificates the tests need.
@@ -479,13 +479,61 @@ async fn an_untrusted_certificate_is_refused_with_a_clear_message() {
             HyperTransport::builder().no_proxy(),
         );
         let why = format!("the test CA is not trusted over {protocol:?}");
-        let (_, _, message) = transport_error(&client, TransportErrorKind::Connect, &why).await;
+        let (_, retryable, message) =
+            transport_error(&client, TransportErrorKind::Certificate, &why).await;
+        // The same server would present the same certificate again.
+        assert!(!retryable, "{message}");
         assert!(
-            message.contains("invalid peer certificate") && message.contains("UnknownIssuer"),
+            message.contains("could not verify the server's certificate")
+                && message.contains("invalid peer certificate")
+                && message.contains("UnknownIssuer"),
             "{message}"
         );
     }
     assert_eq!(fx.backend.requests(), 0);
+}
+
+#[tokio::test]
+async fn ssl_cert_dir_trusts_its_cas_but_not_a_server_signed_with_the_snakeoil_leaf() {
+    let Some(fx) = Fixture::start().await else {
+        return;
+    };
+    let (Some((nginx_program, _)), Some(openssl)) = (programs(), openssl()) else {
+        return;
+    };
+    let snakeoil_dir = TempDir::new("snakeoil");
+    let snakeoil = Pki::signed_by_snakeoil(&openssl, &snakeoil_dir);
+    let forged = Nginx::start(&nginx_program, &snakeoil, fx.backend.port());
+    // Debian's /etc/ssl/certs: the snakeoil leaf beside real CAs (here the test CA), each
+    // also under its hashed name.
+    let certs = cert_dir(
+        &openssl,
+        &[
+            ("ssl-cert-snakeoil.pem", &snakeoil.ca_pem),
+            ("cygnet-test-ca.pem", &fx.pki.ca_pem),
+        ],
+    );
+    let certs = certs.path().display().to_string();
+    let env = [("SSL_CERT_DIR", certs.as_str())];
+    // The examples make their transport with HyperTransport::new, from this environment.
+    let forged_url = format!("https://localhost:{}", forged.h2_port);
+    for name in ["chat", "blocking_chat"] {
+        let (ok, output) = run_example(name, &forged_url, &env).await;
+        assert!(
+            !ok,
+            "{name} trusted a certificate signed by a leaf: {output}"
+        );
+        assert!(
+            output.contains("could not verify the server's certificate after 1 attempt")
+                && output.contains("UnknownIssuer"),
+            "{name}: {output}"
+        );
+        assert!(!output.contains(FAKE_KEY), "{name}: {output}");
+    }
+    assert_eq!(fx.backend.requests(), 0);
+    let (ok, output) = run_example("chat", &fx.base_url("localhost", Protocol::Http2), &env).await;
+    assert!(ok, "the CA in SSL_CERT_DIR is not trusted: {output}");
+    assert!(output.contains("answer to "), "{output}");
 }
 
 /// Runs example `name` with only `env` (plus the fake key and `base_url`), bounded in time.

@@ -56,6 +56,131 @@ pub fn programs() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
+/// The `openssl` program, or `None` (said loudly) when it is missing and skipping was asked
+/// for; panics with the install command otherwise, as [`programs`] does.
+pub fn openssl() -> Option<PathBuf> {
+    match find_program("openssl") {
+        Some(openssl) => Some(openssl),
+        None if std::env::var("CYGNET_SKIP_REAL_SERVERS").as_deref() == Ok("1") => {
+            eprintln!(
+                "\n!!! SKIPPED: openssl is not installed and CYGNET_SKIP_REAL_SERVERS=1; the \
+                 tests with certificates made by openssl did NOT run !!!\n"
+            );
+            None
+        }
+        None => panic!(
+            "openssl is needed for the tests against real servers. Install it (as root) with \
+             `apt-get install -y openssl`, or set CYGNET_SKIP_REAL_SERVERS=1 to skip these tests"
+        ),
+    }
+}
+
+/// Runs `openssl args...` in `dir`; panics with its output if it fails.
+fn run_openssl(openssl: &Path, dir: &Path, args: &[&str]) {
+    let output = Command::new(openssl)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        output.status.success(),
+        "openssl {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Pki {
+    /// What Debian's `make-ssl-cert` leaves in `/etc/ssl/certs/ssl-cert-snakeoil.pem`, made
+    /// by `openssl` in `dir`: a self-signed leaf that says `CA:FALSE` (as `ca_pem`, though it
+    /// is none), and a server certificate for `localhost` and 127.0.0.1 signed with its key,
+    /// as anyone who can read that key could make.
+    pub fn signed_by_snakeoil(openssl: &Path, dir: &TempDir) -> Self {
+        let run = |args: &[&str]| run_openssl(openssl, dir.path(), args);
+        dir.write(
+            "snakeoil.ext",
+            "basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:snakeoil\n",
+            0o644,
+        );
+        dir.write(
+            "server.ext",
+            "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n\
+             extendedKeyUsage=serverAuth\n",
+            0o644,
+        );
+        for name in ["snakeoil", "server"] {
+            let (key, csr, subject) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("/CN={name}"),
+            );
+            run(&[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                &subject,
+            ]);
+        }
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "snakeoil.csr",
+            "-key",
+            "snakeoil.key",
+            "-days",
+            "2",
+            "-extfile",
+            "snakeoil.ext",
+            "-out",
+            "snakeoil.pem",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "snakeoil.pem",
+            "-CAkey",
+            "snakeoil.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ]);
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect(name);
+        Self {
+            ca_pem: read("snakeoil.pem"),
+            server_cert_pem: read("server.pem"),
+            server_key_pem: read("server.key"),
+        }
+    }
+}
+
+/// A certificate directory as `/etc/ssl/certs` is one: each `(name, pem)` in its own file,
+/// plus the hashed names `openssl rehash` links to them.
+pub fn cert_dir(openssl: &Path, files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new("certs");
+    for (name, pem) in files {
+        dir.write(name, pem, 0o644);
+    }
+    run_openssl(openssl, dir.path(), &["rehash", "."]);
+    dir
+}
+
 /// A directory of its own under the system's temporary directory, removed on drop.
 pub struct TempDir(PathBuf);
 
