@@ -25,10 +25,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{
-    HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, PROXY_AUTHORIZATION,
-    USER_AGENT,
-};
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, Method, StatusCode, Uri};
 
 use crate::answer::{is_event_stream, not_a_stream, read_body, NOT_A_STREAM_PREFIX};
@@ -454,8 +451,7 @@ fn add_context(mut error: Error, context: impl FnOnce() -> CallContext) -> Error
 fn call_secrets(engine: &Secrets, headers: &HeaderMap) -> Secrets {
     let credentials = headers.iter().filter(|(name, value)| {
         value.is_sensitive()
-            || *name == AUTHORIZATION
-            || *name == PROXY_AUTHORIZATION
+            || crate::options::is_sensitive_header(name.as_str())
             || name.as_str().ends_with("api-key")
     });
     let mut secrets = engine.clone();

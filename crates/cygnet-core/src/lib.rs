@@ -65,7 +65,7 @@ pub use cygnet_types as types;
 pub use error::{
     ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutError, TimeoutKind,
 };
-pub use options::RequestOptions;
+pub use options::{is_sensitive_header, RequestOptions, SENSITIVE_HEADERS};
 pub use stream::{ChatStream, SseStream};
 pub use text::{TextPiece, TextSource, TextStream};
 pub use transport::{Body, Transport, TransportError, TransportErrorKind};

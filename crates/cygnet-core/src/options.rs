@@ -1,9 +1,38 @@
-//! Options for one call, or for every call of a derived client.
+//! Options for one call, or for every call of a derived client, and which header names
+//! carry credentials ([`is_sensitive_header`]).
 
+use std::fmt;
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
+
+/// The names (lower case) of the headers that carry credentials: their values never appear
+/// in `Debug` output, and `cygnet-mock` never writes them into a cassette. Check a name with
+/// [`is_sensitive_header`].
+pub const SENSITIVE_HEADERS: [&str; 8] = [
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "api-key",
+    "cookie",
+    "set-cookie",
+    "grayswan-api-key",
+    "x-grayswan-api-key",
+];
+
+/// Whether header `name` (any case) carries credentials: one of [`SENSITIVE_HEADERS`].
+///
+/// ```
+/// assert!(cygnet_core::is_sensitive_header("Authorization"));
+/// assert!(cygnet_core::is_sensitive_header("grayswan-api-key"));
+/// assert!(!cygnet_core::is_sensitive_header("x-request-id"));
+/// ```
+pub fn is_sensitive_header(name: &str) -> bool {
+    SENSITIVE_HEADERS
+        .iter()
+        .any(|sensitive| sensitive.eq_ignore_ascii_case(name))
+}
 
 /// Per-call settings: timeouts, retries, extra headers, query parameters and body fields.
 ///
@@ -23,7 +52,16 @@ use http::HeaderMap;
 ///     .extra_body("seed", serde_json::json!(7));
 /// assert_eq!(options.max_retries, Some(0));
 /// ```
-#[derive(Clone, Debug, Default)]
+///
+/// Its `Debug` output shows the value of a header with a [sensitive name](is_sensitive_header),
+/// or one marked [sensitive](HeaderValue::set_sensitive), as `***`:
+///
+/// ```
+/// # use cygnet_core::RequestOptions;
+/// let options = RequestOptions::new().header("x-api-key", "sk-test-fake");
+/// assert!(!format!("{options:?}").contains("sk-test-fake"));
+/// ```
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct RequestOptions {
     /// Time allowed for one attempt of a non-streaming request.
@@ -46,6 +84,48 @@ pub struct RequestOptions {
     pub query: Vec<(String, String)>,
     /// Fields merged into the JSON body; on a clash the extra value wins.
     pub extra_body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("stream_headers_timeout", &self.stream_headers_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("stream_total_timeout", &self.stream_total_timeout)
+            .field("max_retries", &self.max_retries)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("query", &self.query)
+            .field("extra_body", &self.extra_body)
+            .finish()
+    }
+}
+
+/// `Debug` for a header map with credentials shown as `***`: the values of headers with a
+/// [sensitive name](is_sensitive_header) and of those marked sensitive.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("cookie", "id=s3cret".parse().unwrap());
+/// headers.insert("x-trace", "abc".parse().unwrap());
+/// let debug = format!("{:?}", cygnet_core::options::RedactedHeaders(&headers));
+/// assert_eq!(debug, r#"{"cookie": "***", "x-trace": "abc"}"#);
+/// ```
+pub struct RedactedHeaders<'a>(pub &'a HeaderMap);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if value.is_sensitive() || is_sensitive_header(name.as_str()) {
+                map.entry(name, &format_args!("\"***\""));
+            } else {
+                map.entry(name, value);
+            }
+        }
+        map.finish()
+    }
 }
 
 impl RequestOptions {
@@ -99,7 +179,9 @@ impl RequestOptions {
         self
     }
 
-    /// Adds a header.
+    /// Adds a header. A header with a [sensitive name](is_sensitive_header) is marked
+    /// [sensitive](HeaderValue::set_sensitive), so transports keep it out of compression
+    /// tables too.
     ///
     /// # Panics
     /// Panics if the name or value is not a valid header; use [`RequestOptions::try_header`]
@@ -117,7 +199,10 @@ impl RequestOptions {
     /// The [`http::Error`] of a name or value that is not a valid header.
     pub fn try_header(mut self, name: &str, value: &str) -> Result<Self, http::Error> {
         let name = HeaderName::try_from(name)?;
-        let value = HeaderValue::try_from(value)?;
+        let mut value = HeaderValue::try_from(value)?;
+        if is_sensitive_header(name.as_str()) {
+            value.set_sensitive(true);
+        }
         self.headers.insert(name, value);
         Ok(self)
     }
@@ -155,5 +240,58 @@ impl RequestOptions {
             merged.extra_body.insert(key.clone(), value.clone());
         }
         merged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRETS: [(&str, &str); 8] = [
+        ("authorization", "Bearer sk-test-auth"),
+        ("proxy-authorization", "Basic cHJveHk6c2stdGVzdA=="),
+        ("x-api-key", "sk-test-x-api"),
+        ("api-key", "sk-test-api"),
+        ("cookie", "session=sk-test-cookie"),
+        ("set-cookie", "id=sk-test-set-cookie"),
+        ("grayswan-api-key", "sk-test-grayswan"),
+        ("x-grayswan-api-key", "sk-test-x-grayswan"),
+    ];
+
+    #[test]
+    fn every_sensitive_header_is_hidden_in_the_debug_of_options() {
+        let mut options = RequestOptions::new().header("x-trace", "trace-visible");
+        for (name, value) in SECRETS {
+            assert!(is_sensitive_header(name), "{name}");
+            assert!(is_sensitive_header(&name.to_ascii_uppercase()), "{name}");
+            options = options.try_header(name, value).unwrap();
+            assert!(options.headers[name].is_sensitive(), "{name}");
+        }
+        // A sensitive value under a name not on the list stays hidden too.
+        let mut marked = HeaderValue::from_static("sk-test-marked");
+        marked.set_sensitive(true);
+        options.headers.insert("x-custom-token", marked);
+        let merged = options.merged_with(&RequestOptions::new().header("cookie", "c=sk-test-call"));
+        for debug in [format!("{options:?}"), format!("{merged:?}")] {
+            assert!(!debug.contains("sk-test"), "{debug}");
+            assert!(!debug.contains("cHJveHk"), "{debug}");
+            assert!(debug.contains("trace-visible"), "{debug}");
+            assert!(debug.contains(r#""x-api-key": "***""#), "{debug}");
+        }
+    }
+
+    #[test]
+    fn names_not_on_the_list_are_shown() {
+        for name in [
+            "x-request-id",
+            "content-type",
+            "x-api-keys",
+            "authorizations",
+        ] {
+            assert!(!is_sensitive_header(name), "{name}");
+        }
+        let options = RequestOptions::new().header("x-request-id", "req_1");
+        assert!(!options.headers["x-request-id"].is_sensitive());
+        assert!(format!("{options:?}").contains(r#""x-request-id": "req_1""#));
     }
 }

@@ -106,6 +106,40 @@ fn the_key_never_shows_in_debug_or_errors() {
 }
 
 #[test]
+fn credentials_in_request_options_never_show_in_debug_but_are_sent() {
+    let headers = [
+        ("authorization", "Bearer sk-test-opt-auth"),
+        ("x-api-key", "sk-test-opt-x-api"),
+        ("cookie", "session=sk-test-opt-cookie"),
+        ("grayswan-api-key", "sk-test-opt-grayswan"),
+    ];
+    let mut options = RequestOptions::new().header("x-trace", "trace-visible");
+    for (name, value) in headers {
+        options = options.header(name, value);
+    }
+    let (client, transport) = setup_with(vec![CannedReply::json(200, COMPLETION)], |builder| {
+        builder.default_options(options.clone())
+    });
+    let derived =
+        client.with_options(RequestOptions::new().header("x-api-key", "sk-test-opt-derived"));
+    let builder = cygnet_core::ClientBuilder::new().default_options(options);
+    for debug in [
+        format!("{client:?}"),
+        format!("{derived:?}"),
+        format!("{builder:?}"),
+    ] {
+        assert!(!debug.contains("sk-test"), "{debug}");
+        assert!(debug.contains(r#""cookie": "***""#), "{debug}");
+        assert!(debug.contains("trace-visible"), "{debug}");
+    }
+    // Hidden from Debug only: the request carries them as given.
+    block_on(derived.chat(&seed())).unwrap();
+    let sent = &transport.requests()[0];
+    assert_eq!(sent.headers()["x-api-key"], "sk-test-opt-derived");
+    assert_eq!(sent.headers()["cookie"], "session=sk-test-opt-cookie");
+}
+
+#[test]
 fn error_statuses_map_to_kinds_with_message_and_body() {
     for (status, kind) in [
         (400, ApiErrorKind::BadRequest),

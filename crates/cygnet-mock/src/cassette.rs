@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
 
-use crate::cassette_format::CassetteError;
+use crate::cassette_format::{CassetteError, MAX_CASSETTE_BYTES};
 use crate::clock::MockClock;
 use crate::recorder::Recorder;
 use crate::redact::Redactions;
@@ -95,6 +95,7 @@ pub struct Cassette {
     record_timing: bool,
     replay_timing: bool,
     clock: Option<MockClock>,
+    max_size: u64,
 }
 
 impl Cassette {
@@ -108,6 +109,7 @@ impl Cassette {
             record_timing: false,
             replay_timing: false,
             clock: None,
+            max_size: MAX_CASSETTE_BYTES,
         }
     }
 
@@ -158,6 +160,14 @@ impl Cassette {
         self
     }
 
+    /// The largest cassette a replay reads, in bytes: [`MAX_CASSETTE_BYTES`] (256 MiB) by
+    /// default. A larger file is refused with [`CassetteError::TooLarge`] before it is read
+    /// whole.
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
     /// The cassette's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -168,9 +178,11 @@ impl Cassette {
     ///
     /// # Errors
     ///
-    /// When replaying, those of [`Cassette::replayer`]; [`CassetteError::Mode`] for a
-    /// `CYGNET_RECORD` value that is not a mode; [`CassetteError::Read`] when whether the
-    /// file exists cannot be told.
+    /// When replaying, those of [`Cassette::replayer`]; when recording,
+    /// [`CassetteError::Locked`] when another recorder is recording the cassette and
+    /// [`CassetteError::Write`] when its directory or lock file cannot be made;
+    /// [`CassetteError::Mode`] for a `CYGNET_RECORD` value that is not a mode;
+    /// [`CassetteError::Read`] when whether the file exists cannot be told.
     pub fn transport<T: Transport>(
         self,
         real: impl FnOnce() -> T,
@@ -192,15 +204,19 @@ impl Cassette {
                     })?
             }
         };
-        Ok(if record {
-            CassetteTransport::Record(self.recorder(real()))
-        } else {
-            CassetteTransport::Replay(self.replayer()?)
-        })
+        if !record {
+            return Ok(CassetteTransport::Replay(self.replayer()?));
+        }
+        let recorder = self.recorder(real());
+        match recorder.refusal() {
+            Some(error) => Err(error),
+            None => Ok(CassetteTransport::Record(recorder)),
+        }
     }
 
     /// A [`Recorder`] passing requests to `inner` and writing this cassette (replacing the
-    /// file).
+    /// file). When another recorder is recording it, the recorder records nothing and says
+    /// so ([`Recorder::new`]).
     pub fn recorder(self, inner: impl Transport) -> Recorder {
         Recorder::with_options(
             &self.path,
@@ -214,14 +230,16 @@ impl Cassette {
     ///
     /// # Errors
     ///
-    /// [`CassetteError::Missing`], [`CassetteError::Read`], [`CassetteError::Invalid`] or
-    /// [`CassetteError::NewerVersion`], each naming the file.
+    /// [`CassetteError::Missing`], [`CassetteError::Read`] (also for a path that is not a
+    /// regular file, such as a device), [`CassetteError::TooLarge`],
+    /// [`CassetteError::Invalid`] or [`CassetteError::NewerVersion`], each naming the file.
     pub fn replayer(self) -> Result<Replayer, CassetteError> {
         Replayer::with_options(
             &self.path,
             self.redactions,
             self.replay_timing,
             self.clock.unwrap_or_default(),
+            self.max_size,
         )
     }
 }

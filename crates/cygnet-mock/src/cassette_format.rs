@@ -4,9 +4,14 @@
 //! # The format
 //!
 //! One pretty-printed JSON document, so a cassette reads well and diffs line by line in
-//! review. It is rewritten whole after every exchange, through a temporary file renamed over
-//! the old one, so the file on disk is always a complete, valid cassette (JSON Lines would
-//! allow appending, but a streamed body would then be one very long line).
+//! review. The recorder rewrites it after every exchange, so the file on disk is always a
+//! complete, valid cassette: into a new temporary file beside it (created exclusively under a
+//! name of its own, never through an existing file or link), renamed over the old one. Each
+//! exchange is scrubbed and serialised once, when it ends; a rewrite only concatenates them
+//! (JSON Lines would allow appending, but a streamed body would then be one very long line).
+//!
+//! A replayer reads at most [`MAX_CASSETTE_BYTES`] (see
+//! [`Cassette::max_size`](crate::Cassette::max_size)), and only from a regular file.
 //!
 //! ```json
 //! {
@@ -62,17 +67,25 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use cygnet_core::TransportErrorKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::redact::{scrub_bytes, scrubbed_target, Redactions};
+use crate::redact::{scrubbed_target, Redactions, Secrets};
 
 /// The cassette format version this crate writes, and the newest it reads.
 pub const CASSETTE_FORMAT_VERSION: u64 = 1;
+
+/// The largest cassette a replayer reads by default: 256 MiB. Larger ones are refused with
+/// [`CassetteError::TooLarge`]; [`Cassette::max_size`](crate::Cassette::max_size) sets
+/// another limit.
+pub const MAX_CASSETTE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The name of the version field, the first member of every cassette.
 const VERSION_FIELD: &str = "cygnet_cassette";
@@ -119,7 +132,7 @@ impl RecordedRequest {
     pub(crate) fn scrubbed(
         request: &http::Request<Bytes>,
         redactions: &Redactions,
-    ) -> (Self, Vec<Vec<u8>>) {
+    ) -> (Self, Secrets) {
         let secrets = redactions.secrets_for(request.headers());
         let recorded = RecordedRequest {
             method: request.method().as_str().to_owned(),
@@ -162,7 +175,7 @@ impl RecordedBody {
     pub(crate) fn of_request(
         body: &[u8],
         redactions: &Redactions,
-        secrets: &[Vec<u8>],
+        secrets: &Secrets,
     ) -> Option<Self> {
         if body.is_empty() {
             return None;
@@ -171,7 +184,7 @@ impl RecordedBody {
             redactions.redact_json(&mut value, secrets);
             return Some(RecordedBody::Json(value));
         }
-        let body = scrub_bytes(body, secrets);
+        let body = secrets.scrub_bytes(body);
         Some(match String::from_utf8(body) {
             Ok(text) => RecordedBody::Text(text),
             Err(e) => RecordedBody::Chunks(vec![Chunk::from_bytes(e.into_bytes())]),
@@ -280,7 +293,7 @@ fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
         _ => None,
     };
     let bytes = hex.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(format!("hex chunk {hex:?} has an odd number of digits"));
     }
     bytes
@@ -295,6 +308,7 @@ fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
 }
 
 impl CassetteFile {
+    #[cfg(test)]
     pub(crate) fn new(redacted_fields: Vec<String>, exchanges: Vec<Exchange>) -> Self {
         Self {
             cygnet_cassette: CASSETTE_FORMAT_VERSION,
@@ -303,22 +317,10 @@ impl CassetteFile {
         }
     }
 
-    /// Reads and checks the cassette at `path`.
-    pub(crate) fn load(path: &Path) -> Result<Self, CassetteError> {
-        let text = match std::fs::read(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CassetteError::Missing {
-                    path: path.to_owned(),
-                })
-            }
-            Err(source) => {
-                return Err(CassetteError::Read {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
-        };
+    /// Reads and checks the cassette at `path`, refusing anything but a regular file and
+    /// more than `max_bytes`.
+    pub(crate) fn load(path: &Path, max_bytes: u64) -> Result<Self, CassetteError> {
+        let text = read_bounded(path, max_bytes)?;
         Self::parse(path, &text)
     }
 
@@ -368,31 +370,182 @@ impl CassetteFile {
     }
 
     /// The cassette as written to disk: pretty JSON with a final newline.
+    #[cfg(test)]
     pub(crate) fn to_text(&self) -> Vec<u8> {
         // Serialising these plain data types cannot fail (string keys only).
         let mut text = serde_json::to_vec_pretty(self).unwrap_or_default();
         text.push(b'\n');
         text
     }
+}
 
-    /// Writes the cassette to `path` atomically: a temporary file beside it, renamed over it.
-    pub(crate) fn save(&self, path: &Path) -> Result<(), CassetteError> {
-        let write_error = |source| CassetteError::Write {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(write_error)?;
+/// The text of one exchange as it stands in a cassette (pretty JSON, indented for its place
+/// in the `exchanges` array), so that a recorder serialises each exchange once and a
+/// cassette is these texts joined ([`write_cassette`]).
+pub(crate) fn exchange_text(exchange: &Exchange) -> String {
+    // Serialising these plain data types cannot fail (string keys only).
+    let text = serde_json::to_string_pretty(exchange).unwrap_or_default();
+    indented(&text, "    ")
+}
+
+/// `text` with `indent` before every line. JSON strings hold no raw line breaks, so the
+/// lines of pretty JSON are its structure.
+fn indented(text: &str, indent: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
         }
-        let mut temporary = path.as_os_str().to_owned();
-        temporary.push(".tmp");
-        let temporary = PathBuf::from(temporary);
-        std::fs::write(&temporary, self.to_text()).map_err(write_error)?;
-        std::fs::rename(&temporary, path).map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            write_error(e)
-        })
+        out.push_str(indent);
+        out.push_str(line);
     }
+    out
+}
+
+/// Writes a whole cassette whose exchanges are already serialised ([`exchange_text`]): the
+/// same bytes as serialising the whole file at once.
+pub(crate) fn write_cassette<S: AsRef<str>>(
+    out: &mut (impl Write + ?Sized),
+    redacted_fields: &[String],
+    exchanges: &[S],
+) -> io::Result<()> {
+    write!(
+        out,
+        "{{\n  \"{VERSION_FIELD}\": {CASSETTE_FORMAT_VERSION},\n"
+    )?;
+    if !redacted_fields.is_empty() {
+        let fields = serde_json::to_string_pretty(redacted_fields).unwrap_or_default();
+        let fields = indented(&fields, "  ");
+        writeln!(out, "  \"redacted_fields\": {},", fields.trim_start())?;
+    }
+    out.write_all(b"  \"exchanges\": [")?;
+    for (i, exchange) in exchanges.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        out.write_all(exchange.as_ref().as_bytes())?;
+    }
+    if !exchanges.is_empty() {
+        out.write_all(b"\n  ")?;
+    }
+    out.write_all(b"]\n}\n")
+}
+
+/// Replaces the file at `path` with what `write` writes, atomically: into a new temporary
+/// file in the same directory, created exclusively (so never through an existing file or a
+/// link planted under its name), then renamed over `path`. On failure the temporary file is
+/// removed and `path` is left as it was.
+pub(crate) fn save_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), CassetteError> {
+    let write_error = |source| CassetteError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let (temporary, file) = create_temporary(path).map_err(write_error)?;
+    let written = (|| {
+        let mut out = io::BufWriter::with_capacity(64 * 1024, file);
+        write(&mut out)?;
+        out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        std::fs::rename(&temporary, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        write_error(e)
+    })
+}
+
+/// A new, empty file beside `path` with a name no other writer uses.
+fn create_temporary(path: &Path) -> io::Result<(PathBuf, File)> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the cassette path does not end in a file name",
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut last = None;
+    for _ in 0..16 {
+        let mut temporary = std::ffi::OsString::from(".");
+        temporary.push(name);
+        temporary.push(format!(
+            ".{}-{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let temporary = dir.join(temporary);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+        {
+            Ok(file) => return Ok((temporary, file)),
+            // Taken (a leftover of another process with the same id, or something planted):
+            // the next name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temporary file name")))
+}
+
+/// The bytes of the cassette at `path`: a regular file (or a link to one) of at most
+/// `max_bytes`.
+fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>, CassetteError> {
+    let read_error = |source| CassetteError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    // Checked before opening too: opening a FIFO would wait for a writer.
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(CassetteError::Missing {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) => return Err(read_error(e)),
+    };
+    check_regular(&meta).map_err(read_error)?;
+    let file = File::open(path).map_err(read_error)?;
+    // And after: what was opened is what is read.
+    let meta = file.metadata().map_err(read_error)?;
+    check_regular(&meta).map_err(read_error)?;
+    let too_large = || CassetteError::TooLarge {
+        path: path.to_owned(),
+        limit: max_bytes,
+    };
+    if meta.len() > max_bytes {
+        return Err(too_large());
+    }
+    let mut text = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // One byte more than allowed tells a file that grew past the limit.
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut text)
+        .map_err(read_error)?;
+    if u64::try_from(text.len()).unwrap_or(u64::MAX) > max_bytes {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
+fn check_regular(meta: &std::fs::Metadata) -> io::Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "a device, pipe or socket"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file"),
+    ))
 }
 
 impl Exchange {
@@ -498,6 +651,25 @@ pub enum CassetteError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The cassette is larger than a replayer reads
+    /// ([`MAX_CASSETTE_BYTES`] unless [`Cassette::max_size`](crate::Cassette::max_size) says
+    /// otherwise).
+    TooLarge {
+        /// The cassette's path.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Another [`Recorder`](crate::Recorder) is recording this cassette, in this process or
+    /// another: two would overwrite each other's exchanges, so the second records nothing.
+    Locked {
+        /// The cassette's path.
+        path: PathBuf,
+        /// The lock file the other recorder holds.
+        lock: PathBuf,
+        /// Whether the other recorder is in this process (rather than another).
+        in_this_process: bool,
+    },
     /// The record-mode environment variable holds a value that means nothing.
     Mode {
         /// The cassette's path.
@@ -516,6 +688,8 @@ impl CassetteError {
             | CassetteError::Invalid { path, .. }
             | CassetteError::NewerVersion { path, .. }
             | CassetteError::Write { path, .. }
+            | CassetteError::TooLarge { path, .. }
+            | CassetteError::Locked { path, .. }
             | CassetteError::Mode { path, .. } => path,
         }
     }
@@ -549,6 +723,29 @@ impl fmt::Display for CassetteError {
             CassetteError::Write { path, source } => {
                 write!(f, "cannot write cassette {}: {source}", path.display())
             }
+            CassetteError::TooLarge { path, limit } => write!(
+                f,
+                "cassette {} is larger than the {limit} bytes a replayer reads; trim it or \
+                 raise the limit with Cassette::max_size",
+                path.display()
+            ),
+            CassetteError::Locked {
+                path,
+                lock,
+                in_this_process,
+            } => write!(
+                f,
+                "cassette {} is already being recorded by another recorder {} (it holds {}); \
+                 two recorders on one cassette would overwrite each other's exchanges, so this \
+                 one records nothing: give each test its own cassette",
+                path.display(),
+                if *in_this_process {
+                    "in this process"
+                } else {
+                    "in another process"
+                },
+                lock.display()
+            ),
             CassetteError::Mode { path, value } => write!(
                 f,
                 "{}={value:?} (for cassette {}) is not a record mode; use 1 (record again), \
@@ -626,6 +823,52 @@ mod tests {
             TransportErrorKind::Other,
         ] {
             assert_eq!(kind_from_name(kind_name(kind)), Some(kind), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_cassette_joined_from_serialised_exchanges_is_the_whole_file_serialised() {
+        let exchange = |path: &str, body: Option<RecordedBody>| Exchange {
+            request: RecordedRequest {
+                method: "POST".into(),
+                path: path.into(),
+                headers: BTreeMap::from([("x-trace".into(), "t".into())]),
+                body,
+            },
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: BTreeMap::new(),
+                head_delay_ms: Some(3),
+                body: Some(RecordedBody::Chunks(vec![
+                    Chunk::Text("data: {\"a\": [1, {}]}\n\n".into()),
+                    Chunk::Hex { hex: "e282".into() },
+                ])),
+                chunk_delays_ms: Some(vec![1, 2]),
+                end: BodyEnd::Abandoned,
+            }),
+            error: None,
+            abandoned: false,
+        };
+        let exchanges = [
+            exchange(
+                "/a",
+                Some(RecordedBody::Json(serde_json::json!({"m": [], "n": {}}))),
+            ),
+            exchange("/b", None),
+            exchange("/c", Some(RecordedBody::Text("line\nbreak".into()))),
+        ];
+        for fields in [vec![], vec!["user".to_owned(), "key".to_owned()]] {
+            for count in 0..=exchanges.len() {
+                let file = CassetteFile::new(fields.clone(), exchanges[..count].to_vec());
+                let texts: Vec<String> = file.exchanges.iter().map(exchange_text).collect();
+                let mut joined = Vec::new();
+                write_cassette(&mut joined, &fields, &texts).unwrap();
+                assert_eq!(
+                    String::from_utf8(joined).unwrap(),
+                    String::from_utf8(file.to_text()).unwrap(),
+                    "{count} exchanges, fields {fields:?}"
+                );
+            }
         }
     }
 

@@ -181,6 +181,7 @@ pub mod cassette;
 pub mod cassette_format;
 pub mod clock;
 mod fixtures;
+mod lock;
 pub mod recorder;
 pub mod redact;
 pub mod replay;
@@ -189,7 +190,7 @@ mod scripted_body;
 mod transport;
 
 pub use cassette::{Cassette, CassetteTransport, RecordMode, RECORD_ENV};
-pub use cassette_format::{CassetteError, CASSETTE_FORMAT_VERSION};
+pub use cassette_format::{CassetteError, CASSETTE_FORMAT_VERSION, MAX_CASSETTE_BYTES};
 pub use clock::{MockClock, MockInstant, MockSleep};
 pub use fixtures::{MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
 pub use recorder::Recorder;

@@ -4,8 +4,9 @@
 //! # When the cassette is written
 //!
 //! After every exchange ends (a transport error, a body read to its end or to an error, a
-//! body dropped unread, a send given up before the head arrived), the whole cassette is
-//! rewritten atomically (see [`cassette_format`](crate::cassette_format)). So a test that
+//! body dropped unread, a send given up before the head arrived), the exchange is scrubbed
+//! and serialised, once, and the cassette is rewritten atomically from the serialised
+//! exchanges (see [`cassette_format`](crate::cassette_format)). So a test that
 //! panics half-way still leaves every finished exchange on disk, and the exchange it was in
 //! the middle of too, marked as abandoned, since unwinding drops its body. It is written once
 //! more when the last handle to the recorder (the client's included) is dropped.
@@ -15,6 +16,21 @@
 //!
 //! Writing is plain blocking file I/O on the task that ends the exchange: a recorder is a
 //! test tool, and a cassette is small.
+//!
+//! # One recorder per cassette
+//!
+//! A recorder takes its cassette when it is made and keeps it until its last handle is
+//! dropped. A second recorder on the same file, in this process or another, is refused
+//! ([`CassetteError::Locked`]): [`Recorder::try_new`] and
+//! [`Cassette::transport`](crate::Cassette::transport) return the error, and a recorder made
+//! with [`Recorder::new`] anyway fails every request with it and returns it from
+//! [`Recorder::finish`], so no exchange is lost without a word.
+//!
+//! Within a process a registry of the cassettes being recorded tells; across processes an
+//! advisory lock on a file beside the cassette, `<cassette>.lock`, which the operating
+//! system releases when its process ends however it ends (so a recording killed half-way
+//! blocks no later one). The lock file is removed when the recorder is dropped; it is never
+//! followed if it is a link, and never written to.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -24,16 +40,19 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
+use cygnet_core::transport::{
+    async_trait, Body, Sleep, Transport, TransportError, TransportErrorKind,
+};
 use futures_core::Stream;
 use http::HeaderMap;
 use serde_json::Value;
 
 use crate::cassette_format::{
-    kind_name, BodyEnd, CassetteError, CassetteFile, Chunk, Exchange, RecordedBody, RecordedError,
-    RecordedRequest, RecordedResponse,
+    exchange_text, kind_name, save_atomically, write_cassette, BodyEnd, CassetteError, Chunk,
+    Exchange, RecordedBody, RecordedError, RecordedRequest, RecordedResponse,
 };
-use crate::redact::{scrub_chunks, scrub_str, Redactions};
+use crate::lock::{CassetteLock, Refusal};
+use crate::redact::{Redactions, Secrets};
 
 /// A [`Transport`] that records every exchange with an inner transport into a cassette
 /// file, and otherwise changes nothing: the caller gets the inner transport's response
@@ -69,6 +88,9 @@ struct Shared {
     inner: Arc<dyn Transport>,
     redactions: Redactions,
     timing: bool,
+    /// The cassette, held for this recorder alone; or why it could not be had, and then
+    /// nothing is sent or written.
+    lock: Result<CassetteLock, Refusal>,
     state: Mutex<State>,
     /// Held while a snapshot is taken and written, so writes land in snapshot order.
     write: Mutex<()>,
@@ -81,13 +103,15 @@ struct State {
     dirty: bool,
     /// The first failed write not yet returned by `finish`.
     write_error: Option<CassetteError>,
+    /// Whether `finish` returned the refusal to record (else the drop reports it).
+    refusal_reported: bool,
 }
 
 /// An exchange as it is being recorded.
 struct Slot {
     request: RecordedRequest,
     /// Literal values to scrub from the response (never written).
-    secrets: Vec<Vec<u8>>,
+    secrets: Secrets,
     outcome: Outcome,
 }
 
@@ -97,6 +121,19 @@ enum Outcome {
     Abandoned,
     Failed(RecordedError),
     Response(Box<ResponseRecord>),
+    /// Over, and scrubbed and serialised: its text in the cassette.
+    Written(Arc<str>),
+}
+
+impl Outcome {
+    /// Whether nothing more can happen to the exchange.
+    fn is_over(&self) -> bool {
+        match self {
+            Outcome::Waiting => false,
+            Outcome::Response(response) => response.end.is_some(),
+            Outcome::Abandoned | Outcome::Failed(_) | Outcome::Written(_) => true,
+        }
+    }
 }
 
 struct ResponseRecord {
@@ -112,8 +149,26 @@ struct ResponseRecord {
 impl Recorder {
     /// A recorder writing to `path` (replacing any file there), passing requests to
     /// `inner`, with the default [`Redactions`] and no timing.
+    ///
+    /// When another recorder is recording `path` (see the [module docs](self)), this one
+    /// records nothing: it fails every request and [`finish`](Self::finish) with
+    /// [`CassetteError::Locked`]. [`Recorder::try_new`] returns that error at once.
     pub fn new(path: impl AsRef<Path>, inner: impl Transport) -> Self {
         Self::with_options(path.as_ref(), Arc::new(inner), Redactions::new(), false)
+    }
+
+    /// As [`Recorder::new`], failing when the cassette cannot be taken.
+    ///
+    /// # Errors
+    ///
+    /// [`CassetteError::Locked`] when another recorder is recording `path`;
+    /// [`CassetteError::Write`] when its directory or lock file cannot be made.
+    pub fn try_new(path: impl AsRef<Path>, inner: impl Transport) -> Result<Self, CassetteError> {
+        let recorder = Self::new(path, inner);
+        match recorder.refusal() {
+            Some(error) => Err(error),
+            None => Ok(recorder),
+        }
     }
 
     pub(crate) fn with_options(
@@ -128,14 +183,23 @@ impl Recorder {
                 inner,
                 redactions,
                 timing,
+                lock: CassetteLock::acquire(path),
                 state: Mutex::new(State {
                     slots: Vec::new(),
                     dirty: true,
                     write_error: None,
+                    refusal_reported: false,
                 }),
                 write: Mutex::new(()),
             }),
         }
+    }
+
+    /// Why this recorder records nothing, if it does not.
+    pub(crate) fn refusal(&self) -> Option<CassetteError> {
+        let refusal = self.shared.lock.as_ref().err()?;
+        self.shared.state().refusal_reported = true;
+        Some(refusal.error(&self.shared.path))
     }
 
     /// The cassette's path.
@@ -156,8 +220,12 @@ impl Recorder {
     /// # Errors
     ///
     /// [`CassetteError::Write`] when this write, or an earlier one made after an exchange
-    /// ended, failed.
+    /// ended, failed; [`CassetteError::Locked`] (every time) when another recorder was
+    /// recording this cassette when this one was made, so this one recorded nothing.
     pub fn finish(&self) -> Result<(), CassetteError> {
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal);
+        }
         self.shared.write();
         match self.shared.state().write_error.take() {
             Some(error) => Err(error),
@@ -174,32 +242,51 @@ impl Shared {
 
     /// Writes the cassette as it stands; a failure is kept for `finish`.
     fn write(&self) {
+        if self.lock.is_err() {
+            return;
+        }
         let _order = self.write.lock().unwrap_or_else(|e| e.into_inner());
-        let file = {
+        let exchanges: Vec<Arc<str>> = {
             let mut state = self.state();
             state.dirty = false;
-            CassetteFile::new(
-                self.redactions.field_names(),
-                state.slots.iter().map(|s| self.exchange(s)).collect(),
-            )
+            state
+                .slots
+                .iter()
+                .map(|slot| match &slot.outcome {
+                    Outcome::Written(text) => Arc::clone(text),
+                    // Under way: as it stands, scrubbed now and again when it ends.
+                    _ => Arc::from(exchange_text(&self.exchange(slot))),
+                })
+                .collect()
         };
-        if let Err(error) = file.save(&self.path) {
+        let fields = self.redactions.field_names();
+        let saved = save_atomically(&self.path, |out| write_cassette(out, &fields, &exchanges));
+        if let Err(error) = saved {
             let mut state = self.state();
             state.dirty = true;
             state.write_error.get_or_insert(error);
         }
     }
 
-    /// Updates slot `index` and writes the cassette when the exchange is over.
+    /// Updates slot `index`; once the exchange is over, scrubs and serialises it (once) and
+    /// writes the cassette.
     fn update(&self, index: usize, change: impl FnOnce(&mut Outcome) -> bool) {
         let ended = {
             let mut state = self.state();
-            let ended = state
-                .slots
-                .get_mut(index)
-                .is_some_and(|slot| change(&mut slot.outcome));
-            state.dirty |= ended;
-            ended
+            let Some(slot) = state.slots.get_mut(index) else {
+                return;
+            };
+            if matches!(slot.outcome, Outcome::Written(_)) || !change(&mut slot.outcome) {
+                return;
+            }
+            if slot.outcome.is_over() {
+                let text = exchange_text(&self.exchange(slot));
+                // The raw exchange (its secrets, its chunks) is not needed any more.
+                slot.outcome = Outcome::Written(Arc::from(text));
+                slot.secrets = Secrets::default();
+            }
+            state.dirty = true;
+            true
         };
         if ended {
             self.write();
@@ -221,11 +308,13 @@ impl Shared {
             Outcome::Response(response) => {
                 exchange.response = Some(self.response(response, secrets));
             }
+            // Never asked for: a written slot's text is used as it is.
+            Outcome::Written(_) => exchange.abandoned = true,
         }
         exchange
     }
 
-    fn response(&self, record: &ResponseRecord, secrets: &[Vec<u8>]) -> RecordedResponse {
+    fn response(&self, record: &ResponseRecord, secrets: &Secrets) -> RecordedResponse {
         let end = match &record.end {
             Some(BodyEnd::Error(error)) => BodyEnd::Error(scrub_error(error, secrets)),
             Some(end) => end.clone(),
@@ -257,12 +346,14 @@ impl Shared {
                 return response;
             }
             if let Ok(text) = std::str::from_utf8(&whole) {
-                response.body = Some(RecordedBody::Text(scrub_str(text, secrets)));
+                response.body = Some(RecordedBody::Text(secrets.scrub_str(text)));
                 return response;
             }
         }
         let mut chunks: Vec<Vec<u8>> = record.chunks.iter().map(|c| c.to_vec()).collect();
-        scrub_chunks(&mut chunks, secrets);
+        // Kept as chunks: a stream, or a body that did not end cleanly. Either may stop in
+        // the middle of an echoed secret, so a beginning of one at the end goes too.
+        secrets.scrub_chunks(&mut chunks, true);
         let mut kept = Vec::with_capacity(chunks.len());
         let mut delays = Vec::with_capacity(chunks.len());
         let mut carried = Duration::ZERO;
@@ -286,6 +377,14 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        if let Err(refusal) = &self.lock {
+            let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+            if !state.refusal_reported {
+                // Drop cannot return the error, and losing a recording silently is worse.
+                eprintln!("cygnet-mock: {}", refusal.error(&self.path));
+            }
+            return;
+        }
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         let unreported = state.write_error.take();
         if state.dirty || unreported.is_some() {
@@ -303,10 +402,10 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn scrub_error(error: &RecordedError, secrets: &[Vec<u8>]) -> RecordedError {
+fn scrub_error(error: &RecordedError, secrets: &Secrets) -> RecordedError {
     RecordedError {
         kind: error.kind.clone(),
-        message: scrub_str(&error.message, secrets),
+        message: secrets.scrub_str(&error.message),
     }
 }
 
@@ -349,6 +448,12 @@ impl Transport for Recorder {
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Body>, TransportError> {
         let shared = &self.shared;
+        if let Err(refusal) = &shared.lock {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                format!("cygnet-mock: {}", refusal.error(&shared.path)),
+            ));
+        }
         let (recorded, secrets) = RecordedRequest::scrubbed(&request, &shared.redactions);
         let index = {
             let mut state = shared.state();
@@ -484,5 +589,56 @@ impl fmt::Debug for Recorder {
             .field("exchanges", &self.exchange_count())
             .field("timing", &self.shared.timing)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MockReply, MockTransport, Replayer};
+
+    /// Records `count` streamed exchanges of about `size` bytes each, one after the other;
+    /// returns the bytes looked through for secrets and the bytes of the answers.
+    fn record_streams(count: usize, size: usize) -> (usize, usize) {
+        let dir = cygnet_test_support::fresh_dir(std::env::temp_dir(), "cygnet-recorder");
+        let path = dir.join("linear.json");
+        let delta = "x".repeat(size / 16);
+        let replies = (0..count).map(|_| MockReply::stream_text(vec![delta.as_str(); 16]));
+        let recorder = Recorder::new(&path, MockTransport::conversation(replies));
+        let before = crate::redact::tests::scanned();
+        let mut answered = 0;
+        futures_executor::block_on(async {
+            for _ in 0..count {
+                let request = http::Request::post("http://mock.invalid/chat/completion")
+                    .header("authorization", "Bearer sk-test-fake")
+                    .body(Bytes::from_static(br#"{"model":"cygnet","stream":true}"#))
+                    .unwrap();
+                let mut body = recorder.send(request).await.unwrap().into_body();
+                while let Some(chunk) = body.chunk().await {
+                    answered += chunk.unwrap().len();
+                }
+            }
+        });
+        recorder.finish().unwrap();
+        let scanned = crate::redact::tests::scanned() - before;
+        // Every exchange was written, and the cassette still replays.
+        assert_eq!(Replayer::open(&path).unwrap().exchange_count(), count);
+        drop(recorder);
+        let _ = std::fs::remove_dir_all(dir);
+        (scanned, answered)
+    }
+
+    #[test]
+    fn each_exchange_is_scrubbed_once_however_many_come_after_it() {
+        cygnet_test_support::bounded_thread(|| {
+            let (scanned, answered) = record_streams(60, 16 * 1024);
+            // Each answer once, plus the requests' few bytes: not once per later rewrite,
+            // which would be about thirty times the answers here.
+            assert!(scanned >= answered, "{scanned} < {answered}");
+            assert!(
+                scanned < answered + 60 * 1024,
+                "{scanned} bytes looked through for {answered} bytes of answers"
+            );
+        });
     }
 }

@@ -5,13 +5,17 @@
 //! - **Headers.** Request headers are not written unless asked for
 //!   ([`Redactions::record_header`]); response headers only from a short list (content type,
 //!   request id, retry headers) plus those asked for. A header named by
-//!   [`Redactions::header`], and always `Authorization`, `Proxy-Authorization`, `Cookie`,
-//!   `Set-Cookie`, `X-Api-Key`, `Api-Key` and `Grayswan-Api-Key`, is written as
-//!   `"<redacted>"` wherever it is written at all.
-//! - **Literal values.** The bearer token of each request's `Authorization` header (the API
-//!   key), the value of every redacted header, and every string given to
-//!   [`Redactions::text`] are replaced by `<redacted>` wherever they occur: bodies, streamed
-//!   chunks (also when a value is split across two chunks), header values, error messages.
+//!   [`Redactions::header`], and always those that carry credentials
+//!   ([`cygnet_core::SENSITIVE_HEADERS`]: `Authorization`, `Proxy-Authorization`, `X-Api-Key`,
+//!   `Api-Key`, `Cookie`, `Set-Cookie`, `Grayswan-Api-Key`, `X-Grayswan-Api-Key`), is written
+//!   as `"<redacted>"` wherever it is written at all.
+//! - **Literal values.** The value of each of a request's redacted headers (the API key among
+//!   them; for `Bearer <key>` and other `<scheme> <token>` values the token alone too), and
+//!   every string given to [`Redactions::text`], are replaced by `<redacted>` wherever they
+//!   occur: bodies, streamed chunks, the path and query, header values, error messages. They
+//!   are found as they are, percent-encoded (`%2F` or `%2f`, `+` for a space), JSON-escaped
+//!   (`\/`, `\"`, `\\`, `\u002F`), split across chunks, and, at the end of a streamed body or
+//!   one cut short, even when only their beginning arrived.
 //! - **JSON fields.** Every object member named by [`Redactions::field`], at any depth of a
 //!   JSON request or response body, gets the value `"<redacted>"`. Streamed (server-sent
 //!   event) bodies are kept byte for byte, so fields are not looked for inside them; literal
@@ -30,17 +34,6 @@ use serde_json::Value;
 
 /// What replaces a redacted value in a cassette.
 pub const REDACTED: &str = "<redacted>";
-
-/// Headers that are never written with their value, whatever the configuration says.
-const ALWAYS_REDACTED: [&str; 7] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "api-key",
-    "grayswan-api-key",
-];
 
 /// Response headers a cassette keeps by default: the ones the client reads.
 pub(crate) const DEFAULT_RESPONSE_HEADERS: [&str; 5] = [
@@ -128,7 +121,7 @@ impl Redactions {
     }
 
     pub(crate) fn is_redacted_header(&self, name: &str) -> bool {
-        ALWAYS_REDACTED.contains(&name) || self.headers.contains(name)
+        cygnet_core::is_sensitive_header(name) || self.headers.contains(name)
     }
 
     /// Whether a header is written at all (with its value or redacted).
@@ -138,26 +131,22 @@ impl Redactions {
             || (response && DEFAULT_RESPONSE_HEADERS.contains(&name))
     }
 
-    /// The literal secrets for one request: the configured ones, the bearer token and the
-    /// values of its redacted headers. Longest first, so a secret that contains another is
-    /// replaced whole.
-    pub(crate) fn secrets_for(&self, headers: &HeaderMap) -> Vec<Vec<u8>> {
-        let mut secrets: Vec<Vec<u8>> = self.texts.iter().map(|s| s.clone().into_bytes()).collect();
+    /// The literal secrets for one request: the configured ones and the values of its
+    /// redacted headers (for `<scheme> <token>`, the token alone too).
+    pub(crate) fn secrets_for(&self, headers: &HeaderMap) -> Secrets {
+        let mut secrets: Vec<&[u8]> = self.texts.iter().map(|s| s.as_bytes()).collect();
         for (name, value) in headers {
             if !self.is_redacted_header(name.as_str()) {
                 continue;
             }
             let value = value.as_bytes();
-            secrets.push(value.to_vec());
+            secrets.push(value);
             // `Bearer <key>`: the key alone may be echoed by a server ("invalid key sk-...").
             if let Some(space) = value.iter().position(|b| *b == b' ') {
-                secrets.push(value[space + 1..].to_vec());
+                secrets.push(&value[space + 1..]);
             }
         }
-        secrets.retain(|s| !s.iter().all(u8::is_ascii_whitespace));
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        secrets
+        Secrets::new(secrets)
     }
 
     /// The headers of `headers` that are written, redacted as configured.
@@ -165,7 +154,7 @@ impl Redactions {
         &self,
         headers: &HeaderMap,
         response: bool,
-        secrets: &[Vec<u8>],
+        secrets: &Secrets,
     ) -> std::collections::BTreeMap<String, String> {
         let mut out = std::collections::BTreeMap::new();
         for name in headers.keys() {
@@ -181,7 +170,7 @@ impl Redactions {
                     .iter()
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect();
-                scrub_str(&joined.join(", "), secrets)
+                secrets.scrub_str(&joined.join(", "))
             };
             out.insert(name.to_owned(), value);
         }
@@ -189,7 +178,7 @@ impl Redactions {
     }
 
     /// Redacts the configured fields of `value` and scrubs `secrets` from its strings.
-    pub(crate) fn redact_json(&self, value: &mut Value, secrets: &[Vec<u8>]) {
+    pub(crate) fn redact_json(&self, value: &mut Value, secrets: &Secrets) {
         match value {
             Value::Object(map) => {
                 let keys: Vec<String> = map.keys().cloned().collect();
@@ -202,7 +191,7 @@ impl Redactions {
                     } else {
                         self.redact_json(&mut member, secrets);
                     }
-                    map.insert(scrub_str(&key, secrets), member);
+                    map.insert(secrets.scrub_str(&key), member);
                 }
             }
             Value::Array(items) => {
@@ -210,7 +199,7 @@ impl Redactions {
                     self.redact_json(item, secrets);
                 }
             }
-            Value::String(text) => *text = scrub_str(text, secrets),
+            Value::String(text) => *text = secrets.scrub_str(text),
             _ => {}
         }
     }
@@ -229,93 +218,353 @@ impl fmt::Debug for Redactions {
 
 /// A request's target (path and query) with every secret replaced by [`REDACTED`]: what the
 /// recorder writes, and what the replayer matches against it.
-pub(crate) fn scrubbed_target(uri: &http::Uri, secrets: &[Vec<u8>]) -> String {
+pub(crate) fn scrubbed_target(uri: &http::Uri, secrets: &Secrets) -> String {
     let target = uri
         .path_and_query()
         .map_or_else(|| uri.path(), |p| p.as_str());
-    scrub_str(target, secrets)
+    secrets.scrub_str(target)
 }
 
-/// `text` with every secret replaced by [`REDACTED`].
-pub(crate) fn scrub_str(text: &str, secrets: &[Vec<u8>]) -> String {
-    let bytes = scrub_bytes(text.as_bytes(), secrets);
-    // Secrets are replaced whole; a secret that is not itself whole UTF-8 could cut a
-    // character, hence lossy.
-    String::from_utf8_lossy(&bytes).into_owned()
+/// The literal values that must never reach a cassette (an API key, a provider's key, the
+/// value of a redacted header, a [`Redactions::text`]), and the one rule that finds them in
+/// every form they take in what is written:
+///
+/// - as they are;
+/// - percent-encoded (`%2F` or `%2f`, any mix of encoded and plain characters, `+` for a
+///   space), as in a query;
+/// - JSON-escaped (`\"`, `\\`, `\/`, `\n` and the other short escapes, `\u002F` or
+///   `\u002f` for any character, surrogate pairs beyond the basic plane), as in a streamed
+///   body, whose bytes are kept as they came;
+/// - split across chunks;
+/// - at the very end of a body that may have been cut ([`Secrets::scrub_chunks`] with
+///   `cut`): any beginning of a secret there is removed too, since the rest of it may simply
+///   not have arrived.
+///
+/// One match of any form is replaced by one [`REDACTED`]. Its `Debug` output counts the
+/// values and never shows them.
+#[derive(Clone, Default)]
+pub(crate) struct Secrets {
+    patterns: Vec<Pattern>,
+    /// Whether a byte can begin a form of some secret: most bytes of a body cannot, and are
+    /// passed over at the cost of this look-up.
+    first: FirstBytes,
 }
 
-/// `bytes` with every secret replaced by [`REDACTED`].
-pub(crate) fn scrub_bytes(bytes: &[u8], secrets: &[Vec<u8>]) -> Vec<u8> {
-    let mut chunks = vec![bytes.to_vec()];
-    scrub_chunks(&mut chunks, secrets);
-    chunks.pop().unwrap_or_default()
-}
+#[derive(Clone)]
+struct FirstBytes([bool; 256]);
 
-/// Replaces every secret in the concatenation of `chunks` with [`REDACTED`], keeping the
-/// chunk boundaries elsewhere: a secret split across chunks is replaced in the chunk where
-/// it starts and its rest removed from the chunks after.
-pub(crate) fn scrub_chunks(chunks: &mut [Vec<u8>], secrets: &[Vec<u8>]) {
-    if secrets.is_empty() {
-        return;
+impl Default for FirstBytes {
+    fn default() -> Self {
+        Self([false; 256])
     }
-    let whole: Vec<u8> = chunks.concat();
-    // Matches as (start, end) in `whole`, leftmost first, longest secret first at a start.
-    let mut matches = Vec::new();
-    let mut at = 0;
-    while at < whole.len() {
-        match secrets
-            .iter()
-            .find(|s| !s.is_empty() && whole[at..].starts_with(s))
-        {
-            Some(secret) => {
-                matches.push((at, at + secret.len()));
-                at += secret.len();
-            }
-            None => at += 1,
+}
+
+/// Every form of one secret: a sequence of units (its characters), each with the byte
+/// sequences that may stand for it.
+#[derive(Clone)]
+struct Pattern {
+    units: Vec<Vec<Vec<PatternByte>>>,
+}
+
+/// One byte of a form.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PatternByte {
+    /// Exactly this byte.
+    Exact(u8),
+    /// This hex digit (upper case), written in either case.
+    Hex(u8),
+}
+
+impl PatternByte {
+    fn matches(self, byte: u8) -> bool {
+        match self {
+            PatternByte::Exact(b) => b == byte,
+            PatternByte::Hex(digit) => digit == byte.to_ascii_uppercase(),
         }
     }
-    if matches.is_empty() {
-        return;
+
+    /// The bytes this one matches.
+    fn bytes(self) -> impl Iterator<Item = u8> {
+        let (a, b) = match self {
+            PatternByte::Exact(b) => (b, b),
+            PatternByte::Hex(digit) => (digit, digit.to_ascii_lowercase()),
+        };
+        [a, b].into_iter()
     }
-    let mut offset = 0;
-    let mut next = matches.iter().peekable();
-    for chunk in chunks.iter_mut() {
-        let start = offset;
-        let end = offset + chunk.len();
-        offset = end;
-        let mut out = Vec::with_capacity(chunk.len());
-        let mut pos = start;
-        while pos < end {
-            match next.peek() {
-                Some(&&(m_start, m_end)) if m_start < end => {
-                    if m_start >= pos {
-                        out.extend_from_slice(&whole[pos..m_start]);
-                        out.extend_from_slice(REDACTED.as_bytes());
+}
+
+/// `%XX` for `byte`, the hex digits in either case.
+fn percent(byte: u8) -> [PatternByte; 3] {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    [
+        PatternByte::Exact(b'%'),
+        PatternByte::Hex(DIGITS[usize::from(byte >> 4)]),
+        PatternByte::Hex(DIGITS[usize::from(byte & 15)]),
+    ]
+}
+
+/// `\uXXXX` for one UTF-16 unit, the hex digits in either case.
+fn json_unit(unit: u16) -> Vec<PatternByte> {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut form = vec![PatternByte::Exact(b'\\'), PatternByte::Exact(b'u')];
+    for shift in [12, 8, 4, 0] {
+        form.push(PatternByte::Hex(DIGITS[usize::from((unit >> shift) & 15)]));
+    }
+    form
+}
+
+/// The forms of one character: each of its UTF-8 bytes plain or percent-encoded, `+` for a
+/// space, and its JSON escapes.
+fn char_forms(c: char) -> Vec<Vec<PatternByte>> {
+    let mut utf8 = [0; 4];
+    let mut forms = bytes_forms(c.encode_utf8(&mut utf8).as_bytes());
+    if c == ' ' {
+        forms.push(vec![PatternByte::Exact(b'+')]);
+    }
+    let short = match c {
+        '"' => Some(b'"'),
+        '\\' => Some(b'\\'),
+        '/' => Some(b'/'),
+        '\u{8}' => Some(b'b'),
+        '\u{c}' => Some(b'f'),
+        '\n' => Some(b'n'),
+        '\r' => Some(b'r'),
+        '\t' => Some(b't'),
+        _ => None,
+    };
+    if let Some(escape) = short {
+        forms.push(vec![PatternByte::Exact(b'\\'), PatternByte::Exact(escape)]);
+    }
+    let mut units = [0; 2];
+    forms.push(
+        c.encode_utf16(&mut units)
+            .iter()
+            .flat_map(|unit| json_unit(*unit))
+            .collect(),
+    );
+    forms
+}
+
+/// Each byte of `bytes` plain or percent-encoded, in every combination.
+fn bytes_forms(bytes: &[u8]) -> Vec<Vec<PatternByte>> {
+    let mut forms = vec![Vec::new()];
+    for byte in bytes {
+        forms = forms
+            .into_iter()
+            .flat_map(|form| {
+                let mut plain = form.clone();
+                plain.push(PatternByte::Exact(*byte));
+                let mut encoded = form;
+                encoded.extend(percent(*byte));
+                [plain, encoded]
+            })
+            .collect();
+    }
+    forms
+}
+
+impl Pattern {
+    fn new(secret: &[u8]) -> Self {
+        let mut units = Vec::new();
+        for chunk in secret.utf8_chunks() {
+            units.extend(chunk.valid().chars().map(char_forms));
+            // A byte that is not UTF-8 (a header value may hold any): plain or encoded.
+            units.extend(chunk.invalid().iter().map(|b| bytes_forms(&[*b])));
+        }
+        Self { units }
+    }
+
+    /// Matches this secret from `text[start]` on: where the longest whole match ends, and
+    /// whether a match was still under way when `text` ran out (at least one byte in).
+    fn probe(&self, text: &[u8], start: usize) -> (Option<usize>, bool) {
+        // Thompson-style: every (unit, form, bytes of it matched) still possible.
+        let mut states: Vec<(usize, usize, usize)> =
+            (0..self.units[0].len()).map(|form| (0, form, 0)).collect();
+        let mut next = Vec::new();
+        let mut longest = None;
+        let mut at = start;
+        while !states.is_empty() && at < text.len() {
+            let byte = text[at];
+            next.clear();
+            for &(unit, form, done) in &states {
+                let bytes = &self.units[unit][form];
+                if !bytes[done].matches(byte) {
+                    continue;
+                }
+                if done + 1 < bytes.len() {
+                    push_new(&mut next, (unit, form, done + 1));
+                } else if unit + 1 == self.units.len() {
+                    longest = Some(at + 1);
+                } else {
+                    for form in 0..self.units[unit + 1].len() {
+                        push_new(&mut next, (unit + 1, form, 0));
                     }
-                    if m_end <= end {
-                        pos = m_end.max(pos);
-                        next.next();
-                    } else {
+                }
+            }
+            std::mem::swap(&mut states, &mut next);
+            at += 1;
+        }
+        (longest, !states.is_empty() && at > start)
+    }
+}
+
+fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+impl Secrets {
+    /// The rule for `values`; empty and all-whitespace values are left out (they would
+    /// match everywhere).
+    pub(crate) fn new<V: AsRef<[u8]>>(values: impl IntoIterator<Item = V>) -> Self {
+        let mut kept: Vec<Vec<u8>> = values
+            .into_iter()
+            .map(|v| v.as_ref().to_vec())
+            .filter(|v| !v.iter().all(u8::is_ascii_whitespace))
+            .collect();
+        kept.sort();
+        kept.dedup();
+        let patterns: Vec<Pattern> = kept.iter().map(|v| Pattern::new(v)).collect();
+        let mut first = FirstBytes::default();
+        for pattern in &patterns {
+            for form in &pattern.units[0] {
+                for byte in form[0].bytes() {
+                    first.0[usize::from(byte)] = true;
+                }
+            }
+        }
+        Self { patterns, first }
+    }
+
+    /// Whether there is nothing to scrub.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// `text` with every secret replaced by [`REDACTED`].
+    pub(crate) fn scrub_str(&self, text: &str) -> String {
+        if self.is_empty() {
+            return text.to_owned();
+        }
+        let bytes = self.scrub_bytes(text.as_bytes());
+        // A secret that is not itself UTF-8 could cut a character, hence lossy.
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// `bytes` with every secret replaced by [`REDACTED`].
+    pub(crate) fn scrub_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut chunks = vec![bytes.to_vec()];
+        self.scrub_chunks(&mut chunks, false);
+        chunks.pop().unwrap_or_default()
+    }
+
+    /// Replaces every secret in the concatenation of `chunks` with [`REDACTED`], keeping the
+    /// chunk boundaries elsewhere: a secret split across chunks is replaced in the chunk where
+    /// it starts and its rest removed from the chunks after. With `cut` (a body that may
+    /// have been cut short), a beginning of a secret at the very end is removed too.
+    pub(crate) fn scrub_chunks(&self, chunks: &mut [Vec<u8>], cut: bool) {
+        if self.is_empty() {
+            return;
+        }
+        let whole: Vec<u8> = chunks.concat();
+        let matches = self.find(&whole, cut);
+        if matches.is_empty() {
+            return;
+        }
+        let mut offset = 0;
+        let mut next = matches.iter().peekable();
+        for chunk in chunks.iter_mut() {
+            let start = offset;
+            let end = offset + chunk.len();
+            offset = end;
+            let mut out = Vec::with_capacity(chunk.len());
+            let mut pos = start;
+            while pos < end {
+                match next.peek() {
+                    Some(&&(m_start, m_end)) if m_start < end => {
+                        if m_start >= pos {
+                            out.extend_from_slice(&whole[pos..m_start]);
+                            out.extend_from_slice(REDACTED.as_bytes());
+                        }
+                        if m_end <= end {
+                            pos = m_end.max(pos);
+                            next.next();
+                        } else {
+                            pos = end;
+                        }
+                    }
+                    _ => {
+                        out.extend_from_slice(&whole[pos..end]);
                         pos = end;
                     }
                 }
-                _ => {
-                    out.extend_from_slice(&whole[pos..end]);
-                    pos = end;
+            }
+            *chunk = out;
+        }
+    }
+
+    /// The matches in `text` as (start, end), leftmost first, each as long as any secret
+    /// makes it.
+    fn find(&self, text: &[u8], cut: bool) -> Vec<(usize, usize)> {
+        #[cfg(test)]
+        tests::note_scanned(text.len());
+        let mut matches = Vec::new();
+        let mut at = 0;
+        while at < text.len() {
+            if !self.first.0[usize::from(text[at])] {
+                at += 1;
+                continue;
+            }
+            let mut end = None;
+            for pattern in &self.patterns {
+                let (longest, open) = pattern.probe(text, at);
+                let this = if open && cut {
+                    Some(text.len())
+                } else {
+                    longest
+                };
+                end = end.max(this);
+            }
+            match end {
+                Some(end) => {
+                    matches.push((at, end));
+                    at = end;
                 }
+                None => at += 1,
             }
         }
-        *chunk = out;
+        matches
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets(<{} redacted>)", self.patterns.len())
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn secrets(list: &[&str]) -> Vec<Vec<u8>> {
-        list.iter().map(|s| s.as_bytes().to_vec()).collect()
+    fn secrets(list: &[&str]) -> Secrets {
+        Secrets::new(list)
+    }
+
+    thread_local! {
+        /// Bytes looked through for secrets on this thread, for tests that count the work.
+        static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    pub(crate) fn note_scanned(bytes: usize) {
+        SCANNED.with(|s| s.set(s.get() + bytes));
+    }
+
+    /// Bytes looked through for secrets on this thread so far.
+    pub(crate) fn scanned() -> usize {
+        SCANNED.with(std::cell::Cell::get)
     }
 
     #[test]
@@ -325,7 +574,7 @@ mod tests {
             b"st-fa".to_vec(),
             b"ke rest sk-test-fake".to_vec(),
         ];
-        scrub_chunks(&mut chunks, &secrets(&["sk-test-fake"]));
+        secrets(&["sk-test-fake"]).scrub_chunks(&mut chunks, false);
         assert_eq!(
             chunks,
             vec![
@@ -345,9 +594,9 @@ mod tests {
         let redactions = Redactions::new().header("X-Tenant");
         let found = redactions.secrets_for(&headers);
         for s in ["Bearer sk-test-fake", "sk-test-fake", "tenant-42"] {
-            assert!(found.contains(&s.as_bytes().to_vec()), "{s}");
+            assert_eq!(found.scrub_str(s), REDACTED, "{s}");
         }
-        assert!(!found.contains(&b"visible".to_vec()));
+        assert_eq!(found.scrub_str("visible"), "visible");
         let written = Redactions::new()
             .header("x-tenant")
             .record_header("authorization")
@@ -378,5 +627,119 @@ mod tests {
             value,
             json!({"user": REDACTED, "messages": [{"content": "my key is <redacted>", "user": REDACTED}]})
         );
+    }
+
+    const KEY: &str = "sk-test/fa+ke=\"q\\x";
+
+    #[test]
+    fn every_encoded_form_of_a_secret_is_one_match() {
+        let rule = secrets(&[KEY]);
+        for form in [
+            KEY,
+            "sk-test%2Ffa%2Bke%3D%22q%5Cx",
+            "sk-test%2ffa%2bke%3d%22q%5cx",
+            "%73k-test%2Ffa+ke=\"q\\x",
+            r#"sk-test\/fa+ke=\"q\\x"#,
+            r#"sk-test\u002Ffa+ke=\u0022q\u005cx"#,
+            r#"\u0073\u006B-test/fa\u002bke=\"q\\x"#,
+        ] {
+            let text = format!("before {form} after");
+            assert_eq!(rule.scrub_str(&text), "before <redacted> after", "{form}");
+        }
+        // Not the key: a character missing, another one changed, a wrong escape.
+        for near in [
+            "sk-test/fa+ke=\"q\\",
+            "sk-test/fa+ke=\"q\\y",
+            "sk-test%2Gfa+ke=\"q\\x",
+            r#"sk-test\ufa+ke=\"q\\x"#,
+        ] {
+            assert_eq!(rule.scrub_str(near), near, "{near}");
+        }
+    }
+
+    #[test]
+    fn a_space_may_be_a_plus_and_other_characters_escapes() {
+        let rule = secrets(&["pass word\té"]);
+        for form in [
+            "pass word\té",
+            "pass+word%09%C3%A9",
+            "pass%20word\\t\\u00e9",
+            "pass word\\u0009%c3%a9",
+        ] {
+            assert_eq!(rule.scrub_str(form), REDACTED, "{form}");
+        }
+        let astral = secrets(&["k😀y"]);
+        assert_eq!(astral.scrub_str(r"k\ud83d\ude00y"), REDACTED);
+        assert_eq!(astral.scrub_str("k%F0%9F%98%80y"), REDACTED);
+    }
+
+    #[test]
+    fn an_encoded_secret_split_across_chunks_is_removed_from_every_chunk() {
+        let mut chunks = vec![
+            b"data: {\"e\":\"sk-test\\".to_vec(),
+            b"/fa+ke=\\\"q\\\\".to_vec(),
+            b"x\"}\n\n".to_vec(),
+        ];
+        secrets(&[KEY]).scrub_chunks(&mut chunks, false);
+        assert_eq!(
+            chunks,
+            vec![
+                b"data: {\"e\":\"<redacted>".to_vec(),
+                b"".to_vec(),
+                b"\"}\n\n".to_vec()
+            ]
+        );
+    }
+
+    #[test]
+    fn the_beginning_of_a_secret_at_the_end_of_a_cut_body_is_removed() {
+        let rule = secrets(&["sk-test-fake", "other-secret"]);
+        for (body, cut) in [
+            ("key sk-test-f", "key <redacted>"),
+            ("key sk-test%2", "key <redacted>"),
+            ("key sk\\u002", "key <redacted>"),
+            ("key s", "key <redacted>"),
+            ("no secret here", "no secret here"),
+        ] {
+            let mut chunks = vec![b"data: ".to_vec(), body.as_bytes().to_vec()];
+            rule.scrub_chunks(&mut chunks, true);
+            assert_eq!(chunks[1], cut.as_bytes(), "{body}");
+            // A body that ended normally keeps its last bytes.
+            let mut whole = vec![body.as_bytes().to_vec()];
+            rule.scrub_chunks(&mut whole, false);
+            assert_eq!(whole[0], body.as_bytes(), "{body}");
+        }
+        // Split over chunks, cut in the middle.
+        let mut chunks = vec![b"echo sk-".to_vec(), b"te".to_vec()];
+        rule.scrub_chunks(&mut chunks, true);
+        assert_eq!(chunks, vec![b"echo <redacted>".to_vec(), b"".to_vec()]);
+    }
+
+    #[test]
+    fn several_secrets_share_one_rule_and_the_longest_wins() {
+        let rule = secrets(&[
+            "sk-test-fake",
+            "Bearer sk-test-fake",
+            "prov-key-1",
+            "",
+            "  ",
+        ]);
+        assert_eq!(
+            rule.scrub_str("Bearer sk-test-fake, sk-test-fake and prov%2Dkey-1"),
+            "<redacted>, <redacted> and <redacted>"
+        );
+        assert_eq!(format!("{rule:?}"), "Secrets(<3 redacted>)");
+        assert!(secrets(&["", " \t"]).is_empty());
+    }
+
+    #[test]
+    fn one_scrub_looks_through_the_text_once() {
+        let rule = secrets(&[KEY, "prov-key-1"]);
+        let text =
+            "data: {\"choices\":[{\"delta\":{\"content\":\"a \\\"quoted\\\" 100% s\"}}]}\n\n"
+                .repeat(1000);
+        let before = scanned();
+        assert_eq!(rule.scrub_str(&text), text);
+        assert_eq!(scanned() - before, text.len());
     }
 }

@@ -87,12 +87,23 @@ impl Replayer {
     /// A replayer answering from the cassette at `path`, with no recorded timing, on an
     /// auto-advancing [`MockClock`].
     ///
+    /// It reads only a regular file (or a link to one), of at most
+    /// [`MAX_CASSETTE_BYTES`](crate::cassette_format::MAX_CASSETTE_BYTES);
+    /// [`Cassette::max_size`](crate::Cassette::max_size) sets another limit.
+    ///
     /// # Errors
     ///
-    /// [`CassetteError::Missing`], [`CassetteError::Read`], [`CassetteError::Invalid`] or
-    /// [`CassetteError::NewerVersion`], each naming the file.
+    /// [`CassetteError::Missing`], [`CassetteError::Read`] (also for a path that is not a
+    /// regular file, such as a device), [`CassetteError::TooLarge`],
+    /// [`CassetteError::Invalid`] or [`CassetteError::NewerVersion`], each naming the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CassetteError> {
-        Self::with_options(path.as_ref(), Redactions::new(), false, MockClock::new())
+        Self::with_options(
+            path.as_ref(),
+            Redactions::new(),
+            false,
+            MockClock::new(),
+            crate::cassette_format::MAX_CASSETTE_BYTES,
+        )
     }
 
     pub(crate) fn with_options(
@@ -100,8 +111,9 @@ impl Replayer {
         redactions: Redactions,
         timing: bool,
         clock: MockClock,
+        max_bytes: u64,
     ) -> Result<Self, CassetteError> {
-        let file = CassetteFile::load(path)?;
+        let file = CassetteFile::load(path, max_bytes)?;
         let redactions = redactions.with_fields(&file.redacted_fields);
         let used = vec![false; file.exchanges.len()];
         Ok(Self {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use cygnet_core::options::RedactedHeaders;
 use cygnet_core::transport::{
     async_trait, Body, ConnectTimeout, Sleep, Transport, TransportError, TransportErrorKind,
 };
@@ -465,8 +466,9 @@ impl fmt::Debug for MockTransport {
 
 /// A request as the mock received it.
 ///
-/// Its `Debug` output hides the `Authorization` header's value; [`header`](Self::header)
-/// still returns it, for tests that check it.
+/// Its `Debug` output shows the values of the headers that carry credentials
+/// ([`cygnet_core::is_sensitive_header`]: `Authorization`, `X-Api-Key`, `Cookie`, ...) as
+/// `***`; [`header`](Self::header) still returns them, for tests that check them.
 ///
 /// ```
 /// use cygnet_core::Transport;
@@ -567,26 +569,10 @@ impl CapturedRequest {
 
 impl fmt::Debug for CapturedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Headers<'a>(&'a HeaderMap);
-        impl fmt::Debug for Headers<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let mut map = f.debug_map();
-                for (name, value) in self.0 {
-                    if name == http::header::AUTHORIZATION
-                        || name == http::header::PROXY_AUTHORIZATION
-                    {
-                        map.entry(name, &"<redacted>");
-                    } else {
-                        map.entry(name, value);
-                    }
-                }
-                map.finish()
-            }
-        }
         f.debug_struct("CapturedRequest")
             .field("method", &self.method)
             .field("uri", &self.uri)
-            .field("headers", &Headers(&self.headers))
+            .field("headers", &RedactedHeaders(&self.headers))
             .field("body", &String::from_utf8_lossy(&self.body))
             .finish()
     }

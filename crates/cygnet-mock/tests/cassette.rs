@@ -763,3 +763,336 @@ fn concurrent_exchanges_are_written_in_the_order_they_were_sent() {
         assert_eq!(asked, [&json!("slow"), &json!("fast")]);
     });
 }
+
+/// A key with every character a query or a JSON string has to encode.
+const ODD_KEY: &str = r#"sk-test/fa+ke="q\x"#;
+
+fn odd_key_request(target: &str) -> http::Request<Bytes> {
+    http::Request::get(format!("https://x.invalid{target}"))
+        .header("authorization", format!("Bearer {ODD_KEY}"))
+        .body(Bytes::new())
+        .unwrap()
+}
+
+#[test]
+fn a_secret_percent_encoded_json_escaped_split_or_cut_short_never_reaches_the_file() {
+    bounded(|| {
+        let path = cassette_path("encoded.json");
+        // The key as a JSON encoder writes it inside a string (`/` escaped too, as some do).
+        let escaped = r#"sk-test\/fa+ke=\"q\\x"#;
+        let unicode = r#"sk-test\u002ffa\u002Bke=\u0022q\u005Cx"#;
+        let upper = "/models?key=sk-test%2Ffa%2Bke%3D%22q%5Cx&q=two+words+secret";
+        let lower = "/models?key=sk-test%2ffa%2bke%3d%22q%5cx";
+        let replies = [
+            MockReply::text("listed"),
+            // Echoed escaped, in 7-byte reads: every echo is split across chunks.
+            MockReply::sse_raw(format!(
+                "data: {{\"error\":{{\"message\":\"bad key {escaped} or {unicode}\"}}}}\n\n"
+            ))
+            .read_sizes([7]),
+            // A stream cut (connection reset) in the middle of the echoed key.
+            MockReply::sse_raw(format!("data: {{\"echo\":\"{}", &escaped[..12]))
+                .read_sizes([5])
+                .fail_after(1),
+            // And one that simply stops there.
+            MockReply::sse_raw("data: your key is sk-test/f").read_sizes([4]),
+        ];
+        let redactions = Redactions::new().text("two words secret");
+        let recorder = Cassette::new(&path)
+            .redact(redactions.clone())
+            .recorder(MockTransport::conversation(replies));
+        let targets = [upper, lower, "/stream", "/stream"];
+        let recorded: Vec<Seen> = targets
+            .iter()
+            .map(|t| block_on(exchange(&recorder, odd_key_request(t))))
+            .collect();
+        recorder.finish().unwrap();
+        drop(recorder);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        for leak in [
+            "sk-test", "sk-te", "fa+ke", "fa%2", "%2Bke", "ke=", "words", "\\u002", "q\\\\x",
+        ] {
+            assert!(!text.contains(leak), "{leak:?} written:\n{text}");
+        }
+        let file: Value = serde_json::from_str(&text).unwrap();
+        let written: Vec<(String, String)> = file["exchanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let chunks = e["response"]["body"]["chunks"].as_array();
+                let body: String = chunks
+                    .into_iter()
+                    .flatten()
+                    .map(|c| c.as_str().unwrap())
+                    .collect();
+                (e["request"]["path"].as_str().unwrap().to_owned(), body)
+            })
+            .collect();
+        assert_eq!(written[0].0, "/models?key=<redacted>&q=<redacted>");
+        assert_eq!(written[1].0, "/models?key=<redacted>");
+        assert_eq!(
+            written[1].1,
+            "data: {\"error\":{\"message\":\"bad key <redacted> or <redacted>\"}}\n\n"
+        );
+        assert_eq!(written[2].1, "data: {\"echo\":\"<redacted>");
+        assert_eq!(written[3].1, "data: your key is <redacted>");
+
+        // The scrubbed requests still match on replay, under another key.
+        let replayer = Cassette::new(&path).redact(redactions).replayer().unwrap();
+        let seen = block_on(exchange(&replayer, odd_key_request(upper)));
+        assert!(
+            matches!(seen, Seen::Answered { status: 200, .. }),
+            "{seen:?}"
+        );
+        let seen = block_on(exchange(&replayer, odd_key_request(lower)));
+        assert!(
+            matches!(seen, Seen::Answered { status: 200, .. }),
+            "{seen:?}"
+        );
+        match (
+            &recorded[2],
+            block_on(exchange(&replayer, odd_key_request("/stream"))),
+        ) {
+            (
+                Seen::Answered {
+                    end: Some((TransportErrorKind::Io, _)),
+                    ..
+                },
+                Seen::Answered {
+                    end: Some((TransportErrorKind::Io, _)),
+                    chunks,
+                    ..
+                },
+            ) => assert_eq!(chunks.concat(), b"data: {\"echo\":\"<redacted>".as_slice()),
+            other => panic!("{other:?}"),
+        }
+    });
+}
+
+#[test]
+fn every_credential_header_is_redacted_and_its_value_scrubbed() {
+    bounded(|| {
+        let path = cassette_path("credential_headers.json");
+        let headers = [
+            ("x-api-key", "xk-test-value-1"),
+            ("api-key", "ak-test-value-2"),
+            ("cookie", "ck-test-value-3"),
+            ("grayswan-api-key", "gs-test-value-4"),
+            ("x-grayswan-api-key", "xg-test-value-5"),
+            ("proxy-authorization", "Basic px-test-value-6"),
+        ];
+        let echo = headers
+            .iter()
+            .map(|(_, v)| *v)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut redactions = Redactions::new();
+        for (name, _) in headers {
+            // Asked to be written: written redacted, whatever is asked.
+            redactions = redactions.record_header(name);
+        }
+        let recorder =
+            Cassette::new(&path)
+                .redact(redactions)
+                .recorder(MockTransport::conversation([MockReply::json(
+                    401,
+                    json!({"error": {"message": format!("bad credentials {echo}")}}),
+                )]));
+        let mut sent = http::Request::post("https://x.invalid/cygnal/monitor");
+        for (name, value) in headers {
+            sent = sent.header(name, value);
+        }
+        block_on(exchange(
+            &recorder,
+            sent.body(Bytes::from_static(b"{}")).unwrap(),
+        ));
+        recorder.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("-test-value-"), "{text}");
+        let file: Value = serde_json::from_str(&text).unwrap();
+        for (name, _) in headers {
+            assert_eq!(
+                file["exchanges"][0]["request"]["headers"][name], "<redacted>",
+                "{name}: {text}"
+            );
+        }
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_planted_at_the_temporary_name_is_never_followed() {
+    bounded(|| {
+        let path = cassette_path("planted.json");
+        let dir = path.parent().unwrap().to_owned();
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let planted = dir.join("planted.json.tmp");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+
+        let recorder = Recorder::new(&path, MockTransport::conversation([MockReply::text("ok")]));
+        block_on(exchange(&recorder, request(seed(false))));
+        recorder.finish().unwrap();
+        drop(recorder);
+
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::symlink_metadata(&planted)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(Replayer::open(&path).unwrap().exchange_count(), 1);
+        // Nothing else left behind: no temporary file, no lock file.
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["planted.json", "planted.json.tmp", "victim.txt"]);
+    });
+}
+
+#[test]
+fn a_second_recorder_on_one_cassette_is_refused_and_no_exchange_is_lost() {
+    bounded(|| {
+        let path = cassette_path("shared.json");
+        let first = Recorder::new(
+            &path,
+            MockTransport::conversation([MockReply::text("one"), MockReply::text("two")]),
+        );
+        let other = || MockTransport::conversation([MockReply::text("other")]);
+
+        // Refused at once where an error can be returned...
+        let error = Recorder::try_new(&path, other()).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                CassetteError::Locked {
+                    in_this_process: true,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("already being recorded"), "{message}");
+        let error = Cassette::new(&path)
+            .mode(RecordMode::Always)
+            .transport(other)
+            .unwrap_err();
+        assert!(matches!(error, CassetteError::Locked { .. }), "{error:?}");
+        // ...and otherwise on every request and every finish.
+        let second = Recorder::new(&path, other());
+        let failed = block_on(second.send(request(seed(false)))).unwrap_err();
+        assert!(
+            failed.to_string().contains("already being recorded"),
+            "{failed}"
+        );
+        for _ in 0..2 {
+            assert!(matches!(second.finish(), Err(CassetteError::Locked { .. })));
+        }
+
+        // The first one records as if the others had never been.
+        block_on(exchange(&first, request(seed(false))));
+        drop(second);
+        block_on(exchange(&first, request(seed(true))));
+        first.finish().unwrap();
+        assert_eq!(Replayer::open(&path).unwrap().exchange_count(), 2);
+
+        // Once it is gone, the cassette can be recorded again.
+        drop(first);
+        assert!(!cygnet_mock_lock(&path).exists());
+        let again = Recorder::try_new(&path, other()).unwrap();
+        block_on(exchange(&again, request(seed(false))));
+        again.finish().unwrap();
+        drop(again);
+        assert_eq!(Replayer::open(&path).unwrap().exchange_count(), 1);
+    });
+}
+
+/// The lock file a recorder holds beside its cassette.
+fn cygnet_mock_lock(path: &std::path::Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+#[test]
+fn a_cassette_locked_by_another_process_is_refused_and_a_stale_lock_file_is_not() {
+    bounded(|| {
+        let path = cassette_path("other_process.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let lock = cygnet_mock_lock(&path);
+        // What a recorder in another process holds: the lock on the lock file.
+        let held = std::fs::File::create(&lock).unwrap();
+        held.lock().unwrap();
+        let error = Recorder::try_new(&path, MockTransport::new()).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                CassetteError::Locked {
+                    in_this_process: false,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("another process"), "{error}");
+        assert!(!path.exists());
+
+        // That process ended without removing the file: the lock went with it.
+        drop(held);
+        let recorder =
+            Recorder::try_new(&path, MockTransport::conversation([MockReply::text("ok")])).unwrap();
+        block_on(exchange(&recorder, request(seed(false))));
+        recorder.finish().unwrap();
+        drop(recorder);
+        assert!(!lock.exists());
+        assert_eq!(Replayer::open(&path).unwrap().exchange_count(), 1);
+    });
+}
+
+#[test]
+fn a_cassette_over_the_size_limit_is_refused_before_it_is_read() {
+    assert_eq!(cygnet_mock::MAX_CASSETTE_BYTES, 256 * 1024 * 1024);
+    let path = cassette_path("large.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let cassette = json!({
+        "cygnet_cassette": 1,
+        "exchanges": [{
+            "request": {"method": "POST", "path": "/chat/completion", "body": {"text": "x".repeat(4096)}},
+            "error": {"kind": "connect", "message": "refused"}
+        }]
+    });
+    std::fs::write(&path, cassette.to_string()).unwrap();
+    let error = Cassette::new(&path).max_size(1024).replayer().unwrap_err();
+    assert!(
+        matches!(error, CassetteError::TooLarge { limit: 1024, .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("1024 bytes"), "{message}");
+    let replayer = Cassette::new(&path).max_size(8192).replayer().unwrap();
+    assert_eq!(replayer.exchange_count(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_or_a_link_to_one_is_refused_without_reading_it() {
+    bounded(|| {
+        let link = cassette_path("zero.json");
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        for path in [std::path::Path::new("/dev/zero"), link.as_path()] {
+            let error = Replayer::open(path).unwrap_err();
+            assert!(matches!(error, CassetteError::Read { .. }), "{error:?}");
+            let message = error.to_string();
+            assert!(message.contains("not a regular file"), "{message}");
+            assert!(message.contains(&path.display().to_string()), "{message}");
+        }
+    });
+}
