@@ -482,10 +482,12 @@ impl ClientBuilder {
     /// [`Error::Config`] when the key or the transport is missing, when the key is empty or
     /// holds a character that is not visible ASCII (`!` to `~`: no spaces, control characters
     /// or non-ASCII letters, which an `Authorization` header cannot carry faithfully), when
-    /// the base URL is not an absolute `http`/`https` URL or carries credentials
-    /// (`user:password@`), or when it would send the key in cleartext to a remote host
-    /// without [`ClientBuilder::allow_insecure_http`]. No error shows the key or a URL's
-    /// credentials.
+    /// the base URL is not an absolute `http`/`https` URL by the rule of
+    /// [`UrlParts`](crate::config::UrlParts) (a bad port, an `@` that makes the host
+    /// ambiguous), carries credentials (`user:password@`), a query or a fragment, or when it
+    /// would send the key in cleartext to a remote host without
+    /// [`ClientBuilder::allow_insecure_http`]. No error shows the key or a URL's credentials,
+    /// query or fragment.
     pub fn build(self) -> Result<Client> {
         Client::from_config(self.into_config()?)
     }

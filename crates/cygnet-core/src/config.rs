@@ -119,7 +119,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key)
-            .field("base_url", &self.base_url.as_deref().map(redact_userinfo))
+            .field("base_url", &self.base_url.as_deref().map(redact_url))
             .field("transport", &self.transport.as_ref().map(|_| "..."))
             .field("options", &self.options)
             .field("limits", &self.limits)
@@ -155,6 +155,8 @@ impl ClientBuilder {
     }
 
     /// Sets the base URL; a trailing slash and a path prefix (`https://proxy/v1/`) are fine.
+    /// It is split by the strict rule of [`UrlParts`] (a port is a number from 1 to 65535; an
+    /// `@` after a `/`, `?` or `#` is refused) and must have no credentials, query or fragment.
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
@@ -246,7 +248,10 @@ impl ClientBuilder {
     /// Allows sending the key over cleartext `http://` to a host that is not loopback.
     ///
     /// Off by default: over `http://` anyone on the path can read the key. Loopback hosts
-    /// (`localhost`, `127.0.0.0/8`, `[::1]`) are always allowed, for tests and local proxies.
+    /// (`localhost`, `127.0.0.0/8`, `[::1]`; see [`is_loopback_host`]) are always allowed, for
+    /// tests and local proxies, because the key stays on the machine: cygnet-hyper never sends
+    /// such a request through a proxy. Names under `.localhost` are not exempt (the system
+    /// resolver may send them anywhere).
     #[must_use]
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
@@ -302,11 +307,11 @@ fn check_api_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// `url` with everything between `scheme://` and the last `@` replaced by `***`, for messages
-/// and `Debug` output: the credentials of `user:password@host` whatever characters the
-/// password holds (a `/` or `?` in it would end the authority for a URL parser, so looking for
-/// the `@` only inside the authority would print the rest of the password). Text without an
-/// `@` comes back as it is; a path or query with an `@` is over-redacted, which is harmless.
+/// `url` with everything between `scheme://` and the last `@` replaced by `***`: a last-resort
+/// redaction for text that may not even parse. A password holding `/` or `?` stays hidden, but
+/// a query holding an `@` keeps what follows it, so messages about a URL show
+/// [`redact_url`] (or [`UrlParts::redacted`]) instead, which shows nothing of a URL that does not
+/// parse and never a query. Text without an `@` comes back as it is.
 ///
 /// ```
 /// use cygnet_core::config::redact_userinfo;
@@ -321,6 +326,334 @@ pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A URL as messages and `Debug` output show it: [`UrlParts::redacted`] when it splits by the
+/// shared rule (credentials as `***`, no query, no fragment), otherwise only why it does not,
+/// with none of its text.
+///
+/// ```
+/// use cygnet_core::config::redact_url;
+/// assert_eq!(redact_url("http://user:pw@proxy:3128/"), "http://***@proxy:3128/");
+/// assert_eq!(redact_url("https://h/v1?key=sk-test-fake"), "https://h/v1");
+/// assert!(!redact_url("https://user:pa/ss@h").contains("pa"));
+/// ```
+pub fn redact_url(url: &str) -> String {
+    match UrlParts::parse(url.trim()) {
+        Ok(parts) => parts.redacted(),
+        Err(e) => format!("<unusable URL: {e}>"),
+    }
+}
+
+/// A URL split into scheme, credentials, host, port, path, query and fragment by the one rule
+/// the base URL and proxy URLs share.
+///
+/// The rule is stricter than a general URI parser on purpose: where a string could be read in
+/// two ways it is refused, never guessed at.
+///
+/// - `scheme://` may be missing (a proxy is often given as `host:port`); when `://` is there,
+///   what precedes it must be a scheme (a letter, then letters, digits, `+`, `-` or `.`).
+/// - The authority runs up to the first `/`, `?` or `#`, and no `@` may come after that point.
+///   RFC 3986, and so `http::Uri`, ends the authority at the `/` of
+///   `https://user:pa/ss@api.grayswan.ai`: the host would be `user`, the "port" `pa`, and the
+///   real host a path; the writer meant a password `pa/ss`. So an `@` after a `/`, `?` or `#`
+///   is refused: a `/`, `?`, `#` or `@` in a password must be percent-encoded (`%2F`, `%3F`,
+///   `%23`, `%40`), and so must an `@` in a path.
+/// - The authority holds at most one `@`; the credentials before it use only the characters
+///   RFC 3986 allows there (letters, digits, `-._~!$&'()*+,;=:` and `%XX` escapes).
+/// - The host is a name of ASCII letters, digits, `-`, `.` and `_`, or an IPv6 address in
+///   brackets (without a zone).
+/// - After a `:` comes a port: a decimal number from 1 to 65535. `host:`, `host:https`,
+///   `host:+80` and `host:65536` are refused, not read as the default port.
+///
+/// Neither [`UrlError`] nor this type's `Debug` output shows the credentials, the query or the
+/// fragment; [`UrlParts::redacted`] is the form messages show.
+///
+/// ```
+/// use cygnet_core::config::{UrlError, UrlParts};
+///
+/// let parts = UrlParts::parse("http://user:p%2Fss@proxy.internal:3128").unwrap();
+/// assert_eq!(parts.host(), "proxy.internal");
+/// assert_eq!(parts.port(), Some(3128));
+/// assert_eq!(parts.userinfo(), Some("user:p%2Fss"));
+/// assert_eq!(parts.redacted(), "http://***@proxy.internal:3128");
+///
+/// let error = UrlParts::parse("https://user:pa/ss@api.grayswan.ai").unwrap_err();
+/// assert_eq!(error, UrlError::AtAfterAuthority);
+/// assert_eq!(UrlParts::parse("https://api.grayswan.ai:65536").unwrap_err(), UrlError::Port);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    scheme: Option<&'a str>,
+    userinfo: Option<&'a str>,
+    host: &'a str,
+    port: Option<u16>,
+    path: &'a str,
+    query: Option<&'a str>,
+    fragment: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    /// Splits `url` (already trimmed) by the rule above.
+    ///
+    /// # Errors
+    ///
+    /// A [`UrlError`] naming the first part that breaks the rule; it holds none of `url`.
+    pub fn parse(url: &'a str) -> std::result::Result<Self, UrlError> {
+        let (scheme, rest) = match url.find("://") {
+            Some(end) => {
+                let scheme = &url[..end];
+                if !is_scheme(scheme) {
+                    return Err(UrlError::Scheme);
+                }
+                (Some(scheme), &url[end + 3..])
+            }
+            None => (None, url),
+        };
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        if tail.contains('@') {
+            return Err(UrlError::AtAfterAuthority);
+        }
+        let (userinfo, host_port) = match authority.split_once('@') {
+            Some((_, host_port)) if host_port.contains('@') => return Err(UrlError::SeveralAts),
+            Some((userinfo, host_port)) => {
+                check_userinfo(userinfo)?;
+                (Some(userinfo), host_port)
+            }
+            None => (None, authority),
+        };
+        let (host, port) = split_host_port(host_port)?;
+        let (before_fragment, fragment) = match tail.split_once('#') {
+            Some((before, fragment)) => (before, Some(fragment)),
+            None => (tail, None),
+        };
+        let (path, query) = match before_fragment.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (before_fragment, None),
+        };
+        Ok(Self {
+            scheme,
+            userinfo,
+            host,
+            port,
+            path,
+            query,
+            fragment,
+        })
+    }
+
+    /// The scheme, as written (`https`, `HTTP`), if the URL has one.
+    pub fn scheme(&self) -> Option<&'a str> {
+        self.scheme
+    }
+
+    /// The credentials before the `@`, still percent-encoded (`user:password`); handle with
+    /// care, they are never shown.
+    pub fn userinfo(&self) -> Option<&'a str> {
+        self.userinfo
+    }
+
+    /// The host as written: a name, an IPv4 address or a bracketed IPv6 address (`[::1]`).
+    pub fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// The port, if the URL names one.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The path: empty or starting with `/`.
+    pub fn path(&self) -> &'a str {
+        self.path
+    }
+
+    /// The query after `?`, if any; may hold secrets, so it is never shown.
+    pub fn query(&self) -> Option<&'a str> {
+        self.query
+    }
+
+    /// The fragment after `#`, if any; never shown either.
+    pub fn fragment(&self) -> Option<&'a str> {
+        self.fragment
+    }
+
+    /// The URL for messages: `scheme://***@host:port/path`, the credentials replaced by `***`,
+    /// query and fragment left out.
+    pub fn redacted(&self) -> String {
+        let mut shown = String::with_capacity(self.host.len() + self.path.len() + 16);
+        if let Some(scheme) = self.scheme {
+            shown.push_str(scheme);
+            shown.push_str("://");
+        }
+        if self.userinfo.is_some() {
+            shown.push_str("***@");
+        }
+        shown.push_str(self.host);
+        if let Some(port) = self.port {
+            shown.push(':');
+            shown.push_str(&port.to_string());
+        }
+        shown.push_str(self.path);
+        shown
+    }
+}
+
+impl fmt::Debug for UrlParts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UrlParts")
+            .field("scheme", &self.scheme)
+            .field("userinfo", &self.userinfo.map(|_| "***"))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("path", &self.path)
+            .field("query", &self.query.map(|_| "***"))
+            .field("fragment", &self.fragment.map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Why a URL breaks the rule of [`UrlParts`]. The message names the problem and holds none of
+/// the URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// What precedes `://` is not a scheme.
+    Scheme,
+    /// An `@` follows a `/`, `?` or `#`: the host would come from what looks like credentials.
+    AtAfterAuthority,
+    /// The authority holds more than one `@`.
+    SeveralAts,
+    /// The credentials hold a character that must be percent-encoded, or a broken `%` escape.
+    Userinfo,
+    /// No host.
+    NoHost,
+    /// The host is neither a host name nor a bracketed IPv6 address.
+    Host,
+    /// The port is not a decimal number from 1 to 65535.
+    Port,
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Scheme => "what precedes :// is not a URL scheme",
+            Self::AtAfterAuthority => {
+                "an @ follows a /, ? or #, so the host would be read from inside what looks like \
+                 credentials; percent-encode /, ?, # and @ in a password (%2F, %3F, %23, %40) \
+                 and @ in a path (%40)"
+            }
+            Self::SeveralAts => {
+                "more than one @ before the host; percent-encode an @ in a user name or \
+                 password as %40"
+            }
+            Self::Userinfo => {
+                "the credentials hold a character that must be percent-encoded, or a broken \
+                 %-escape"
+            }
+            Self::NoHost => "it names no host",
+            Self::Host => "the host is neither a host name nor a bracketed IPv6 address",
+            Self::Port => "the port is not a number from 1 to 65535",
+        })
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+/// RFC 3986: `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+fn is_scheme(text: &str) -> bool {
+    let mut bytes = text.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+/// RFC 3986 userinfo: unreserved, sub-delims, `:` and well-formed `%XX` escapes.
+fn check_userinfo(userinfo: &str) -> std::result::Result<(), UrlError> {
+    let bytes = userinfo.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let escape = bytes.get(i + 1..i + 3).ok_or(UrlError::Userinfo)?;
+                if !escape.iter().all(u8::is_ascii_hexdigit) {
+                    return Err(UrlError::Userinfo);
+                }
+                i += 3;
+            }
+            b if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:".contains(&b) => i += 1,
+            _ => return Err(UrlError::Userinfo),
+        }
+    }
+    Ok(())
+}
+
+/// Splits `host[:port]` or `[v6][:port]`, checking both.
+fn split_host_port(text: &str) -> std::result::Result<(&str, Option<u16>), UrlError> {
+    let (host, port) = if text.starts_with('[') {
+        let close = text.find(']').ok_or(UrlError::Host)?;
+        if text[1..close].parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(UrlError::Host);
+        }
+        let port = match &text[close + 1..] {
+            "" => None,
+            after => Some(after.strip_prefix(':').ok_or(UrlError::Host)?),
+        };
+        (&text[..=close], port)
+    } else {
+        let (host, port) = match text.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        };
+        if host.is_empty() {
+            return Err(UrlError::NoHost);
+        }
+        if !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        {
+            return Err(UrlError::Host);
+        }
+        (host, port)
+    };
+    let port = port.map(parse_port).transpose()?;
+    Ok((host, port))
+}
+
+/// A port: one to five decimal digits, 1 to 65535.
+fn parse_port(text: &str) -> std::result::Result<u16, UrlError> {
+    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UrlError::Port);
+    }
+    match text.parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(UrlError::Port),
+    }
+}
+
+/// Whether `host` (as a URL writes it, IPv6 in brackets or not) names this machine:
+/// `localhost` in any case, an address in `127.0.0.0/8`, or `::1`. Cleartext `http` to such a
+/// host needs no opt-in, and cygnet-hyper never sends it through a proxy.
+///
+/// Names under `.localhost` do not count: most resolvers answer them with loopback, but the
+/// system resolver is free to send them anywhere, so they need `https` or
+/// [`ClientBuilder::allow_insecure_http`] like any other name.
+///
+/// ```
+/// use cygnet_core::config::is_loopback_host;
+/// assert!(is_loopback_host("localhost") && is_loopback_host("127.0.0.2") && is_loopback_host("[::1]"));
+/// assert!(!is_loopback_host("api.localhost") && !is_loopback_host("localhost.example"));
+/// ```
+pub fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -333,35 +666,35 @@ pub(crate) struct BaseUrl {
 }
 
 impl BaseUrl {
+    /// Checks `url` by the rule of [`UrlParts`], then the base URL's own: `https` (or `http`
+    /// to a loopback host, or anywhere with `allow_insecure_http`), no credentials, no query,
+    /// no fragment. Messages show the URL only as [`UrlParts::redacted`] gives it, and nothing of
+    /// it when it does not split.
     pub(crate) fn parse(url: &str, allow_insecure_http: bool) -> Result<Self> {
         let url = url.trim();
-        // Every message shows the URL without its credentials.
-        let trimmed = redact_userinfo(url);
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e| Error::Config(format!("invalid base URL {trimmed:?}: {e}")))?;
-        let scheme = uri.scheme_str().ok_or_else(|| {
-            Error::Config(format!(
-                "base URL {trimmed:?} has no scheme; use https://host"
-            ))
-        })?;
-        let authority = uri
-            .authority()
-            .ok_or_else(|| Error::Config(format!("base URL {trimmed:?} has no host")))?;
-        if authority.as_str().contains('@') {
+        if !url.contains("://") {
+            return Err(Error::Config(
+                "the base URL has no scheme; use https://host".into(),
+            ));
+        }
+        let parts = UrlParts::parse(url)
+            .map_err(|e| Error::Config(format!("the base URL cannot be used: {e}")))?;
+        let shown = parts.redacted();
+        if parts.userinfo().is_some() {
             return Err(Error::Config(format!(
-                "base URL {trimmed:?} carries credentials (user:password@); remove them: \
+                "base URL {shown} carries credentials (user:password@); remove them: \
                  the API key is the only credential sent"
             )));
         }
-        match scheme {
+        let scheme = parts.scheme().unwrap_or_default().to_ascii_lowercase();
+        let host = parts.host();
+        match scheme.as_str() {
             "https" => {}
-            "http" if allow_insecure_http || is_loopback(authority.host()) => {}
+            "http" if allow_insecure_http || is_loopback_host(host) => {}
             "http" => {
                 return Err(Error::Config(format!(
-                    "refusing to send the API key in cleartext to {}: use https, a loopback host, \
-                     or ClientBuilder::allow_insecure_http(true)",
-                    authority.host()
+                    "refusing to send the API key in cleartext to {host}: use https, a loopback \
+                     host (localhost, 127.0.0.1, [::1]), or ClientBuilder::allow_insecure_http(true)"
                 )))
             }
             other => {
@@ -370,15 +703,28 @@ impl BaseUrl {
                 )))
             }
         }
-        if uri.query().is_some() {
+        if parts.query().is_some() {
             return Err(Error::Config(format!(
-                "base URL {trimmed:?} must not have a query"
+                "base URL {shown} must not have a query (a ?… part); per-request query \
+                 parameters go in RequestOptions::query"
             )));
         }
-        let path = uri.path().trim_end_matches('/');
-        Ok(Self {
-            prefix: format!("{scheme}://{authority}{path}"),
-        })
+        if parts.fragment().is_some() {
+            return Err(Error::Config(format!(
+                "base URL {shown} must not have a fragment (a #… part)"
+            )));
+        }
+        let port = parts.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let path = parts.path().trim_end_matches('/');
+        let prefix = format!("{scheme}://{host}{port}{path}");
+        // The transport must accept every URL joined onto the prefix (no spaces or control
+        // characters in the path).
+        if let Err(e) = format!("{prefix}/").parse::<http::Uri>() {
+            return Err(Error::Config(format!(
+                "base URL {shown} is not a valid URI: {e}"
+            )));
+        }
+        Ok(Self { prefix })
     }
 
     /// The URL of `path` (which starts with `/`), with `query` pairs appended.
@@ -398,16 +744,6 @@ impl BaseUrl {
     pub(crate) fn as_str(&self) -> &str {
         &self.prefix
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
-        return true;
-    }
-    host.parse::<std::net::IpAddr>()
-        .map(|ip| ip.is_loopback())
-        .unwrap_or(false)
 }
 
 /// Percent-encodes a query component: everything but RFC 3986 unreserved characters.
@@ -506,6 +842,173 @@ mod tests {
         assert!(
             !debug.contains("s3cr3t") && debug.contains("***@h"),
             "{debug}"
+        );
+    }
+
+    /// The base URL's error for `url`, checked to be a configuration error that does not
+    /// contain `secret`.
+    fn base_url_error(url: &str, secret: &str) -> String {
+        let error = match BaseUrl::parse(url, false) {
+            Err(error @ Error::Config(_)) => error.to_string(),
+            other => panic!("{url}: {other:?}"),
+        };
+        assert!(!error.contains(secret), "{url}: {error}");
+        error
+    }
+
+    #[test]
+    fn a_slash_question_mark_or_hash_in_a_password_is_refused_not_read_as_the_host() {
+        // `http::Uri` reads each of these with host `user` and the real host in the path; a
+        // numeric "password" even makes a valid port.
+        for url in [
+            "https://user:s3cr3t/pw@api.grayswan.ai",
+            "https://user:4433/s3cr3t@api.grayswan.ai",
+            "https://user:s3cr3t?pw@api.grayswan.ai",
+            "https://user:s3cr3t#pw@api.grayswan.ai/v1",
+            "https://s3cr3t/pw@api.grayswan.ai",
+            "https://user:s3cr3t@pw@api.grayswan.ai",
+            "https://api.grayswan.ai/v1/@s3cr3t",
+        ] {
+            let error = base_url_error(url, "s3cr3t");
+            assert!(error.contains('@'), "{url}: {error}");
+        }
+        let builder = ClientBuilder::new().base_url("https://user:s3cr3t/pw@h");
+        let debug = format!("{builder:?}");
+        assert!(
+            !debug.contains("s3cr3t") && !debug.contains("pw@"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_port_must_be_a_number_from_1_to_65535() {
+        for url in [
+            "https://api.grayswan.ai:65536",
+            "https://api.grayswan.ai:0",
+            "https://api.grayswan.ai:",
+            "https://api.grayswan.ai:https",
+            "https://api.grayswan.ai:+443",
+            "https://api.grayswan.ai:443:1",
+            "https://[::1]:99999/",
+            "http://localhost:8080x",
+        ] {
+            let error = base_url_error(url, "s3cr3t");
+            assert!(error.contains("port"), "{url}: {error}");
+        }
+        for (url, joined) in [
+            ("https://h:65535/", "https://h:65535/m"),
+            ("https://h:1", "https://h:1/m"),
+            ("HTTPS://H:00443/v1", "https://H:443/v1/m"),
+        ] {
+            assert_eq!(BaseUrl::parse(url, false).unwrap().join("/m", &[]), joined);
+        }
+    }
+
+    #[test]
+    fn hosts_must_be_names_or_addresses() {
+        for url in [
+            "https://",
+            "https://:443",
+            "https://h!x",
+            "https://[v1.x]",
+            "https://[::1",
+        ] {
+            base_url_error(url, "s3cr3t");
+        }
+        let error = base_url_error("https://[fe80::1%25s3cr3t]/", "s3cr3t");
+        assert!(error.contains("host"), "{error}");
+    }
+
+    #[test]
+    fn base_url_errors_never_quote_the_query_or_fragment() {
+        let query = base_url_error("https://h/v1?key=sk-test-s3cr3t", "s3cr3t");
+        assert!(
+            query.contains("query") && query.contains("https://h/v1"),
+            "{query}"
+        );
+        let error = base_url_error("https://h/v1?email=a@b&key=sk-test-s3cr3t", "s3cr3t");
+        assert!(error.contains('@'), "{error}");
+        // A fragment is refused too, rather than silently dropped.
+        let fragment = base_url_error("https://h/v1#sk-test-s3cr3t", "s3cr3t");
+        assert!(fragment.contains("fragment"), "{fragment}");
+        for url in [
+            "https://h/?key=sk-test-s3cr3t",
+            "https://h/?e=a@b&key=sk-test-s3cr3t",
+        ] {
+            let builder = ClientBuilder::new().base_url(url);
+            let debug = format!("{builder:?}");
+            assert!(!debug.contains("s3cr3t"), "{debug}");
+        }
+    }
+
+    #[test]
+    fn cleartext_is_exempt_only_for_localhost_and_loopback_addresses() {
+        for url in [
+            "http://localhost:1",
+            "http://LocalHost:1/v1",
+            "http://127.0.0.1:1",
+            "http://127.9.8.7",
+            "http://[::1]:1",
+        ] {
+            assert!(BaseUrl::parse(url, false).is_ok(), "{url}");
+        }
+        // The system resolver answers names under `.localhost` as it likes, and a trailing dot
+        // or a shortened address is another name to it.
+        for url in [
+            "http://api.localhost:1",
+            "http://localhost.:1",
+            "http://localhost.example:1",
+            "http://127.1:1",
+            "http://[::ffff:127.0.0.1]:1",
+            "http://0.0.0.0:1",
+        ] {
+            let error = base_url_error(url, "s3cr3t");
+            assert!(error.contains("cleartext"), "{url}: {error}");
+            assert!(BaseUrl::parse(url, true).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn url_parts_split_strictly_and_never_show_credentials_or_query() {
+        let parts =
+            UrlParts::parse("http://us%3Aer:p%2F%40ss@[::1]:3128/x?key=s3cr3t#s3cr3t").unwrap();
+        assert_eq!(parts.scheme(), Some("http"));
+        assert_eq!(parts.userinfo(), Some("us%3Aer:p%2F%40ss"));
+        assert_eq!((parts.host(), parts.port()), ("[::1]", Some(3128)));
+        assert_eq!(parts.path(), "/x");
+        assert_eq!(
+            (parts.query(), parts.fragment()),
+            (Some("key=s3cr3t"), Some("s3cr3t"))
+        );
+        assert_eq!(parts.redacted(), "http://***@[::1]:3128/x");
+        let debug = format!("{parts:?}");
+        assert!(
+            !debug.contains("s3cr3t") && !debug.contains("p%2F"),
+            "{debug}"
+        );
+
+        let bare = UrlParts::parse("proxy.internal:8080").unwrap();
+        assert_eq!(
+            (bare.scheme(), bare.host(), bare.port()),
+            (None, "proxy.internal", Some(8080))
+        );
+        for (bad, why) in [
+            ("user:pa/ss@proxy:3128", UrlError::AtAfterAuthority),
+            ("http://u:p@ss@proxy:3128", UrlError::SeveralAts),
+            ("http://u:p ss@proxy", UrlError::Userinfo),
+            ("http://u:p%2@proxy", UrlError::Userinfo),
+            ("http://u:p%zz@proxy", UrlError::Userinfo),
+            ("ht tp://proxy", UrlError::Scheme),
+            ("http://u@", UrlError::NoHost),
+            ("http://exa mple:1", UrlError::Host),
+            ("http://proxy:65536", UrlError::Port),
+        ] {
+            assert_eq!(UrlParts::parse(bad), Err(why), "{bad}");
+            assert!(!why.to_string().contains("proxy"));
+        }
+        assert_eq!(
+            redact_url("http://u:s3cr3t/x@proxy:1"),
+            format!("<unusable URL: {}>", UrlError::AtAfterAuthority)
         );
     }
 

@@ -7,16 +7,25 @@
 //! (comma-separated host names, which also match their subdomains, `.suffix` forms, IP
 //! addresses, CIDR ranges, and `*` for everything). When `REQUEST_METHOD` is set (a CGI
 //! program), upper-case `HTTP_PROXY` is ignored, as curl does: a client's `Proxy:` header
-//! would arrive there. hyper-util's proxy matcher parses the URLs (percent-encoded
-//! credentials included) and applies the `NO_PROXY` rules.
+//! would arrive there. hyper-util's proxy matcher applies the `NO_PROXY` rules.
 //! [`HyperTransportBuilder::proxy`](crate::HyperTransportBuilder::proxy) and
 //! [`HyperTransportBuilder::no_proxy`](crate::HyperTransportBuilder::no_proxy) replace the
 //! environment.
 //!
-//! Only `http://` proxies (or a bare `host:port`) are supported. A proxy setting that cannot be
-//! used (another scheme, an unparsable value) fails every request it would apply to with a
+//! A plain `http` request to a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`: core's
+//! [`is_loopback_host`](cygnet_core::config::is_loopback_host)) never goes through a proxy,
+//! whatever the settings say: core lets the key travel in cleartext there only because it
+//! stays on the machine. An `https` request to a loopback host follows the settings like any
+//! other (the tunnel is encrypted end to end).
+//!
+//! Only `http://` proxies (or a bare `host:port`) are supported. Proxy URLs are split by core's
+//! [`UrlParts`](cygnet_core::config::UrlParts), the rule the base URL follows too: the port is
+//! a number from 1 to 65535, an `@` after a `/`, `?` or `#` is refused (a password holding one
+//! of those must be percent-encoded), and percent-encoded credentials are decoded. A proxy
+//! setting that cannot be used (another scheme, a value that rule refuses) fails every request
+//! it would apply to with a
 //! [`TransportErrorKind::Proxy`](cygnet_core::TransportErrorKind::Proxy) error, instead of
-//! silently connecting directly.
+//! silently connecting directly or to another host.
 //!
 //! # How
 //! An `https` request opens a TCP connection to the proxy and asks for a tunnel with
@@ -47,11 +56,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use cygnet_core::config::{is_loopback_host, UrlParts};
 use http::HeaderValue;
 use hyper::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
+use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -176,6 +187,11 @@ impl Proxies {
     pub(crate) fn route(&self, dst: &Uri) -> Option<Result<&ProxyTarget, ProxyError>> {
         let setting = match dst.scheme_str() {
             Some(s) if s.eq_ignore_ascii_case("https") => self.https.as_ref()?,
+            // Core allows cleartext to a loopback host because it stays on the machine; through
+            // a proxy the key would leave it in clear.
+            Some(s) if s.eq_ignore_ascii_case("http") && is_loopback_host(dst.host()?) => {
+                return None
+            }
             Some(s) if s.eq_ignore_ascii_case("http") => self.http.as_ref()?,
             _ => return None,
         };
@@ -219,17 +235,16 @@ enum Setting {
 }
 
 impl Setting {
-    /// Parses a proxy URL from `source` (an environment variable's name, or a description).
+    /// Parses a proxy URL from `source` (an environment variable's name, or a description)
+    /// by core's URL rule, the base URL's: a URL that rule refuses (a bad port, an `@` that
+    /// makes the host ambiguous) is unusable, and its message shows none of the value.
     fn parse(source: &str, value: &str) -> Self {
-        let value = value.trim();
-        let shown = redacted(value);
-        let uri = match value.parse::<Uri>() {
-            Ok(uri) => uri,
-            Err(e) => {
-                return Self::Invalid(format!("{source} is not a proxy URL ({shown:?}): {e}"))
-            }
+        let parts = match UrlParts::parse(value.trim()) {
+            Ok(parts) => parts,
+            Err(e) => return Self::Invalid(format!("{source} is not a proxy URL: {e}")),
         };
-        if let Some(scheme) = uri.scheme_str() {
+        let shown = parts.redacted();
+        if let Some(scheme) = parts.scheme() {
             if !scheme.eq_ignore_ascii_case("http") {
                 return Self::Invalid(format!(
                     "{source} names a {scheme}:// proxy ({shown}); only http:// proxies are \
@@ -237,22 +252,17 @@ impl Setting {
                 ));
             }
         }
-        // hyper-util's matcher does the userinfo parsing (percent-decoding included).
-        let matcher = Matcher::builder().all(value).build();
-        let Some(intercept) = matcher.intercept(&Uri::from_static("http://destination/")) else {
-            return Self::Invalid(format!("{source} is not a proxy URL ({shown:?})"));
+        let name = format!("http://{}:{}", parts.host(), parts.port().unwrap_or(80));
+        let uri = match name.parse::<Uri>() {
+            Ok(uri) => uri,
+            Err(e) => return Self::Invalid(format!("{source} is not a proxy URL ({shown}): {e}")),
         };
-        let uri = intercept.uri().clone();
-        let Some(host) = uri.host() else {
-            return Self::Invalid(format!("{source} names no proxy host ({shown:?})"));
+        let authorization = match parts.userinfo().map(basic_authorization).transpose() {
+            Ok(authorization) => authorization,
+            Err(e) => return Self::Invalid(format!("{source}'s credentials cannot be sent: {e}")),
         };
-        let port = uri.port_u16().unwrap_or(80);
-        let authorization = intercept.basic_auth().cloned().map(|mut value| {
-            value.set_sensitive(true);
-            value
-        });
         Self::Proxy(ProxyTarget {
-            name: format!("http://{host}:{port}"),
+            name,
             uri,
             authorization,
         })
@@ -304,10 +314,24 @@ impl ProxyTarget {
     }
 }
 
-/// `url` with any userinfo replaced by `***`, for messages (core's rule, so both crates
-/// redact alike).
+/// `Proxy-Authorization: Basic` from a URL's `user[:password]`, each percent-decoded to the
+/// bytes it stands for; marked sensitive.
+fn basic_authorization(userinfo: &str) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    use base64::Engine as _;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let mut credentials: Vec<u8> = percent_decode_str(user).collect();
+    credentials.push(b':');
+    credentials.extend(percent_decode_str(password));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let mut value = HeaderValue::try_from(format!("Basic {encoded}"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `url` as messages and `Debug` output show it (core's rule, so both crates redact alike):
+/// credentials as `***`, no query, nothing of a URL that does not parse.
 fn redacted(url: &str) -> String {
-    cygnet_core::config::redact_userinfo(url).into_owned()
+    cygnet_core::config::redact_url(url)
 }
 
 /// Why a request could not go through its proxy.
@@ -698,6 +722,95 @@ mod tests {
             bypass: String::new(),
         };
         assert!(!format!("{choice:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn ambiguous_credentials_or_bad_ports_fail_the_requests_instead_of_picking_another_proxy() {
+        // `http::Uri` reads the first four with host `user` (port 80, or 3128 for the second)
+        // and the bad ports as no port at all (80).
+        for value in [
+            "http://user:hunt/er2@proxy:3128",
+            "http://user:3128/hunter2@proxy:3128",
+            "user:hunt?er2@proxy:3128",
+            "http://user:hunt#er2@proxy:3128",
+            "http://user:p@hunter2@proxy:3128",
+            "http://proxy:65536",
+            "http://proxy:0",
+            "http://proxy:",
+            "http://proxy:+3128",
+        ] {
+            for (var, url) in [
+                ("HTTPS_PROXY", "https://a.b/"),
+                ("HTTP_PROXY", "http://a.b/"),
+            ] {
+                let p = env(&[(var, value)]);
+                let route = p.route(&url.parse().unwrap()).expect("the setting applies");
+                let message = route.map(|t| t.name.clone()).expect_err(value).to_string();
+                assert!(message.contains(var), "{message}");
+                assert!(message.contains("not a proxy URL"), "{message}");
+                assert!(!message.contains("hunt"), "{message}");
+                assert!(!format!("{p:?}").contains("hunt"));
+            }
+            let choice = ProxyChoice::Explicit {
+                url: value.into(),
+                bypass: String::new(),
+            };
+            let message = choice.check().expect_err(value);
+            assert!(!message.contains("hunt"), "{message}");
+            assert!(!format!("{choice:?}").contains("hunt"));
+        }
+    }
+
+    #[test]
+    fn percent_encoded_credentials_are_decoded_to_their_bytes() {
+        for (value, basic) in [
+            (
+                "http://user:hunt%2Fer2@proxy:3128",
+                "Basic dXNlcjpodW50L2VyMg==",
+            ),
+            ("http://user@proxy:3128", "Basic dXNlcjo="),
+            ("us%3Aer:p%FF@proxy:3128", "Basic dXM6ZXI6cP8="),
+        ] {
+            let p = env(&[("HTTP_PROXY", value)]);
+            let target = p.plain_http_route(&"http://a.b/".parse().unwrap()).unwrap();
+            assert_eq!(target.name, "http://proxy:3128");
+            assert_eq!(target.authorization().unwrap(), basic, "{value}");
+        }
+    }
+
+    #[test]
+    fn plain_http_to_loopback_never_goes_through_a_proxy() {
+        let proxy = "http://proxy:3128";
+        let routes = [
+            ("http://localhost:8080/", None),
+            ("http://LocalHost/", None),
+            ("http://127.0.0.1:8080/", None),
+            ("http://127.3.2.1/", None),
+            ("http://[::1]:8080/", None),
+            // Encrypted end to end: as configured.
+            ("https://localhost:8443/", Some(proxy)),
+            ("https://127.0.0.1:8443/", Some(proxy)),
+            // Not loopback by the rule core's cleartext exemption uses.
+            ("http://api.localhost/", Some(proxy)),
+            ("http://api.grayswan.ai/", Some(proxy)),
+        ];
+        assert_routes(&[("HTTP_PROXY", proxy), ("HTTPS_PROXY", proxy)], &routes);
+        assert_routes(&[("ALL_PROXY", proxy)], &routes);
+        assert_routes(&[("http_proxy", proxy), ("https_proxy", proxy)], &routes);
+        let explicit = ProxyChoice::Explicit {
+            url: proxy.into(),
+            bypass: String::new(),
+        }
+        .resolve(|_| None);
+        for &(url, expected) in &routes {
+            assert_eq!(proxy_for(&explicit, url).as_deref(), expected, "{url}");
+        }
+        // An unusable setting does not apply to them either.
+        let p = env(&[("HTTP_PROXY", "socks5://proxy:1080")]);
+        assert_eq!(proxy_for(&p, "http://localhost:1/"), None);
+        assert!(p
+            .plain_http_route(&"http://127.0.0.1:1/".parse().unwrap())
+            .is_none());
     }
 
     #[test]

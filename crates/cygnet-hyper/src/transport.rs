@@ -40,7 +40,9 @@
 //! expired connect timeout is [`Timeout`](TransportErrorKind::Timeout); a connection reset or
 //! closed in the middle of a message is [`Io`](TransportErrorKind::Io); a URI without a host
 //! or with a scheme other than `http`/`https` is [`Request`](TransportErrorKind::Request) and
-//! never reaches the network; a response hyper cannot parse is
+//! never reaches the network, and so is one whose port is not a number from 1 to 65535 (by
+//! core's [`UrlParts`](cygnet_core::config::UrlParts) rule), which `http::Uri` would let
+//! through as no port at all; a response hyper cannot parse is
 //! [`Other`](TransportErrorKind::Other); a proxy that refuses the request (or a proxy setting
 //! that cannot be used) is
 //! [`Proxy`](TransportErrorKind::Proxy), while a proxy that cannot be reached is
@@ -604,6 +606,18 @@ fn check_uri(uri: &Uri) -> Result<(), TransportError> {
         return Err(TransportError::new(
             TransportErrorKind::Request,
             "the request's URI has no host".to_owned(),
+        ));
+    }
+    // `http::Uri` takes `host:65536` or `host:https` as a host without a port, which the
+    // connector would complete with the scheme's default: refuse them by the rule core checks
+    // base URLs with.
+    if let Some(Err(e)) = uri
+        .authority()
+        .map(|authority| cygnet_core::config::UrlParts::parse(authority.as_str()))
+    {
+        return Err(TransportError::new(
+            TransportErrorKind::Request,
+            format!("the request's URI cannot be used: {e}"),
         ));
     }
     Ok(())

@@ -205,6 +205,25 @@ async fn unsupported_scheme_is_a_request_error() {
     .await;
 }
 
+#[tokio::test]
+async fn a_port_out_of_range_or_not_a_number_is_a_request_error_not_the_default_port() {
+    bounded(async {
+        // `http::Uri` parses each of these with no port, which would mean 80 or 443.
+        for url in [
+            "http://127.0.0.1:65536/",
+            "https://127.0.0.1:99999/",
+            "http://user:pa/ss@127.0.0.1/",
+            "http://127.0.0.1:/",
+        ] {
+            let error = HyperTransport::new().send(get(url)).await.unwrap_err();
+            assert_eq!(error.kind(), TransportErrorKind::Request, "{url}: {error}");
+            assert!(error.to_string().contains("port"), "{error}");
+            assert!(!error.to_string().contains("pa"), "{error}");
+        }
+    })
+    .await;
+}
+
 /// A server that accepts TCP connections and never says a word: a TLS handshake with it
 /// never completes. (A listener that never accepts would not do: the kernel completes the
 /// TCP handshake into the backlog, so only the TLS part would hang.)
