@@ -334,7 +334,7 @@ pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
 /// use cygnet_core::config::redact_url;
 /// assert_eq!(redact_url("http://user:pw@proxy:3128/"), "http://***@proxy:3128/");
 /// assert_eq!(redact_url("https://h/v1?key=sk-test-fake"), "https://h/v1");
-/// assert!(!redact_url("https://user:pa/ss@h").contains("pa"));
+/// assert!(!redact_url("https://user:s3cr/et@h").contains("s3cr"));
 /// ```
 pub fn redact_url(url: &str) -> String {
     match UrlParts::parse(url.trim()) {
