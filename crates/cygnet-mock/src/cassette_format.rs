@@ -454,9 +454,9 @@ pub(crate) fn save_atomically(
     })
 }
 
-/// A new, empty file beside `path` with a name no other writer uses.
-fn create_temporary(path: &Path) -> io::Result<(PathBuf, File)> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
+/// The directory (created if missing; `.` for a bare file name) and the file name of the
+/// cassette at `path`.
+pub(crate) fn cassette_dir_and_name(path: &Path) -> io::Result<(&Path, &std::ffi::OsStr)> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -468,6 +468,13 @@ fn create_temporary(path: &Path) -> io::Result<(PathBuf, File)> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
+    Ok((dir, name))
+}
+
+/// A new, empty file beside `path` with a name no other writer uses.
+fn create_temporary(path: &Path) -> io::Result<(PathBuf, File)> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let (dir, name) = cassette_dir_and_name(path)?;
     let mut last = None;
     for _ in 0..16 {
         let mut temporary = std::ffi::OsString::from(".");

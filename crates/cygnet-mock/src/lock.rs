@@ -131,17 +131,7 @@ fn release(key: &Path) {
 /// `path` made absolute, its directory (created if missing) resolved, so two spellings of
 /// one cassette are one key.
 fn absolute(path: &Path) -> io::Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the cassette path does not end in a file name",
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
+    let (dir, name) = crate::cassette_format::cassette_dir_and_name(path)?;
     Ok(dir.canonicalize()?.join(name))
 }
 
