@@ -13,18 +13,16 @@
 //! environment.
 //!
 //! A plain `http` request to a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`: core's
-//! [`is_loopback_host`]) never goes through a proxy,
-//! whatever the settings say: core lets the key travel in cleartext there only because it
-//! stays on the machine. An `https` request to a loopback host follows the settings like any
-//! other (the tunnel is encrypted end to end).
+//! [`is_loopback_host`]) never goes through a proxy, whatever the settings say: core lets the
+//! key travel in cleartext there only because it stays on the machine. An `https` request to
+//! a loopback host follows the settings like any other (the tunnel is encrypted end to end).
 //!
 //! Only `http://` proxies (or a bare `host:port`) are supported. Proxy URLs are split by core's
-//! [`UrlParts`], the rule the base URL follows too: the port is
-//! a number from 1 to 65535, an `@` after a `/`, `?` or `#` is refused (a password holding one
-//! of those must be percent-encoded), and percent-encoded credentials are decoded. A proxy
-//! setting that cannot be used (another scheme, a value that rule refuses) fails every request
-//! it would apply to with a
-//! [`TransportErrorKind::Proxy`](cygnet_core::TransportErrorKind::Proxy) error, instead of
+//! [`UrlParts`], the rule the base URL follows too: the port is a number from 1 to 65535, an
+//! `@` after a `/`, `?` or `#` is refused (a password holding one of those must be
+//! percent-encoded), and percent-encoded credentials are decoded. A proxy setting that cannot
+//! be used (another scheme, a value that rule refuses) fails every request it would apply to
+//! with a [`TransportErrorKind::Proxy`](cygnet_core::TransportErrorKind::Proxy) error, instead of
 //! silently connecting directly or to another host.
 //!
 //! # How
