@@ -79,6 +79,17 @@ pub(crate) fn is_violation(reason: Option<&FinishReason>) -> bool {
     matches!(reason, Some(FinishReason::Violation))
 }
 
+/// The choice `index` as [`Blocked`] when its finish reason is a violation: the one rule every
+/// answer type's `blocked()` follows.
+pub(crate) fn blocked_if<'a>(
+    reason: Option<&FinishReason>,
+    index: u32,
+    refusal: Option<&'a str>,
+    content: Option<&'a str>,
+) -> Option<Blocked<'a>> {
+    is_violation(reason).then(|| Blocked::new(index, refusal, content))
+}
+
 /// An answer Gray Swan blocked, as an error: made by [`ChatCompletion::into_unblocked`] for
 /// callers that want a blocked answer on their error path (`cygnet-core` turns it into its
 /// `Error::Blocked` with `?`).
@@ -224,13 +235,12 @@ impl ChatCompletion {
 impl Choice {
     /// This choice as [`Blocked`], when Gray Swan blocked it.
     pub fn blocked(&self) -> Option<Blocked<'_>> {
-        self.is_blocked().then(|| {
-            Blocked::new(
-                self.index,
-                self.message.refusal.as_deref(),
-                self.message.content.as_deref(),
-            )
-        })
+        blocked_if(
+            self.finish_reason.as_ref(),
+            self.index,
+            self.message.refusal.as_deref(),
+            self.message.content.as_deref(),
+        )
     }
 
     /// Whether Gray Swan blocked this choice (`finish_reason: "violation"`).

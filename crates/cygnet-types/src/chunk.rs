@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::blocked::{is_violation, Blocked};
+use crate::blocked::{blocked_if, is_violation, Blocked};
 use crate::completion::{FinishReason, Usage};
 use crate::field::object_only;
 use crate::field::{self, or_null, NoError};
@@ -124,13 +124,12 @@ impl ChatCompletionChunk {
 impl ChunkChoice {
     /// This choice as [`Blocked`], when this chunk ends it blocked.
     pub fn blocked(&self) -> Option<Blocked<'_>> {
-        self.is_blocked().then(|| {
-            Blocked::new(
-                self.index,
-                self.delta.refusal.as_deref(),
-                self.delta.content.as_deref(),
-            )
-        })
+        blocked_if(
+            self.finish_reason.as_ref(),
+            self.index,
+            self.delta.refusal.as_deref(),
+            self.delta.content.as_deref(),
+        )
     }
 
     /// Whether this chunk ends the choice blocked (`finish_reason: "violation"`).

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::blocked::{is_violation, Blocked};
+use crate::blocked::{blocked_if, is_violation, Blocked};
 use crate::chunk::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta};
 use crate::completion::{FinishReason, Usage};
 use crate::field::{self, named, object_only, NoError};
@@ -157,13 +157,12 @@ pub struct ChunkChoiceRef<'a> {
 impl ChunkChoiceRef<'_> {
     /// This choice as [`Blocked`], when this chunk ends it blocked.
     pub fn blocked(&self) -> Option<Blocked<'_>> {
-        self.is_blocked().then(|| {
-            Blocked::new(
-                self.index,
-                self.delta.refusal.as_deref(),
-                self.delta.content.as_deref(),
-            )
-        })
+        blocked_if(
+            self.finish_reason.as_ref(),
+            self.index,
+            self.delta.refusal.as_deref(),
+            self.delta.content.as_deref(),
+        )
     }
 
     /// Whether this chunk ends the choice blocked (`finish_reason: "violation"`).
