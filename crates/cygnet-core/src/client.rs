@@ -21,11 +21,11 @@ use cygnet_types::{
 
 use crate::answer;
 use crate::config::{ClientBuilder, ClientConfig};
-use crate::engine::{Call, Credentials, Engine, StreamDeadline};
+use crate::engine::{race, Call, Credentials, Engine};
 use crate::error::{Error, Result};
 use crate::options::RequestOptions;
 use crate::redact::Secrets;
-use crate::stream::{ChatStream, SseStream};
+use crate::stream::{ChatStream, Deadlines, SseStream};
 use crate::transport::Transport;
 
 pub use crate::engine::USER_AGENT_VALUE;
@@ -440,16 +440,21 @@ impl Client {
 
     /// Sends a streaming request and waits for an answer head that starts a stream.
     ///
-    /// A whole stream's bound, when configured, starts here and also covers this wait.
+    /// The call's total bound and a whole stream's bound, when configured, start here and
+    /// also cover this wait.
     async fn open_stream(&self, path: &str, body: Bytes) -> Result<SseStream> {
         let call = Arc::new(Call::new(&self.engine, &self.options, path, body, true)?);
-        let mut deadline = call.stream_deadline();
+        let mut deadlines = Deadlines {
+            total: call.total_deadline(),
+            stream: call.stream_deadline(),
+        };
         let span = call.span().clone();
-        let opened = StreamDeadline::race(deadline.as_mut(), call.open_stream())
+        let opening = race(call.open_stream(), deadlines.total.as_mut());
+        let opened = race(opening, deadlines.stream.as_mut())
             .instrument(span)
             .await
             .map_err(|e| call.with_context(e))?;
-        Ok(SseStream::new(call, opened, deadline))
+        Ok(SseStream::new(call, opened, deadlines))
     }
 
     /// Serializes `body` once, merging the options' extra fields (the extra value wins).

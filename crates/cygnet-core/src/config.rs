@@ -186,6 +186,7 @@ impl ClientBuilder {
 
     /// Time allowed for one attempt of a non-streaming request (default 60 s), and for a
     /// stream's response headers unless [`ClientBuilder::stream_headers_timeout`] is set.
+    /// Each retry gets it anew; [`ClientBuilder::total_timeout`] bounds the whole call.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
@@ -221,6 +222,19 @@ impl ClientBuilder {
     #[must_use]
     pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
         self.options.stream_total_timeout = Some(timeout);
+        self
+    }
+
+    /// Time a whole call may take to be answered, every attempt and the waits between them
+    /// included; none by default. [`timeout`](Self::timeout) bounds one attempt and timed-out
+    /// attempts are retried, so this is the bound on what a caller waits. A retry whose wait
+    /// would end after it is not made; the call ends at the bound with
+    /// [`TimeoutKind::Total`](crate::TimeoutKind::Total). For a stream it covers the time to
+    /// the first event; [`stream_total_timeout`](Self::stream_total_timeout) covers the whole
+    /// stream. See [`RequestOptions::total_timeout`].
+    #[must_use]
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.options.total_timeout = Some(timeout);
         self
     }
 

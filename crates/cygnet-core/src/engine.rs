@@ -9,24 +9,32 @@
 //! with one trace event per attempt. The error that ends a call names its target and the
 //! number of attempts ([`CallContext`]).
 //!
-//! A stream keeps its call in an `Arc`. When its body fails before the first event reached
-//! the caller (a reset, a clean end, an idle timeout), it hands the failure to
-//! [`Call::after_failure`], which decides exactly as for a failed answer head, and then
-//! re-sends with [`Call::open_stream`]: a re-send is a numbered attempt like any other and
-//! spends the same retry budget.
+//! There is one retry loop, [`Call::run`]. A stream keeps its call in an `Arc`; when its body
+//! fails before the first event reached the caller (a reset, a clean end, an idle timeout),
+//! it asks for a re-send ([`Call::resend`]), which enters the same loop with that failure:
+//! the loop decides exactly as for a failed answer head, waits, and sends again. A re-send is
+//! a numbered attempt like any other and spends the same retry budget.
 //!
-//! Nothing here names a runtime: deadlines and waits are the transport's
-//! [`Transport::sleep`] futures raced against the work.
+//! Three bounds are [`Deadline`]s raced against the work by one helper, [`race`]: an
+//! attempt's (`timeout`, or `stream_headers_timeout` for a stream's head), the whole call's
+//! (`total_timeout`, which also covers the waits between attempts, so a retry that would
+//! start after it is never made) and a whole stream's (`stream_total_timeout`).
+//!
+//! Nothing here names a runtime or reads a clock of its own: deadlines, waits, `Retry-After`
+//! dates and backoff jitter all come from the transport ([`Transport::sleep`],
+//! [`Transport::now`], [`Transport::wall_clock`], [`Transport::jitter`]), so on a virtual
+//! clock every wait is exact.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, Method, StatusCode, Uri};
+use tracing::Instrument;
 
 use crate::answer::{is_event_stream, not_a_stream, read_body, NOT_A_STREAM_PREFIX};
 use crate::call_context::{CallContext, RequestTarget};
@@ -37,7 +45,13 @@ use crate::error::{ApiError, Error, Result, StreamError, TimeoutKind};
 use crate::options::RequestOptions;
 use crate::redact::Secrets;
 use crate::retry;
-use crate::transport::{Body, ConnectTimeout, Sleep, Transport};
+use crate::transport::{Body, BoxFuture, ConnectTimeout, Sleep, Transport};
+
+/// A stream's answer head with the moment (on the transport's clock) its attempt began.
+pub(crate) type Opened = (http::Response<Body>, Duration);
+
+/// A re-send in progress ([`Call::resend`]): the wait, then attempts until a stream's head.
+pub(crate) type Resend = BoxFuture<'static, Result<Opened>>;
 
 /// The `User-Agent` this crate sends.
 pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSION"));
@@ -126,6 +140,8 @@ pub(crate) struct Settings {
     pub(crate) headers_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     /// A whole stream's bound; none by default.
+    pub(crate) stream_total_timeout: Option<Duration>,
+    /// The bound on a call up to its answer, across attempts; none by default.
     pub(crate) total_timeout: Option<Duration>,
     pub(crate) max_retries: u32,
 }
@@ -138,7 +154,8 @@ impl Settings {
             connect_timeout: o.connect_timeout,
             headers_timeout: o.stream_headers_timeout.unwrap_or(timeout),
             idle_timeout: o.stream_idle_timeout.unwrap_or(DEFAULT_STREAM_IDLE_TIMEOUT),
-            total_timeout: o.stream_total_timeout,
+            stream_total_timeout: o.stream_total_timeout,
+            total_timeout: o.total_timeout,
             max_retries: o.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
         }
     }
@@ -220,9 +237,9 @@ impl Call {
         &self.secrets
     }
 
-    /// A timer on the transport's clock.
-    pub(crate) fn sleep(&self, duration: Duration) -> Sleep {
-        self.engine.transport.sleep(duration)
+    /// The transport: its timers and clock.
+    pub(crate) fn transport(&self) -> &dyn Transport {
+        &*self.engine.transport
     }
 
     /// The attempts made so far.
@@ -230,48 +247,83 @@ impl Call {
         self.attempts.load(Ordering::Relaxed)
     }
 
-    /// Sends the request, retrying as allowed, and reads the whole successful answer.
+    /// The time on the transport's clock.
+    fn now(&self) -> Duration {
+        self.engine.transport.now()
+    }
+
+    /// Sends the request, retrying as allowed, and reads the whole successful answer, all
+    /// within the call's total bound when one is set.
     pub(crate) async fn send_full(&self) -> Result<http::Response<Bytes>> {
-        let (response, started) = self.run(|request| self.attempt_full(request)).await?;
+        let mut total = self.total_deadline();
+        let run = self.run(None, |request| self.attempt_full(request));
+        let (response, started) = race(run, total.as_mut())
+            .await
+            .map_err(|e| self.with_context(e))?;
         self.succeeded(started, response.status());
         Ok(response)
     }
 
     /// Sends the request, retrying as allowed, until an answer's head says a stream
     /// follows; returns it with the moment its attempt began. Its success is traced by the
-    /// stream, when the first event arrives ([`Call::succeeded`]).
-    pub(crate) async fn open_stream(&self) -> Result<(http::Response<Body>, Instant)> {
-        self.run(|request| self.attempt_stream(request)).await
+    /// stream, when the first event arrives ([`Call::succeeded`]). The stream's bounds are
+    /// the caller's to race it against.
+    pub(crate) async fn open_stream(&self) -> Result<Opened> {
+        self.run(None, |request| self.attempt_stream(request)).await
     }
 
-    /// Runs attempts until one succeeds or the call fails for good.
-    async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<(T, Instant)>
+    /// Sends a stream's request again after its body failed with `failure` (in the attempt
+    /// begun at `started`) before any event reached the caller: the retry loop decides on
+    /// that failure as on any other, waits, and runs attempts until a stream's head.
+    pub(crate) fn resend(self: &Arc<Self>, failure: Error, started: Duration) -> Resend {
+        let call = Arc::clone(self);
+        let span = self.span.clone();
+        Box::pin(
+            async move {
+                let attempt = |request| call.attempt_stream(request);
+                call.run(Some((failure, started)), attempt).await
+            }
+            .instrument(span),
+        )
+    }
+
+    /// The call's one retry loop: runs attempts until one succeeds or the call fails for
+    /// good. `failed` is a failure already seen (a stream's body that broke), decided on
+    /// before the first attempt made here.
+    async fn run<T, F, Fut>(
+        &self,
+        mut failed: Option<(Error, Duration)>,
+        mut attempt: F,
+    ) -> Result<(T, Duration)>
     where
         F: FnMut(http::Request<Bytes>) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         loop {
-            let started = Instant::now();
+            if let Some((error, started)) = failed.take() {
+                let wait = self.after_failure(error, started)?;
+                self.engine.transport.sleep(wait).await;
+            }
+            let started = self.now();
             self.attempts.fetch_add(1, Ordering::Relaxed);
             match attempt(self.request()).await {
                 Ok(value) => return Ok((value, started)),
-                Err(error) => {
-                    let wait = self.after_failure(error, started)?;
-                    self.engine.transport.sleep(wait).await;
-                }
+                Err(error) => failed = Some((error, started)),
             }
         }
     }
 
     /// Decides after a failed attempt (started at `started`): the wait before the next one,
     /// or the error that ends the call, with its context. Traces the attempt either way.
-    pub(crate) fn after_failure(&self, error: Error, started: Instant) -> Result<Duration> {
+    fn after_failure(&self, error: Error, started: Duration) -> Result<Duration> {
         let error = without_secrets(error, &self.secrets);
         let attempt = self.attempts();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let latency_ms = self.latency_ms(started);
         let status = error.status().map(|s| s.as_u16());
         let retries_done = attempt.saturating_sub(1);
-        let Some(wait) = retry_wait(&error, retries_done, self.settings.max_retries) else {
+        let transport = &*self.engine.transport;
+        let max_retries = self.settings.max_retries;
+        let Some(wait) = retry_wait(&error, retries_done, max_retries, transport) else {
             tracing::debug!(parent: &self.span, attempt, latency_ms, status, error = %error, "attempt failed");
             return Err(self.with_context(error));
         };
@@ -288,14 +340,19 @@ impl Call {
     }
 
     /// Traces the success of the current attempt, started at `started`.
-    pub(crate) fn succeeded(&self, started: Instant, status: StatusCode) {
+    pub(crate) fn succeeded(&self, started: Duration, status: StatusCode) {
         tracing::debug!(
             parent: &self.span,
             attempt = self.attempts(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = self.latency_ms(started),
             status = status.as_u16(),
             "attempt succeeded"
         );
+    }
+
+    /// The milliseconds since `started`, on the transport's clock.
+    fn latency_ms(&self, started: Duration) -> f64 {
+        self.now().saturating_sub(started).as_secs_f64() * 1000.0
     }
 
     /// `error`, as the end of this call: a transport or timeout error learns the call's
@@ -312,7 +369,6 @@ impl Call {
         Answered {
             engine: Arc::clone(&self.engine),
             secrets: self.secrets.clone(),
-            idle_timeout: self.settings.idle_timeout,
             context: CallContext::new(self.target.clone(), self.attempts()),
             _span: self.span.clone(),
         }
@@ -357,8 +413,8 @@ impl Call {
             Ok(http::Response::from_parts(parts, bytes))
         };
         let timeout = self.settings.timeout;
-        self.deadline(timeout, TimeoutKind::Request(timeout), work)
-            .await
+        let mut deadline = self.deadline(timeout, TimeoutKind::Request(timeout));
+        race(work, Some(&mut deadline)).await
     }
 
     /// One attempt of a streaming call: send and wait for the head. An error status's body
@@ -380,8 +436,8 @@ impl Call {
             Err(self.api_error(parts, &bytes))
         };
         let timeout = self.settings.headers_timeout;
-        self.deadline(timeout, TimeoutKind::Headers(timeout), work)
-            .await
+        let mut deadline = self.deadline(timeout, TimeoutKind::Headers(timeout));
+        race(work, Some(&mut deadline)).await
     }
 
     /// Sends one attempt's request and returns the answer's head, its header values cleaned
@@ -401,34 +457,24 @@ impl Call {
         ApiError::from_response(parts.status, parts.headers, body).into()
     }
 
-    /// Runs `work`, failing with a timeout of `kind` if it takes longer than `limit`.
-    async fn deadline<T>(
-        &self,
-        limit: Duration,
-        kind: TimeoutKind,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let mut work = std::pin::pin!(work);
-        let mut timer = self.engine.transport.sleep(limit);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = work.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            match timer.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(kind.into())),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
+    /// A bound of `kind` that passes `limit` from now.
+    fn deadline(&self, limit: Duration, kind: TimeoutKind) -> Deadline {
+        Deadline {
+            timer: self.engine.transport.sleep(limit),
+            kind,
+        }
+    }
+
+    /// The bound on the call up to its answer, when one is configured; it starts now.
+    pub(crate) fn total_deadline(&self) -> Option<Deadline> {
+        let limit = self.settings.total_timeout?;
+        Some(self.deadline(limit, TimeoutKind::Total(limit)))
     }
 
     /// The bound on the whole stream, when one is configured; it starts now.
-    pub(crate) fn stream_deadline(&self) -> Option<StreamDeadline> {
-        let limit = self.settings.total_timeout?;
-        Some(StreamDeadline {
-            timer: self.sleep(limit),
-            limit,
-        })
+    pub(crate) fn stream_deadline(&self) -> Option<Deadline> {
+        let limit = self.settings.stream_total_timeout?;
+        Some(self.deadline(limit, TimeoutKind::StreamTotal(limit)))
     }
 }
 
@@ -478,12 +524,11 @@ fn without_secrets(mut error: Error, secrets: &Secrets) -> Error {
 /// What a stream keeps of its call once the first event has reached the caller.
 ///
 /// Nothing is re-sent after that, so the request itself (URL, body, options) is released
-/// with the [`Call`]; the stream keeps only what its idle timer and the context of its
-/// errors need, and the call's span, which stays open until the stream is dropped.
+/// with the [`Call`]; the stream keeps only what its timers (the transport) and the context
+/// of its errors need, and the call's span, which stays open until the stream is dropped.
 pub(crate) struct Answered {
     engine: Arc<Engine>,
     secrets: Secrets,
-    idle_timeout: Duration,
     /// The attempts are final: the call made its last one.
     context: CallContext,
     /// Held, not read: keeps the span open for the stream's life.
@@ -491,14 +536,9 @@ pub(crate) struct Answered {
 }
 
 impl Answered {
-    /// The stream's idle timeout.
-    pub(crate) fn idle_timeout(&self) -> Duration {
-        self.idle_timeout
-    }
-
-    /// A timer on the transport's clock.
-    pub(crate) fn sleep(&self, duration: Duration) -> Sleep {
-        self.engine.transport.sleep(duration)
+    /// The transport: its timers and clock.
+    pub(crate) fn transport(&self) -> &dyn Transport {
+        &*self.engine.transport
     }
 
     /// The secrets to keep out of what the stream's events bring back.
@@ -513,16 +553,30 @@ impl Answered {
     }
 }
 
-/// How long to wait before retrying after `error`, or `None` to give up.
-fn retry_wait(error: &Error, retries_done: u32, max_retries: u32) -> Option<Duration> {
+/// How long to wait before retrying after `error`, or `None` to give up. The jitter and the
+/// date a `Retry-After` date is read against come from the transport's clock.
+fn retry_wait(
+    error: &Error,
+    retries_done: u32,
+    max_retries: u32,
+    clock: &dyn Transport,
+) -> Option<Duration> {
     if retries_done >= max_retries {
         return None;
     }
     let empty = HeaderMap::new();
     let headers = match error {
         Error::Transport(e) if e.is_retryable() => &empty,
-        // A whole stream's bound covers its re-sends: once it passed, nothing is left.
-        Error::Timeout(e) if !matches!(e.kind(), TimeoutKind::StreamTotal(_)) => &empty,
+        // A call's or a whole stream's bound covers its retries: once it passed, nothing is
+        // left.
+        Error::Timeout(e)
+            if !matches!(
+                e.kind(),
+                TimeoutKind::StreamTotal(_) | TimeoutKind::Total(_)
+            ) =>
+        {
+            &empty
+        }
         // Only ever seen before a stream's first event: a body that ended with nothing.
         Error::Stream(StreamError::Incomplete { .. }) => &empty,
         Error::Api(api) => match api.status {
@@ -531,48 +585,51 @@ fn retry_wait(error: &Error, retries_done: u32, max_retries: u32) -> Option<Dura
         },
         _ => return None,
     };
+    let jitter = clock.jitter();
     Some(retry::retry_delay(
         headers,
         retries_done,
-        fastrand::f64(),
-        SystemTime::now(),
+        jitter,
+        clock.wall_clock(),
     ))
 }
 
-/// A whole stream's deadline: one timer from the moment the request is first sent, across
-/// re-sends, to the stream's last event.
-pub(crate) struct StreamDeadline {
+/// A bound on some work: a timer on the transport's clock and the timeout it means when it
+/// fires. One per attempt, one for the call's total and one for a whole stream, each made
+/// once and polled beside the work ([`race`], or a stream's own poll).
+pub(crate) struct Deadline {
     timer: Sleep,
-    limit: Duration,
+    kind: TimeoutKind,
 }
 
-impl StreamDeadline {
+impl Deadline {
     /// `Some(timeout)` once the deadline has passed.
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Option<Error> {
         match self.timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Some(TimeoutKind::StreamTotal(self.limit).into()),
+            Poll::Ready(()) => Some(self.kind.into()),
             Poll::Pending => None,
         }
     }
+}
 
-    /// Runs `work` (opening the stream) under this deadline.
-    pub(crate) async fn race<T>(
-        deadline: Option<&mut StreamDeadline>,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let Some(deadline) = deadline else {
-            return work.await;
-        };
-        let mut work = std::pin::pin!(work);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = work.as_mut().poll(cx) {
-                return Poll::Ready(out);
-            }
-            match deadline.poll_expired(cx) {
-                Some(error) => Poll::Ready(Err(error)),
-                None => Poll::Pending,
-            }
-        })
-        .await
-    }
+/// Runs `work` until it finishes or `deadline` (when there is one) passes, whichever comes
+/// first. The work is polled first, so an answer due exactly at the deadline still counts.
+pub(crate) async fn race<T>(
+    work: impl Future<Output = Result<T>>,
+    deadline: Option<&mut Deadline>,
+) -> Result<T> {
+    let Some(deadline) = deadline else {
+        return work.await;
+    };
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
+        match deadline.poll_expired(cx) {
+            Some(error) => Poll::Ready(Err(error)),
+            None => Poll::Pending,
+        }
+    })
+    .await
 }

@@ -149,6 +149,9 @@ pub enum TimeoutKind {
     /// A whole stream, from sending its request to its last event, took longer than
     /// allowed (see [`RequestOptions::stream_total_timeout`](crate::RequestOptions::stream_total_timeout)).
     StreamTotal(Duration),
+    /// A call found no answer within its total time, all attempts and the waits between
+    /// them included (see [`RequestOptions::total_timeout`](crate::RequestOptions::total_timeout)).
+    Total(Duration),
 }
 
 impl fmt::Display for TimeoutKind {
@@ -158,6 +161,7 @@ impl fmt::Display for TimeoutKind {
             TimeoutKind::Headers(d) => write!(f, "no response headers within {d:?}"),
             TimeoutKind::Idle(d) => write!(f, "stream idle for more than {d:?}"),
             TimeoutKind::StreamTotal(d) => write!(f, "stream not finished within {d:?}"),
+            TimeoutKind::Total(d) => write!(f, "no answer within {d:?}, retries included"),
         }
     }
 }

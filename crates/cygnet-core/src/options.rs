@@ -64,7 +64,8 @@ pub fn is_sensitive_header(name: &str) -> bool {
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct RequestOptions {
-    /// Time allowed for one attempt of a non-streaming request.
+    /// Time allowed for one attempt of a non-streaming request (each retry gets it anew; see
+    /// [`total_timeout`](Self::total_timeout) for a bound on the whole call).
     pub timeout: Option<Duration>,
     /// Time allowed to open a connection.
     pub connect_timeout: Option<Duration>,
@@ -76,6 +77,9 @@ pub struct RequestOptions {
     /// event; none unless set. Where the idle timeout stops a server that goes quiet, this
     /// stops one that drips forever.
     pub stream_total_timeout: Option<Duration>,
+    /// Time a whole call may take to be answered, across all its attempts and the waits
+    /// between them; none unless set. See [`RequestOptions::total_timeout`].
+    pub total_timeout: Option<Duration>,
     /// Retries after the first attempt.
     pub max_retries: Option<u32>,
     /// Headers added to the request; they replace headers of the same name.
@@ -94,6 +98,7 @@ impl fmt::Debug for RequestOptions {
             .field("stream_headers_timeout", &self.stream_headers_timeout)
             .field("stream_idle_timeout", &self.stream_idle_timeout)
             .field("stream_total_timeout", &self.stream_total_timeout)
+            .field("total_timeout", &self.total_timeout)
             .field("max_retries", &self.max_retries)
             .field("headers", &RedactedHeaders(&self.headers))
             .field("query", &self.query)
@@ -172,6 +177,35 @@ impl RequestOptions {
         self
     }
 
+    /// Sets the time a whole call may take to be answered, every attempt and every wait
+    /// between attempts included. Off unless set.
+    ///
+    /// [`timeout`](Self::timeout) bounds one attempt and a timed-out attempt is retried, so
+    /// without this bound a call may take up to `(max_retries + 1) × timeout` plus the
+    /// backoff waits (about three minutes by default). With it, the call ends when the bound
+    /// passes, with [`TimeoutKind::Total`](crate::TimeoutKind::Total) naming the bound and
+    /// the attempts made; a retry whose wait would end after the bound is not made (the call
+    /// ends at the bound instead).
+    ///
+    /// For a non-streaming call it covers everything up to the whole answer. For a stream it
+    /// covers everything up to the first event (opening, re-sends and their waits); from
+    /// then on only the idle timeout and [`stream_total_timeout`](Self::stream_total_timeout)
+    /// (which covers the whole stream) apply, so one client-wide bound does not cut short a
+    /// long answer that is flowing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = cygnet_core::RequestOptions::new()
+    ///     .timeout(Duration::from_secs(20))        // each attempt
+    ///     .total_timeout(Duration::from_secs(45)); // the whole call, retries included
+    /// assert_eq!(options.total_timeout, Some(Duration::from_secs(45)));
+    /// ```
+    #[must_use]
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.total_timeout = Some(timeout);
+        self
+    }
+
     /// Sets the number of retries after the first attempt (0 disables).
     #[must_use]
     pub fn max_retries(mut self, retries: u32) -> Self {
@@ -231,6 +265,7 @@ impl RequestOptions {
             other.stream_headers_timeout.or(self.stream_headers_timeout);
         merged.stream_idle_timeout = other.stream_idle_timeout.or(self.stream_idle_timeout);
         merged.stream_total_timeout = other.stream_total_timeout.or(self.stream_total_timeout);
+        merged.total_timeout = other.total_timeout.or(self.total_timeout);
         merged.max_retries = other.max_retries.or(self.max_retries);
         for (name, value) in &other.headers {
             merged.headers.insert(name.clone(), value.clone());

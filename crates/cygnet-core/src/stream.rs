@@ -1,158 +1,246 @@
 //! Streams of server-sent events and of typed chat chunks.
 //!
 //! [`SseStream`] reads the response body, feeds the [`SseDecoder`] and enforces the stream's
-//! timers: the idle timeout between reads and, when configured, the bound on the whole
-//! stream. Until the first event has reached the caller, any end of an attempt (a broken
-//! connection, a clean end with no event, an idle timeout) is a failed attempt: the stream
-//! hands it to the retry engine, which decides as for any other attempt and may send the
-//! request again, within the same retry budget. Every attempt starts with fresh timers and a
-//! fresh decoder. After the first event nothing is re-sent, so a caller never sees an answer
-//! start twice.
+//! timers. [`ChatStream`] turns its events into [`ChatCompletionChunk`]s.
 //!
-//! A 2xx answer whose `Content-Type` is present and is not `text/event-stream` is not a
-//! stream: opening it fails with the status, the content type and the server's message. An
-//! answer without `Content-Type` is read as a stream (some gateways drop the header).
+//! # The phases of a stream
 //!
-//! The whole-stream bound ([`RequestOptions::stream_total_timeout`]) starts when the request
-//! is first sent and is checked whenever the stream waits for the server; when it passes,
-//! the chunks already delivered stay delivered and the stream ends with
-//! [`TimeoutKind::StreamTotal`].
+//! A stream is always in one of four phases; each poll runs the current one until it yields
+//! something to the caller or must wait.
 //!
-//! [`ChatStream`] turns events into [`ChatCompletionChunk`]s, stops at `[DONE]`, and turns a
-//! body that ends early, or an error object sent in the stream, into an error.
-//! [`ChatStream::next_chunk_with`] lends each chunk as a [`ChatCompletionChunkRef`] whose
-//! strings borrow from the read buffer instead, for callers that do not keep chunks.
+//! 1. **Opening**: the client sends the request and waits for an answer head that starts a
+//!    stream, through the engine's retry loop (`engine::Call::run`), before the caller gets
+//!    the stream at all. A failed head (an error status, a refused connection, a head
+//!    timeout) is retried there like any call's. A 2xx answer whose `Content-Type` is
+//!    present and is not `text/event-stream` is not a stream: opening fails with the status,
+//!    the content type and the server's message. An answer without `Content-Type` is read as
+//!    a stream (some gateways drop the header).
+//! 2. **Streaming**: the body is read and decoded, one event per poll. Between reads the
+//!    idle timer runs: one timer per attempt, kept across reads and re-armed only when it
+//!    fires before a deadline that bytes moved meanwhile (so a stream that waits on every
+//!    read allocates no timer per read).
+//! 3. **Re-sending**: until the first event has reached the caller, any end of an attempt
+//!    (a broken connection, a clean end with no event, an idle timeout, bad framing) is a
+//!    failed attempt. The stream hands it to the engine (`engine::Call::resend`), which
+//!    enters the same retry loop with it: it decides as for any other attempt, waits, and
+//!    sends again within the same retry budget. Its answer starts a fresh streaming phase
+//!    with a fresh decoder and idle timer. After the first event nothing is re-sent, so a
+//!    caller never sees an answer start twice; the request itself is then released and the
+//!    stream keeps only what its errors and timers need.
+//! 4. **Finished**: at the end of the body, at an error, or when the caller's
+//!    [`ChatStream`] saw `[DONE]`. The body (and its connection) and every timer are
+//!    dropped at once; further polls give `None`.
 //!
+//! Two bounds run across phases, checked whenever the stream waits:
+//! [`RequestOptions::total_timeout`] from opening until the first event (it covers the
+//! re-sends and their waits, then is dropped), and [`RequestOptions::stream_total_timeout`]
+//! from opening to the last event. When either passes the chunks already delivered stay
+//! delivered and the stream ends with [`TimeoutKind::Total`] or
+//! [`TimeoutKind::StreamTotal`]. Every timer is the transport's, on its clock.
+//!
+//! # Chunks
+//!
+//! [`ChatStream`] stops at `[DONE]`, and turns a body that ends early, or an error object
+//! sent in the stream, into an error. [`ChatStream::next_chunk_with`] lends each chunk as a
+//! [`ChatCompletionChunkRef`] whose strings borrow from the read buffer instead, for callers
+//! that do not keep chunks.
+//!
+//! [`RequestOptions::total_timeout`]: crate::RequestOptions::total_timeout
 //! [`RequestOptions::stream_total_timeout`]: crate::RequestOptions::stream_total_timeout
+//! [`TimeoutKind::Total`]: crate::TimeoutKind::Total
 //! [`TimeoutKind::StreamTotal`]: crate::TimeoutKind::StreamTotal
 
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode};
-use tracing::Instrument;
 
 use cygnet_types::{ChatCompletionChunk, ChatCompletionChunkRef};
 
 use crate::answer;
-use crate::engine::{Answered, Call, StreamDeadline};
+use crate::engine::{Answered, Call, Deadline, Opened, Resend};
 use crate::error::{Error, Result, StreamError, TimeoutKind};
 use crate::redact::Secrets;
 use crate::sse::{Event, OwnedEvent, SseDecoder};
-use crate::transport::{Body, BoxFuture, Sleep};
-
-/// A re-send in progress: the wait, then the engine's attempts until a stream's head.
-type Reconnecting = BoxFuture<'static, Result<(http::Response<Body>, Instant)>>;
+use crate::transport::{Body, Sleep, Transport};
 
 /// The raw server-sent events of a streaming answer.
 ///
 /// Yields [`OwnedEvent`]s; [`SseStream::poll_event_with`] lends each event to a closure
 /// instead, without copying it. Dropping the stream drops the body and so releases the
-/// connection.
+/// connection. See the [module docs](self) for its phases.
 pub struct SseStream {
     /// The call: whole until the first event, then only what is still needed.
     call: CallHold,
+    phase: Phase,
     status: StatusCode,
     headers: HeaderMap,
-    body: Body,
     decoder: SseDecoder,
-    /// The current attempt's idle timer, made when the body first waits.
-    idle_timer: Option<Sleep>,
-    /// The whole stream's bound, when configured.
-    deadline: Option<StreamDeadline>,
+    idle: IdleTimer,
+    deadlines: Deadlines,
     /// Events handed to the caller, for the count of a stream cut short.
     events: u64,
-    done: bool,
+}
+
+/// Where a stream is; see the module docs. (Opening happens before the stream exists.)
+enum Phase {
+    /// Reading the body of the attempt that began at `started` (on the transport's clock).
+    Streaming { body: Body, started: Duration },
+    /// The engine is waiting and sending again after a failed attempt.
+    Resending(Resend),
+    /// Ended: nothing is held and nothing more comes.
+    Finished,
 }
 
 /// A stream's hold on its call.
 enum CallHold {
     /// Until the first event reaches the caller: the whole call, to send it again.
-    Resendable {
-        /// The request and its engine (transport and settings), shared with re-sends.
-        call: Arc<Call>,
-        /// When the current attempt began; while it is set, a failure may be re-sent.
-        /// `None` while a re-send is being opened.
-        started: Option<Instant>,
-        reconnecting: Option<Reconnecting>,
-    },
+    Resendable(Arc<Call>),
     /// After: nothing is re-sent, so the request is released (see [`Answered`]).
     Answered(Answered),
 }
 
 impl CallHold {
-    /// When the current attempt began, while a failure may still be re-sent.
-    fn attempt_started(&self) -> Option<Instant> {
+    fn transport(&self) -> &dyn Transport {
         match self {
-            Self::Resendable { started, .. } => *started,
-            Self::Answered(_) => None,
-        }
-    }
-
-    fn idle_timeout(&self) -> Duration {
-        match self {
-            Self::Resendable { call, .. } => call.settings().idle_timeout,
-            Self::Answered(answered) => answered.idle_timeout(),
-        }
-    }
-
-    fn sleep(&self, duration: Duration) -> Sleep {
-        match self {
-            Self::Resendable { call, .. } => call.sleep(duration),
-            Self::Answered(answered) => answered.sleep(duration),
+            Self::Resendable(call) => call.transport(),
+            Self::Answered(answered) => answered.transport(),
         }
     }
 
     fn with_context(&self, error: Error) -> Error {
         match self {
-            Self::Resendable { call, .. } => call.with_context(error),
+            Self::Resendable(call) => call.with_context(error),
             Self::Answered(answered) => answered.with_context(error),
         }
     }
 
     fn secrets(&self) -> &Secrets {
         match self {
-            Self::Resendable { call, .. } => call.secrets(),
+            Self::Resendable(call) => call.secrets(),
             Self::Answered(answered) => answered.secrets(),
         }
     }
+}
+
+/// The bounds that run across a stream's phases.
+pub(crate) struct Deadlines {
+    /// The call's bound up to its first event ([`TimeoutKind::Total`]); dropped then.
+    pub(crate) total: Option<Deadline>,
+    /// The whole stream's bound ([`TimeoutKind::StreamTotal`]).
+    pub(crate) stream: Option<Deadline>,
+}
+
+impl Deadlines {
+    /// The timeout of the first bound found passed.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Option<Error> {
+        if let Some(error) = self.stream.as_mut().and_then(|d| d.poll_expired(cx)) {
+            return Some(error);
+        }
+        self.total.as_mut()?.poll_expired(cx)
+    }
+}
+
+/// The idle timeout of the current attempt: one timer, kept across reads.
+///
+/// A read only marks the stream active ([`IdleTimer::activity`]); the next wait fixes the
+/// new deadline (`limit` from then) without touching the timer. When the timer fires before
+/// that deadline it is armed again for it ([`Transport::sleep_until`]), so a timer is made
+/// once per idle period at most, never once per read.
+struct IdleTimer {
+    limit: Duration,
+    timer: Option<Sleep>,
+    /// The deadline the timer was made for.
+    armed_for: Duration,
+    /// When the stream counts as idle; `None` from a read until the next wait.
+    deadline: Option<Duration>,
+}
+
+impl IdleTimer {
+    fn new(limit: Duration) -> Self {
+        Self {
+            limit,
+            timer: None,
+            armed_for: Duration::ZERO,
+            deadline: None,
+        }
+    }
+
+    /// Bytes arrived: the silence starts again at the next wait.
+    fn activity(&mut self) {
+        self.deadline = None;
+    }
+
+    /// Drops the timer: a new attempt, or the end of the stream.
+    fn clear(&mut self) {
+        self.timer = None;
+        self.deadline = None;
+    }
+
+    /// `Ready` once the stream has been silent for `limit`, on `clock`.
+    fn poll(&mut self, clock: &dyn Transport, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let limit = self.limit;
+            let deadline = *self
+                .deadline
+                .get_or_insert_with(|| clock.now().saturating_add(limit));
+            let Some(timer) = &mut self.timer else {
+                // The attempt's first wait: a timer for the whole limit.
+                self.timer = Some(clock.sleep(limit));
+                self.armed_for = deadline;
+                continue;
+            };
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if deadline <= self.armed_for {
+                self.clear();
+                return Poll::Ready(());
+            }
+            // Bytes arrived since it was armed: not idle yet; wait for the new deadline.
+            self.timer = Some(clock.sleep_until(deadline));
+            self.armed_for = deadline;
+        }
+    }
+}
+
+/// What one step of a phase gave.
+enum Step<R> {
+    /// For the caller: an event, the end, the error that ends the stream, or `Pending`.
+    Yield(Poll<Option<Result<R>>>),
+    /// Go round again: bytes were read, or a new attempt began.
+    Again,
+    /// The current attempt failed; the engine decides whether to send again.
+    Failed(Error),
 }
 
 impl fmt::Debug for SseStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SseStream")
             .field("status", &self.status)
-            .field("done", &self.done)
+            .field("done", &self.is_finished())
             .finish_non_exhaustive()
     }
 }
 
 impl SseStream {
-    pub(crate) fn new(
-        call: Arc<Call>,
-        (response, started): (http::Response<Body>, Instant),
-        deadline: Option<StreamDeadline>,
-    ) -> Self {
+    pub(crate) fn new(call: Arc<Call>, (response, started): Opened, deadlines: Deadlines) -> Self {
         let (parts, body) = response.into_parts();
         let decoder = SseDecoder::with_max_event_size(call.limits().max_event_bytes);
+        let idle = IdleTimer::new(call.settings().idle_timeout);
         Self {
-            call: CallHold::Resendable {
-                call,
-                started: Some(started),
-                reconnecting: None,
-            },
+            call: CallHold::Resendable(call),
+            phase: Phase::Streaming { body, started },
             status: parts.status,
             headers: parts.headers,
-            body,
             decoder,
-            idle_timer: None,
-            deadline,
+            idle,
+            deadlines,
             events: 0,
-            done: false,
         }
     }
 
@@ -166,162 +254,157 @@ impl SseStream {
         &self.headers
     }
 
+    /// Whether the stream has ended (the finished phase).
+    fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Finished)
+    }
+
     /// Polls for the next event and hands it, borrowed from the read buffer, to `f`.
     ///
     /// `Ready(None)` at the end of the body. A body that ends inside an event is
     /// [`StreamError::Incomplete`]; a silence longer than the idle timeout, or a stream that
-    /// outlasts its whole-stream bound, is [`Error::Timeout`]. After an error the stream is
+    /// outlasts one of its bounds, is [`Error::Timeout`]. After an error the stream is
     /// finished.
     pub fn poll_event_with<R>(
         &mut self,
         cx: &mut Context<'_>,
         mut f: impl FnMut(Event<'_>) -> R,
     ) -> Poll<Option<Result<R>>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
         loop {
-            if let CallHold::Resendable {
-                reconnecting: Some(reconnecting),
-                ..
-            } = &mut self.call
-            {
-                match reconnecting.as_mut().poll(cx) {
-                    Poll::Pending => {
-                        if let Some(error) = self.deadline_passed(cx) {
-                            return self.fail(error);
-                        }
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(Err(e)) => return self.fail(e),
-                    Poll::Ready(Ok(opened)) => self.start_attempt(opened),
-                }
-            }
-            match self.decoder.next_event() {
-                Ok(Some(event)) => {
-                    let out = f(event);
-                    self.events += 1;
-                    if let CallHold::Resendable {
-                        call,
-                        started: Some(started),
-                        ..
-                    } = &self.call
-                    {
-                        call.succeeded(*started, self.status);
-                        // Nothing is re-sent from now on: release the request.
-                        self.call = CallHold::Answered(call.answered());
-                    }
-                    return Poll::Ready(Some(Ok(out)));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    if let Some(end) = self.attempt_failed(e.into()) {
-                        return end;
-                    }
-                    continue;
-                }
-            }
-            let failure = match self.body.poll_chunk(cx) {
-                Poll::Ready(Some(Ok(bytes))) => {
-                    self.idle_timer = None;
-                    self.decoder.push(bytes);
-                    continue;
-                }
-                Poll::Ready(Some(Err(e))) => Error::Transport(e),
-                Poll::Ready(None) => {
-                    let cut_short = self.decoder.finish();
-                    if self.call.attempt_started().is_none() {
-                        self.done = true;
-                        if cut_short {
-                            return Poll::Ready(Some(Err(StreamError::Incomplete {
-                                chunks: self.events,
-                            }
-                            .into())));
-                        }
-                        return Poll::Ready(None);
-                    }
-                    // Nothing reached the caller: an end now is a failed attempt like any
-                    // other, whether or not it cut an event short.
-                    StreamError::Incomplete { chunks: 0 }.into()
-                }
-                Poll::Pending => {
-                    if let Some(error) = self.deadline_passed(cx) {
-                        return self.fail(error);
-                    }
-                    let idle = self.call.idle_timeout();
-                    let call = &self.call;
-                    let timer = self.idle_timer.get_or_insert_with(|| call.sleep(idle));
-                    if timer.as_mut().poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.idle_timer = None;
-                    TimeoutKind::Idle(idle).into()
-                }
+            let step = match self.phase {
+                Phase::Finished => return Poll::Ready(None),
+                Phase::Resending(_) => self.poll_resend(cx),
+                Phase::Streaming { .. } => self.poll_read(cx, &mut f),
             };
-            if let Some(end) = self.attempt_failed(failure) {
-                return end;
+            let step = match step {
+                Step::Failed(error) => self.attempt_failed(error),
+                step => step,
+            };
+            match step {
+                Step::Yield(out) => return out,
+                Step::Again | Step::Failed(_) => {}
             }
         }
     }
 
-    /// Hands a failure of the current attempt to the engine. Before the first event it may
-    /// start a re-send (then `None`: keep polling); otherwise the stream ends with the error.
-    fn attempt_failed<T>(&mut self, error: Error) -> Option<Poll<Option<Result<T>>>> {
-        let resend = match &mut self.call {
-            CallHold::Resendable { call, started, .. } => {
-                started.take().map(|started| (Arc::clone(call), started))
-            }
-            CallHold::Answered(_) => None,
+    /// The streaming phase: the next event if one is decoded, else the next read of the
+    /// body, else the timers.
+    fn poll_read<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: &mut impl FnMut(Event<'_>) -> R,
+    ) -> Step<R> {
+        let Phase::Streaming { body, started } = &mut self.phase else {
+            return Step::Again;
         };
-        let Some((call, started)) = resend else {
+        let started = *started;
+        match self.decoder.next_event() {
+            Ok(Some(event)) => {
+                let out = f(event);
+                self.delivered(started);
+                return Step::Yield(Poll::Ready(Some(Ok(out))));
+            }
+            Ok(None) => {}
+            Err(e) => return Step::Failed(e.into()),
+        }
+        match body.poll_chunk(cx) {
+            Poll::Ready(Some(Ok(bytes))) => {
+                self.decoder.push(bytes);
+                self.idle.activity();
+                Step::Again
+            }
+            Poll::Ready(Some(Err(e))) => Step::Failed(Error::Transport(e)),
+            Poll::Ready(None) => self.body_ended(),
+            Poll::Pending => self.poll_quiet(cx),
+        }
+    }
+
+    /// The body has nothing yet: the stream's bounds, then the idle timer.
+    fn poll_quiet<R>(&mut self, cx: &mut Context<'_>) -> Step<R> {
+        if let Some(error) = self.deadlines.poll_expired(cx) {
             let error = self.call.with_context(error);
-            return Some(self.fail(error));
-        };
-        let wait = match call.after_failure(error, started) {
-            Ok(wait) => wait,
-            Err(error) => return Some(self.fail(error)),
-        };
-        // Release the failed attempt's connection and timer now; the next has its own.
-        self.body = Body::empty();
-        self.idle_timer = None;
-        let span = call.span().clone();
-        if let CallHold::Resendable { reconnecting, .. } = &mut self.call {
-            *reconnecting = Some(Box::pin(
-                async move {
-                    call.sleep(wait).await;
-                    call.open_stream().await
-                }
-                .instrument(span),
-            ));
+            return Step::Yield(self.fail(error));
         }
-        None
+        match self.idle.poll(self.call.transport(), cx) {
+            Poll::Pending => Step::Yield(Poll::Pending),
+            Poll::Ready(()) => Step::Failed(TimeoutKind::Idle(self.idle.limit).into()),
+        }
     }
 
-    /// Takes over the answer of a re-send: fresh body, decoder and timers.
-    fn start_attempt(&mut self, (response, started): (http::Response<Body>, Instant)) {
-        // Only a resendable stream re-sends.
-        let CallHold::Resendable {
-            call,
-            started: attempt_started,
-            reconnecting,
-        } = &mut self.call
-        else {
-            return;
+    /// The body ended. After the first event that is the end of the stream (cut short when
+    /// it ended inside an event); before, a failed attempt like any other.
+    fn body_ended<R>(&mut self) -> Step<R> {
+        let cut_short = self.decoder.finish();
+        if let CallHold::Resendable(_) = self.call {
+            return Step::Failed(StreamError::Incomplete { chunks: 0 }.into());
+        }
+        self.close();
+        if cut_short {
+            let chunks = self.events;
+            return Step::Yield(Poll::Ready(Some(Err(
+                StreamError::Incomplete { chunks }.into()
+            ))));
+        }
+        Step::Yield(Poll::Ready(None))
+    }
+
+    /// An event reached the caller. The first one ends the call's retries: its success is
+    /// traced, the request released and the call's total bound dropped.
+    fn delivered(&mut self, started: Duration) {
+        self.events += 1;
+        if let CallHold::Resendable(call) = &self.call {
+            call.succeeded(started, self.status);
+            self.call = CallHold::Answered(call.answered());
+            self.deadlines.total = None;
+        }
+    }
+
+    /// The re-sending phase: the engine's answer, or the stream's bounds while it works.
+    fn poll_resend<R>(&mut self, cx: &mut Context<'_>) -> Step<R> {
+        let Phase::Resending(resend) = &mut self.phase else {
+            return Step::Again;
         };
-        *reconnecting = None;
+        match resend.as_mut().poll(cx) {
+            Poll::Ready(Ok(opened)) => {
+                self.start_attempt(opened);
+                Step::Again
+            }
+            Poll::Ready(Err(error)) => Step::Yield(self.fail(error)),
+            Poll::Pending => match self.deadlines.poll_expired(cx) {
+                Some(error) => {
+                    let error = self.call.with_context(error);
+                    Step::Yield(self.fail(error))
+                }
+                None => Step::Yield(Poll::Pending),
+            },
+        }
+    }
+
+    /// A failure of the current attempt. Before the first event it is handed to the engine,
+    /// and the stream enters the re-sending phase (the engine may still give up: then its
+    /// error ends the stream); after, the stream ends with it.
+    fn attempt_failed<R>(&mut self, error: Error) -> Step<R> {
+        let (CallHold::Resendable(call), Phase::Streaming { started, .. }) =
+            (&self.call, &self.phase)
+        else {
+            let error = self.call.with_context(error);
+            return Step::Yield(self.fail(error));
+        };
+        let resend = call.resend(error, *started);
+        // Releases the failed attempt's connection and timer now; the next has its own.
+        self.phase = Phase::Resending(resend);
+        self.idle.clear();
+        Step::Again
+    }
+
+    /// Takes over the answer of a re-send: a fresh body, decoder and idle timer.
+    fn start_attempt(&mut self, (response, started): Opened) {
         let (parts, body) = response.into_parts();
         self.status = parts.status;
         self.headers = parts.headers;
-        self.body = body;
-        self.decoder = SseDecoder::with_max_event_size(call.limits().max_event_bytes);
-        self.idle_timer = None;
-        *attempt_started = Some(started);
-    }
-
-    /// The whole-stream timeout, with its context, once it has passed.
-    fn deadline_passed(&mut self, cx: &mut Context<'_>) -> Option<Error> {
-        let error = self.deadline.as_mut()?.poll_expired(cx)?;
-        Some(self.call.with_context(error))
+        self.decoder = SseDecoder::with_max_event_size(self.decoder.max_event_size());
+        self.idle.clear();
+        self.phase = Phase::Streaming { body, started };
     }
 
     fn fail<T>(&mut self, error: Error) -> Poll<Option<Result<T>>> {
@@ -332,13 +415,10 @@ impl SseStream {
     /// Ends the stream now: drops the body (a finished stream must not hold its
     /// connection), any re-send in progress and the timers.
     pub(crate) fn close(&mut self) {
-        self.done = true;
-        self.body = Body::empty();
-        if let CallHold::Resendable { reconnecting, .. } = &mut self.call {
-            *reconnecting = None;
-        }
-        self.idle_timer = None;
-        self.deadline = None;
+        self.phase = Phase::Finished;
+        self.idle.clear();
+        self.deadlines.total = None;
+        self.deadlines.stream = None;
     }
 }
 
@@ -531,7 +611,7 @@ impl ChatStream {
     /// Whether the stream has ended: `[DONE]`, an error or a body that ended early. Every
     /// end closes the events underneath, so their `done` is this flag.
     fn finished(&self) -> bool {
-        self.events.done
+        self.events.is_finished()
     }
 
     fn finish(&mut self) {

@@ -3,15 +3,21 @@
 //! Core builds requests, decides on retries and decodes answers; it never opens a socket
 //! and never names an async runtime. A [`Transport`] does both: it sends one
 //! `http::Request` and hands back the response with its body as a stream of byte chunks,
-//! and it supplies the timer ([`Transport::sleep`]) that core uses for backoff and timeouts.
+//! and it supplies the clock core runs on: the timer ([`Transport::sleep`],
+//! [`Transport::sleep_until`]) for backoff and timeouts, the time ([`Transport::now`],
+//! [`Transport::wall_clock`]) for deadlines and `Retry-After` dates, and the jitter
+//! ([`Transport::jitter`]) that shortens a backoff wait. Core reads no other clock and no
+//! other randomness, so a transport with a virtual clock (`cygnet-mock`'s) is the whole truth
+//! about time in a test: waits and deadlines can be asserted exactly.
 //! `cygnet-hyper` implements it over hyper and tokio; `cygnet-mock` in process, with a clock
 //! the test controls; any other stack can implement it in a few lines.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 pub use async_trait::async_trait;
 use bytes::Bytes;
@@ -25,7 +31,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A timer future from [`Transport::sleep`].
 pub type Sleep = BoxFuture<'static, ()>;
 
-/// Sends HTTP requests and supplies a timer.
+/// Sends HTTP requests and supplies a timer and a clock.
 ///
 /// Implementations must be cheap to share (`Send + Sync`); the client keeps one behind an
 /// `Arc` and calls it from any task.
@@ -36,6 +42,19 @@ pub type Sleep = BoxFuture<'static, ()>;
 /// [`TransportErrorKind::Timeout`]. Without one it uses its own default, which should be
 /// [`DEFAULT_CONNECT_TIMEOUT`](crate::config::DEFAULT_CONNECT_TIMEOUT) (the contract's 5 s) unless its
 /// user configured another. Whole-request and idle timeouts are enforced by core.
+///
+/// # The clock
+///
+/// A transport must supply [`send`](Transport::send) and [`sleep`](Transport::sleep). The
+/// clock methods have defaults on the real clocks: [`now`](Transport::now) reads
+/// [`Instant`], [`wall_clock`](Transport::wall_clock) [`SystemTime::now`],
+/// [`jitter`](Transport::jitter) a random number, and [`sleep_until`](Transport::sleep_until)
+/// sleeps for the time left on `now`. A transport whose `sleep` runs on real time needs
+/// nothing more. One whose `sleep` runs on another clock (virtual time, a runtime's paused
+/// clock) must also override `now` (and `wall_clock`, for `Retry-After` dates) to read that
+/// same clock, and should override `sleep_until` to wait for the exact point; one that wants
+/// repeatable waits overrides `jitter`. Core never mixes clocks: every deadline it computes
+/// comes from `now` and is handed back to `sleep_until`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -73,6 +92,39 @@ pub trait Transport: Send + Sync + 'static {
 
     /// A future that completes after `duration`, on this transport's clock.
     fn sleep(&self, duration: Duration) -> Sleep;
+
+    /// A future that completes once [`now`](Transport::now) reads `deadline` (at once when it
+    /// already has).
+    ///
+    /// Core makes one per idle stream and keeps it across reads, arming a new one only when
+    /// it fired before a deadline that moved meanwhile; so a stream that waits on every read
+    /// allocates no timer per read. The default sleeps for the time left on `now`.
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        self.sleep(deadline.saturating_sub(self.now()))
+    }
+
+    /// The time on this transport's clock: how long since a fixed origin of its choice.
+    /// Never goes backwards; only differences and deadlines matter.
+    ///
+    /// The default is [`Instant`]-based: the time since core first read the clock in this
+    /// process.
+    fn now(&self) -> Duration {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed()
+    }
+
+    /// The date and time on this transport's clock, against which a `Retry-After` date is
+    /// read. The default is [`SystemTime::now`].
+    fn wall_clock(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    /// A number in `[0, 1)` that shortens the next backoff wait by up to a quarter
+    /// ([`retry::backoff`](crate::retry::backoff)). The default is random; a test transport
+    /// returns a seeded sequence so waits repeat exactly.
+    fn jitter(&self) -> f64 {
+        fastrand::f64()
+    }
 }
 
 #[async_trait]
@@ -86,6 +138,22 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
 
     fn sleep(&self, duration: Duration) -> Sleep {
         (**self).sleep(duration)
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        (**self).sleep_until(deadline)
+    }
+
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+
+    fn wall_clock(&self) -> SystemTime {
+        (**self).wall_clock()
+    }
+
+    fn jitter(&self) -> f64 {
+        (**self).jitter()
     }
 }
 

@@ -73,7 +73,7 @@ use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -276,6 +276,26 @@ impl Transport for HyperTransport {
     fn sleep(&self, duration: Duration) -> Sleep {
         Box::pin(tokio::time::sleep(duration))
     }
+
+    /// Exact on tokio's clock, paused or not.
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        match tokio_origin().checked_add(deadline) {
+            Some(at) => Box::pin(tokio::time::sleep_until(at)),
+            None => Box::pin(tokio::time::sleep(deadline)),
+        }
+    }
+
+    /// tokio's clock, which its timers run on: under a paused runtime
+    /// (`tokio::time::pause`) deadlines follow the paused time, as the sleeps do.
+    fn now(&self) -> Duration {
+        tokio::time::Instant::now().saturating_duration_since(tokio_origin())
+    }
+}
+
+/// The origin of [`HyperTransport`]'s clock: the first time it was read in this process.
+fn tokio_origin() -> tokio::time::Instant {
+    static ORIGIN: OnceLock<tokio::time::Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(tokio::time::Instant::now)
 }
 
 /// Builds a [`HyperTransport`].

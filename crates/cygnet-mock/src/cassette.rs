@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
@@ -298,6 +298,34 @@ impl Transport for CassetteTransport {
         match self {
             CassetteTransport::Record(recorder) => recorder.sleep(duration),
             CassetteTransport::Replay(replayer) => replayer.sleep(duration),
+        }
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.sleep_until(deadline),
+            CassetteTransport::Replay(replayer) => replayer.sleep_until(deadline),
+        }
+    }
+
+    fn now(&self) -> Duration {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.now(),
+            CassetteTransport::Replay(replayer) => replayer.now(),
+        }
+    }
+
+    fn wall_clock(&self) -> SystemTime {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.wall_clock(),
+            CassetteTransport::Replay(replayer) => replayer.wall_clock(),
+        }
+    }
+
+    fn jitter(&self) -> f64 {
+        match self {
+            CassetteTransport::Record(recorder) => recorder.jitter(),
+            CassetteTransport::Replay(replayer) => replayer.jitter(),
         }
     }
 }

@@ -40,6 +40,16 @@
 //! [`MockClock::advance`] moves time, waking every sleep whose deadline it passes. Use it
 //! to step through a scenario and look at the state in between.
 //!
+//! # The whole truth about time
+//!
+//! A [`MockTransport`](crate::MockTransport) gives core this clock for everything: its
+//! sleeps, its `now` ([`MockClock::elapsed`]), its wall clock ([`MockClock::wall_clock`],
+//! which an HTTP-date `Retry-After` is read against: it starts at
+//! [`MockClock::WALL_START_UNIX_SECS`] and moves with virtual time) and the backoff jitter
+//! ([`MockClock::jitter`], a seeded sequence, the same on every run). So a test can assert
+//! exact waits: a `Retry-After` date 7 s ahead of [`MockClock::wall_clock`] is a 7 s wait, and
+//! backoff waits follow from the seed.
+//!
 //! ```
 //! use std::time::Duration;
 //! use cygnet_mock::MockClock;
@@ -59,7 +69,7 @@ use std::ops::{Add, Sub};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// A point on a [`MockClock`]: how far that clock had moved when the point was taken.
 ///
@@ -76,6 +86,17 @@ use std::time::Duration;
 pub struct MockInstant(Duration);
 
 impl MockInstant {
+    /// The instant `since_start` after the clock's start.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let at = cygnet_mock::MockInstant::from_start(Duration::from_secs(3));
+    /// assert_eq!(at.since_start(), Duration::from_secs(3));
+    /// ```
+    pub fn from_start(since_start: Duration) -> Self {
+        Self(since_start)
+    }
+
     /// The virtual time since the clock was created.
     ///
     /// ```
@@ -147,6 +168,10 @@ struct ClockState {
     epoch: u64,
     next_id: u64,
     pending: BTreeMap<u64, Registered>,
+    /// The wall clock at virtual zero.
+    wall_start: SystemTime,
+    /// The state of the jitter sequence (splitmix64).
+    jitter_state: u64,
 }
 
 struct Registered {
@@ -229,9 +254,20 @@ impl MockClock {
                 epoch: 0,
                 next_id: 0,
                 pending: BTreeMap::new(),
+                wall_start: SystemTime::UNIX_EPOCH
+                    + Duration::from_secs(Self::WALL_START_UNIX_SECS),
+                jitter_state: Self::DEFAULT_JITTER_SEED,
             })),
         }
     }
+
+    /// The seed of the jitter sequence of a new clock.
+    pub const DEFAULT_JITTER_SEED: u64 = 0;
+
+    /// What [`wall_clock`](Self::wall_clock) reads at virtual zero, in seconds since the
+    /// Unix epoch: 2026-01-01 00:00:00 UTC, a whole second, so an HTTP date (whole seconds)
+    /// made from the wall clock is exact.
+    pub const WALL_START_UNIX_SECS: u64 = 1_767_225_600;
 
     fn state(&self) -> MutexGuard<'_, ClockState> {
         // A test that panicked while holding the lock must not make every later call panic.
@@ -258,6 +294,80 @@ impl MockClock {
     /// ```
     pub fn elapsed(&self) -> Duration {
         self.state().now.since_start()
+    }
+
+    /// The date and time on this clock: [`MockClock::WALL_START_UNIX_SECS`] (or what
+    /// [`set_wall_clock`](Self::set_wall_clock) set) plus the virtual time passed since.
+    /// Core reads an HTTP-date `Retry-After` against it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet_mock::MockClock;
+    /// let clock = MockClock::manual();
+    /// let start = std::time::UNIX_EPOCH + Duration::from_secs(MockClock::WALL_START_UNIX_SECS);
+    /// assert_eq!(clock.wall_clock(), start);
+    /// clock.advance(Duration::from_secs(90));
+    /// assert_eq!(clock.wall_clock(), start + Duration::from_secs(90));
+    /// ```
+    pub fn wall_clock(&self) -> SystemTime {
+        let state = self.state();
+        state.wall_start + state.now.since_start()
+    }
+
+    /// Sets the wall clock to read `now` at the current virtual time; it moves on with
+    /// virtual time from there.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let clock = cygnet_mock::MockClock::manual();
+    /// let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    /// clock.set_wall_clock(at);
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(clock.wall_clock(), at + Duration::from_secs(1));
+    /// ```
+    pub fn set_wall_clock(&self, now: SystemTime) {
+        let mut state = self.state();
+        let elapsed = state.now.since_start();
+        state.wall_start = now.checked_sub(elapsed).unwrap_or(SystemTime::UNIX_EPOCH);
+    }
+
+    /// The next number of this clock's jitter sequence, in `[0, 1)`: what core's backoff
+    /// asks for once per retry. The sequence follows from the seed
+    /// ([`set_jitter_seed`](Self::set_jitter_seed); a new clock starts from
+    /// [`DEFAULT_JITTER_SEED`](Self::DEFAULT_JITTER_SEED)), so two clocks with the same seed
+    /// give the same numbers: a test can compute the waits it expects from a twin clock.
+    ///
+    /// ```
+    /// use cygnet_mock::MockClock;
+    /// let (a, b) = (MockClock::new(), MockClock::new());
+    /// a.set_jitter_seed(7);
+    /// b.set_jitter_seed(7);
+    /// let x = a.jitter();
+    /// assert!((0.0..1.0).contains(&x));
+    /// assert_eq!(x, b.jitter());
+    /// ```
+    pub fn jitter(&self) -> f64 {
+        let mut state = self.state();
+        state.jitter_state = state.jitter_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state.jitter_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // The top 53 bits as a fraction: exact in an f64, and below 1.
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Restarts the jitter sequence from `seed`.
+    ///
+    /// ```
+    /// let clock = cygnet_mock::MockClock::new();
+    /// clock.set_jitter_seed(3);
+    /// let first = clock.jitter();
+    /// clock.set_jitter_seed(3);
+    /// assert_eq!(clock.jitter(), first);
+    /// ```
+    pub fn set_jitter_seed(&self, seed: u64) {
+        self.state().jitter_state = seed;
     }
 
     /// Whether only [`advance`](Self::advance) moves this clock.

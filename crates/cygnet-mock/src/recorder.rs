@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use cygnet_core::transport::{
@@ -509,6 +509,22 @@ impl Transport for Recorder {
 
     fn sleep(&self, duration: Duration) -> Sleep {
         self.shared.inner.sleep(duration)
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        self.shared.inner.sleep_until(deadline)
+    }
+
+    fn now(&self) -> Duration {
+        self.shared.inner.now()
+    }
+
+    fn wall_clock(&self) -> SystemTime {
+        self.shared.inner.wall_clock()
+    }
+
+    fn jitter(&self) -> f64 {
+        self.shared.inner.jitter()
     }
 }
 

@@ -32,7 +32,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use cygnet_core::transport::{
@@ -41,7 +41,7 @@ use cygnet_core::transport::{
 use serde_json::Value;
 
 use crate::cassette_format::{BodyEnd, CassetteError, CassetteFile, RecordedBody, RecordedRequest};
-use crate::clock::MockClock;
+use crate::clock::{MockClock, MockInstant};
 use crate::redact::Redactions;
 
 /// A [`Transport`] that answers every request from a cassette file: the recorded status,
@@ -326,6 +326,26 @@ impl Transport for Replayer {
 
     fn sleep(&self, duration: Duration) -> Sleep {
         Box::pin(self.shared.clock.sleep(duration))
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        Box::pin(
+            self.shared
+                .clock
+                .sleep_until(MockInstant::from_start(deadline)),
+        )
+    }
+
+    fn now(&self) -> Duration {
+        self.shared.clock.elapsed()
+    }
+
+    fn wall_clock(&self) -> SystemTime {
+        self.shared.clock.wall_clock()
+    }
+
+    fn jitter(&self) -> f64 {
+        self.shared.clock.jitter()
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use cygnet_core::options::RedactedHeaders;
@@ -13,7 +13,7 @@ use cygnet_core::transport::{
 use cygnet_core::{Client, ClientBuilder};
 use http::{HeaderMap, Method, Uri};
 
-use crate::clock::MockClock;
+use crate::clock::{MockClock, MockInstant};
 use crate::reply::MockReply;
 use crate::scripted_body::BodyGuard;
 
@@ -309,7 +309,8 @@ impl MockTransport {
     }
 
     /// Every sleep asked of this transport through [`Transport::sleep`] (backoff waits and
-    /// timeouts alike), in the order asked. Reply delays and stream pauses are not
+    /// timeouts alike) or [`Transport::sleep_until`] (a re-armed idle timer, recorded as the
+    /// time it had left), in the order asked. Reply delays and stream pauses are not
     /// included: they are the mock's doing, not the client's.
     ///
     /// ```
@@ -425,6 +426,32 @@ impl Transport for MockTransport {
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {
+        let deadline = self.shared.clock.now() + duration;
+        self.sleep_on_clock(duration, deadline)
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> Sleep {
+        let deadline = MockInstant::from_start(deadline);
+        let duration = deadline - self.shared.clock.now();
+        self.sleep_on_clock(duration, deadline)
+    }
+
+    fn now(&self) -> Duration {
+        self.shared.clock.elapsed()
+    }
+
+    fn wall_clock(&self) -> SystemTime {
+        self.shared.clock.wall_clock()
+    }
+
+    fn jitter(&self) -> f64 {
+        self.shared.clock.jitter()
+    }
+}
+
+impl MockTransport {
+    /// A sleep until `deadline` on the clock, recorded (as `duration`) in the history.
+    fn sleep_on_clock(&self, duration: Duration, deadline: MockInstant) -> Sleep {
         let id = {
             let mut state = self.state();
             let id = state.next_sleep_id;
@@ -436,7 +463,7 @@ impl Transport for MockTransport {
             });
             id
         };
-        let sleep = self.shared.clock.sleep(duration);
+        let sleep = self.shared.clock.sleep_until(deadline);
         let shared = Arc::downgrade(&self.shared);
         Box::pin(async move {
             sleep.await;
