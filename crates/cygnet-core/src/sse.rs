@@ -337,79 +337,101 @@ impl SseDecoder {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
-        if self.at_start {
-            let available = &self.buf[self.pos..];
-            if available.len() < BOM.len() && BOM.starts_with(available) {
-                // Could still become a byte-order mark.
-                return Ok(None);
-            }
-            if available.starts_with(BOM) {
-                self.pos += BOM.len();
-                self.scan = self.scan.max(self.pos);
-            }
-            self.at_start = false;
+        if self.at_start && !self.skip_bom() {
+            return Ok(None);
         }
         loop {
-            if self.skip_lf {
-                let Some(&byte) = self.buf.get(self.pos) else {
-                    return self.need_more();
-                };
-                if byte == b'\n' {
-                    self.pos += 1;
-                    self.scan = self.scan.max(self.pos);
-                    if self.open {
-                        self.size += 1;
-                    }
-                }
-                self.skip_lf = false;
-            }
-            let len = self.buf.len();
-            let Some(found) = memchr2(b'\n', b'\r', &self.buf[self.scan..]) else {
-                // A partial line: never rescanned, but it must not outgrow the limit.
-                self.scan = len;
-                let partial = len - self.pos;
-                if partial > 0 && self.open_size().saturating_add(partial) > self.limit {
-                    return Err(self.fail_too_large());
-                }
+            let Some((start, end, next)) = self.next_line()? else {
                 return self.need_more();
             };
-            let start = self.pos;
-            let end = self.scan + found;
-            let next = if self.buf[end] == b'\n' {
-                end + 1
-            } else if end + 1 < len {
-                end + 1 + usize::from(self.buf[end + 1] == b'\n')
-            } else {
-                // A CR as the last byte: dispatch now (no added latency), skip an LF that follows.
-                self.skip_lf = true;
-                end + 1
-            };
-            self.pos = next;
-            self.scan = next;
-
             if end == start {
                 if self.dispatch()? {
                     return self.emit().map(Some);
                 }
                 continue;
             }
-            if self.open_size().saturating_add(end - start) > self.limit {
+            self.take_line(start, end, next)?;
+        }
+    }
+
+    /// Skips a UTF-8 byte-order mark at the very start of the body; `false` while the bytes
+    /// so far could still become one.
+    fn skip_bom(&mut self) -> bool {
+        let available = &self.buf[self.pos..];
+        if available.len() < BOM.len() && BOM.starts_with(available) {
+            return false;
+        }
+        if available.starts_with(BOM) {
+            self.pos += BOM.len();
+            self.scan = self.scan.max(self.pos);
+        }
+        self.at_start = false;
+        true
+    }
+
+    /// The next complete line as `(start, end of its content, start of the next line)`,
+    /// consumed; `None` when more bytes are needed. A partial line is never rescanned, but
+    /// it must not outgrow the limit.
+    #[inline]
+    fn next_line(&mut self) -> Result<Option<(usize, usize, usize)>, StreamError> {
+        if self.skip_lf {
+            let Some(&byte) = self.buf.get(self.pos) else {
+                return Ok(None);
+            };
+            if byte == b'\n' {
+                self.pos += 1;
+                self.scan = self.scan.max(self.pos);
+                if self.open {
+                    self.size += 1;
+                }
+            }
+            self.skip_lf = false;
+        }
+        let len = self.buf.len();
+        let Some(found) = memchr2(b'\n', b'\r', &self.buf[self.scan..]) else {
+            self.scan = len;
+            let partial = len - self.pos;
+            if partial > 0 && self.open_size().saturating_add(partial) > self.limit {
                 return Err(self.fail_too_large());
             }
-            if self.buf[start] == b':' {
-                // A comment: ignored, but it counts towards the size of an open event.
-                if self.open {
-                    self.size += next - start;
-                }
-                continue;
-            }
-            if !self.open {
-                self.open = true;
-                self.size = 0;
-            }
-            self.size += next - start;
-            self.field(start, end);
+            return Ok(None);
+        };
+        let start = self.pos;
+        let end = self.scan + found;
+        let next = if self.buf[end] == b'\n' {
+            end + 1
+        } else if end + 1 < len {
+            end + 1 + usize::from(self.buf[end + 1] == b'\n')
+        } else {
+            // A CR as the last byte: dispatch now (no added latency), skip an LF that follows.
+            self.skip_lf = true;
+            end + 1
+        };
+        self.pos = next;
+        self.scan = next;
+        Ok(Some((start, end, next)))
+    }
+
+    /// Takes a line that is not blank: a comment, or a field of the open event.
+    #[inline]
+    fn take_line(&mut self, start: usize, end: usize, next: usize) -> Result<(), StreamError> {
+        if self.open_size().saturating_add(end - start) > self.limit {
+            return Err(self.fail_too_large());
         }
+        if self.buf[start] == b':' {
+            // A comment: ignored, but it counts towards the size of an open event.
+            if self.open {
+                self.size += next - start;
+            }
+            return Ok(());
+        }
+        if !self.open {
+            self.open = true;
+            self.size = 0;
+        }
+        self.size += next - start;
+        self.field(start, end);
+        Ok(())
     }
 
     /// Ends the body: discards an unterminated event (as WHATWG requires) and returns whether

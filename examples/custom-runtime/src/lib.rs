@@ -13,6 +13,9 @@
 //!   handed out as `Bytes` as soon as it arrives.
 //! - `sleep` is an `async-io` timer (`smol::Timer`), so core's backoff and timeouts work on
 //!   any executor that polls it.
+//! - The clock (`now`, `wall_clock`, `jitter`, `sleep_until`) keeps the trait's defaults:
+//!   smol's timer runs on real time, which is what the defaults read. A transport whose
+//!   timer ran on another clock would override them to read that clock.
 //!
 //! Limits, honestly: a blocking read cannot be cancelled. When core gives up (a timeout, or
 //! the caller drops the stream) the future is dropped at once, but the pool thread stays in
