@@ -178,7 +178,8 @@ impl RequestOptions {
     }
 
     /// Sets the time a whole call may take to be answered, every attempt and every wait
-    /// between attempts included. Off unless set.
+    /// between attempts included. Off unless set: a default bound would end calls that
+    /// succeed today (a slow answer after a retry), so the worst case is yours to choose.
     ///
     /// [`timeout`](Self::timeout) bounds one attempt and a timed-out attempt is retried, so
     /// without this bound a call may take up to `(max_retries + 1) × timeout` plus the

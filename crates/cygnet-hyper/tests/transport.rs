@@ -25,6 +25,21 @@ fn get(url: impl AsRef<str>) -> http::Request<Bytes> {
     http::Request::get(url.as_ref()).body(Bytes::new()).unwrap()
 }
 
+/// The transport's clock is tokio's, and a sleep until a point on it ends at that point.
+#[tokio::test]
+async fn sleep_until_ends_at_its_deadline_on_the_transports_clock() {
+    bounded(async {
+        let transport = HyperTransport::new();
+        let start = transport.now();
+        let deadline = start + Duration::from_millis(20);
+        transport.sleep_until(deadline).await;
+        assert!(transport.now() >= deadline);
+        // A deadline already passed ends at once.
+        transport.sleep_until(start).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn request_arrives_intact_and_response_comes_back() {
     bounded(async {
