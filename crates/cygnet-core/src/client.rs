@@ -486,7 +486,9 @@ impl ClientBuilder {
     /// [`UrlParts`](crate::config::UrlParts) (a bad port, an `@` that makes the host
     /// ambiguous), carries credentials (`user:password@`), a query or a fragment, or when it
     /// would send the key in cleartext to a remote host without
-    /// [`ClientBuilder::allow_insecure_http`]. No error shows the key or a URL's credentials,
+    /// [`ClientBuilder::allow_insecure_http`], or when [`ClientBuilder::from_env`] found a
+    /// near miss of a variable (`GRAYSWAN_BASE_URL` for `GRAY_SWAN_BASE_URL`: see
+    /// [`config`](crate::config#near-misses)). No error shows the key or a URL's credentials,
     /// query or fragment.
     pub fn build(self) -> Result<Client> {
         Client::from_config(self.into_config()?)

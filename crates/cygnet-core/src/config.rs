@@ -4,6 +4,24 @@
 //! (`GRAYSWAN_API_KEY`, `GRAY_SWAN_BASE_URL`) and overridden in code. A missing key or a bad
 //! base URL is reported by [`ClientBuilder::build`], before any request is sent.
 //!
+//! # Near misses
+//!
+//! A variable whose name is one slip away from the right one (`GRAY_SWAN_API_KEY`,
+//! `GRAYSWAN_BASE_URL`, LiteLLM's `GRAYSWAN_API_BASE`; the lists are [`API_KEY_NEAR_MISSES`]
+//! and [`BASE_URL_NEAR_MISSES`]) would otherwise be ignored without a word: the key would be
+//! "missing", or worse, the call (key and `data` content included) would go to
+//! `https://api.grayswan.ai` instead of the server meant. So [`ClientBuilder::from_env`]
+//! notes it and [`ClientBuilder::build`] fails with [`Error::Config`] naming the variable to
+//! use, before anything is sent:
+//!
+//! - a near miss set while the right variable is unset is an error;
+//! - both set to the same value (ignoring surrounding whitespace) is fine: the right one is read;
+//! - both set to different values is an error too: which one was meant cannot be told;
+//! - a value set in code ([`ClientBuilder::api_key`], [`ClientBuilder::base_url`]) replaces the
+//!   environment's, and with it any near miss of that setting.
+//!
+//! Empty values count as unset, and no message shows a variable's value.
+//!
 //! This module only collects and checks settings; the client module turns checked settings
 //! into a [`Client`](crate::Client), so the dependency runs one way.
 
@@ -19,6 +37,29 @@ use crate::transport::Transport;
 pub const API_KEY_ENV: &str = "GRAYSWAN_API_KEY";
 /// The environment variable overriding the base URL.
 pub const BASE_URL_ENV: &str = "GRAY_SWAN_BASE_URL";
+/// Names easily set instead of [`API_KEY_ENV`]; see the [module docs](self#near-misses).
+pub const API_KEY_NEAR_MISSES: &[&str] = &[
+    "GRAY_SWAN_API_KEY",
+    "GRAYSWAN_KEY",
+    "GRAY_SWAN_KEY",
+    "GRAYSWAN_APIKEY",
+    "GRAYSWAN_API_TOKEN",
+    "grayswan_api_key",
+];
+/// Names easily set instead of [`BASE_URL_ENV`] (`GRAYSWAN_API_BASE` is what LiteLLM's Gray
+/// Swan integration reads); see the [module docs](self#near-misses).
+pub const BASE_URL_NEAR_MISSES: &[&str] = &[
+    "GRAYSWAN_BASE_URL",
+    "GRAYSWAN_API_BASE",
+    "GRAY_SWAN_API_BASE",
+    "GRAYSWAN_API_BASE_URL",
+    "GRAY_SWAN_API_BASE_URL",
+    "GRAYSWAN_API_URL",
+    "GRAY_SWAN_API_URL",
+    "GRAYSWAN_URL",
+    "GRAY_SWAN_URL",
+    "gray_swan_base_url",
+];
 /// The base URL used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://api.grayswan.ai";
 /// Retries after the first attempt, by default.
@@ -113,6 +154,10 @@ pub struct ClientBuilder {
     options: RequestOptions,
     limits: Limits,
     allow_insecure_http: bool,
+    /// What [`ClientBuilder::from_env`] found wrong with the key's variables.
+    env_key_problem: Option<String>,
+    /// What [`ClientBuilder::from_env`] found wrong with the base URL's variables.
+    env_base_url_problem: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -124,6 +169,9 @@ impl fmt::Debug for ClientBuilder {
             .field("options", &self.options)
             .field("limits", &self.limits)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            // Names of variables only, never their values.
+            .field("env_key_problem", &self.env_key_problem)
+            .field("env_base_url_problem", &self.env_base_url_problem)
             .finish()
     }
 }
@@ -136,30 +184,80 @@ impl ClientBuilder {
 
     /// A builder with the key from `GRAYSWAN_API_KEY` and the base URL from
     /// `GRAY_SWAN_BASE_URL`, where they are set and not empty.
+    ///
+    /// A near miss (`GRAY_SWAN_API_KEY`, `GRAYSWAN_BASE_URL`, ...: see the [module
+    /// docs](self#near-misses)) makes [`ClientBuilder::build`] fail naming the right variable,
+    /// unless the setting is then given in code.
     pub fn from_env() -> Self {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`ClientBuilder::from_env`] with the variables read through `lookup` instead of the
+    /// process's environment: a map in tests, or a program's own configuration.
+    ///
+    /// ```
+    /// use cygnet_core::ClientBuilder;
+    ///
+    /// let env = |name: &str| (name == "GRAYSWAN_BASE_URL").then(|| "http://localhost:8080".to_owned());
+    /// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
+    /// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
+    /// #   fn sleep(&self, _: std::time::Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
+    /// let error = ClientBuilder::from_env_with(env)
+    ///     .api_key("sk-test-fake")
+    ///     .transport(T)
+    ///     .build()
+    ///     .unwrap_err();
+    /// // Not silently https://api.grayswan.ai: the variable to use is named.
+    /// assert!(error.to_string().contains("GRAY_SWAN_BASE_URL"));
+    /// ```
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let read = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut builder = Self::new();
-        if let Some(key) = env_var(API_KEY_ENV) {
+        let key = read(API_KEY_ENV);
+        let key_problem = near_miss(
+            read,
+            API_KEY_ENV,
+            key.as_deref(),
+            API_KEY_NEAR_MISSES,
+            "the API key",
+        );
+        if let Some(key) = key {
             builder = builder.api_key(key);
         }
-        if let Some(url) = env_var(BASE_URL_ENV) {
+        let url = read(BASE_URL_ENV);
+        let url_problem = near_miss(
+            read,
+            BASE_URL_ENV,
+            url.as_deref(),
+            BASE_URL_NEAR_MISSES,
+            &format!("the base URL (default {DEFAULT_BASE_URL})"),
+        );
+        if let Some(url) = url {
             builder = builder.base_url(url);
         }
+        builder.env_key_problem = key_problem;
+        builder.env_base_url_problem = url_problem;
         builder
     }
 
-    /// Sets the API key.
+    /// Sets the API key (and so sets aside a near miss of `GRAYSWAN_API_KEY` that
+    /// [`ClientBuilder::from_env`] found).
     #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(ApiKey::new(key));
+        self.env_key_problem = None;
         self
     }
 
     /// Sets the base URL; a trailing slash and a path prefix (`https://proxy/v1/`) are fine.
     /// It is split by the strict rule of [`UrlParts`] (a port is a number from 1 to 65535; an
     /// `@` after a `/`, `?` or `#` is refused) and must have no credentials, query or fragment.
+    /// It sets aside a near miss of `GRAY_SWAN_BASE_URL` that [`ClientBuilder::from_env`]
+    /// found.
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self.env_base_url_problem = None;
         self
     }
 
@@ -260,6 +358,9 @@ impl ClientBuilder {
 
     /// Checks the configuration (see [`ClientBuilder::build`]).
     pub(crate) fn into_config(self) -> Result<ClientConfig> {
+        if let Some(problem) = self.env_key_problem.or(self.env_base_url_problem) {
+            return Err(Error::Config(problem));
+        }
         let api_key = self.api_key.ok_or_else(|| {
             Error::Config(format!(
                 "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
@@ -654,8 +755,50 @@ pub fn is_loopback_host(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// What is wrong with the near misses of variable `right` (whose value is `value`), read
+/// through `read` (which leaves out empty values), for `what` it sets: see the [module
+/// docs](self#near-misses). Names the variables, never shows a value.
+fn near_miss(
+    read: impl Fn(&str) -> Option<String>,
+    right: &str,
+    value: Option<&str>,
+    misses: &[&str],
+    what: &str,
+) -> Option<String> {
+    let set: Vec<(&str, String)> = misses
+        .iter()
+        .filter_map(|name| read(name).map(|v| (*name, v)))
+        .collect();
+    let (names, are) = match value {
+        None => (
+            set.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            set.len() > 1,
+        ),
+        Some(value) => {
+            let differ: Vec<&str> = set
+                .iter()
+                .filter(|(_, v)| v.trim() != value.trim())
+                .map(|(name, _)| *name)
+                .collect();
+            let plural = differ.len() > 1;
+            (differ, plural)
+        }
+    };
+    if names.is_empty() {
+        return None;
+    }
+    let names = names.join(", ");
+    let (is, it) = if are { ("are", "them") } else { ("is", "it") };
+    Some(match value {
+        None => format!(
+            "{names} {is} set, but {what} is read from {right}, which is not: rename {it} to \
+             {right}; nothing was sent"
+        ),
+        Some(_) => format!(
+            "{right} and {names} are set to different values, and {what} is read from {right} \
+             alone: unset {names}, or give {it} the same value; nothing was sent"
+        ),
+    })
 }
 
 /// A checked base URL: scheme, authority and a path prefix without trailing slash.
@@ -1027,5 +1170,146 @@ mod tests {
             assert!(!error.contains("fake"), "{error}");
         }
         assert!(check_api_key("sk-test-FAKE_key.0123~!").is_ok());
+    }
+
+    /// A lookup of `pairs`, as `from_env_with` takes it.
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    /// A transport that is never asked: configuration fails before anything is sent.
+    struct Unused;
+
+    #[crate::transport::async_trait]
+    impl Transport for Unused {
+        async fn send(
+            &self,
+            _: http::Request<bytes::Bytes>,
+        ) -> std::result::Result<http::Response<crate::Body>, crate::TransportError> {
+            unreachable!("nothing is sent when the configuration is wrong")
+        }
+        fn sleep(&self, _: Duration) -> crate::transport::Sleep {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// What `build` says for the environment `pairs`: `Ok` with the base URL, or the error.
+    fn built(pairs: &[(&str, &str)]) -> std::result::Result<String, String> {
+        ClientBuilder::from_env_with(env(pairs))
+            .transport(Unused)
+            .into_config()
+            .map(|config| config.base.as_str().to_owned())
+            .map_err(|error| {
+                assert!(matches!(error, Error::Config(_)), "{error:?}");
+                error.to_string()
+            })
+    }
+
+    const KEY: (&str, &str) = (API_KEY_ENV, "sk-test-fake");
+
+    #[test]
+    fn a_near_miss_of_the_base_url_is_an_error_naming_the_right_variable() {
+        for miss in BASE_URL_NEAR_MISSES {
+            let error = built(&[KEY, (miss, "http://localhost:8080")]).unwrap_err();
+            assert!(error.contains(&format!("{miss} is set")), "{error}");
+            assert!(error.contains("rename it to GRAY_SWAN_BASE_URL"), "{error}");
+            assert!(error.contains("nothing was sent"), "{error}");
+            assert!(
+                !error.contains("localhost") && !error.contains("sk-test-fake"),
+                "{error}"
+            );
+        }
+        // LiteLLM's and the one-word spellings together: both named.
+        let error = built(&[
+            KEY,
+            ("GRAYSWAN_API_BASE", "https://a"),
+            ("GRAYSWAN_BASE_URL", "https://b"),
+        ])
+        .unwrap_err();
+        assert!(
+            error.contains("GRAYSWAN_BASE_URL, GRAYSWAN_API_BASE are set")
+                && error.contains("rename them"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_near_miss_of_the_key_is_an_error_naming_the_right_variable_not_the_key() {
+        for miss in API_KEY_NEAR_MISSES {
+            let error = built(&[(miss, "sk-test-fake")]).unwrap_err();
+            assert!(error.contains(&format!("{miss} is set")), "{error}");
+            assert!(error.contains("rename it to GRAYSWAN_API_KEY"), "{error}");
+            assert!(!error.contains("sk-test-fake"), "{error}");
+        }
+        let debug = format!(
+            "{:?}",
+            ClientBuilder::from_env_with(env(&[("GRAY_SWAN_API_KEY", "sk-test-fake")]))
+        );
+        assert!(
+            debug.contains("GRAY_SWAN_API_KEY") && !debug.contains("sk-test-fake"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn both_set_the_right_one_wins_if_equal_else_it_is_an_error() {
+        let url = (BASE_URL_ENV, "https://staging.example/v1");
+        assert_eq!(
+            built(&[
+                KEY,
+                url,
+                ("GRAYSWAN_BASE_URL", " https://staging.example/v1 ")
+            ]),
+            Ok("https://staging.example/v1".to_owned())
+        );
+        assert_eq!(
+            built(&[KEY, ("GRAY_SWAN_API_KEY", "sk-test-fake")]),
+            Ok(DEFAULT_BASE_URL.into())
+        );
+
+        let error = built(&[KEY, url, ("GRAYSWAN_API_BASE", "https://other.example")]).unwrap_err();
+        assert!(
+            error.contains("GRAY_SWAN_BASE_URL and GRAYSWAN_API_BASE are set to different values")
+                && error.contains("unset GRAYSWAN_API_BASE"),
+            "{error}"
+        );
+        assert!(!error.contains("example"), "{error}");
+        let error = built(&[KEY, ("GRAY_SWAN_API_KEY", "sk-test-other")]).unwrap_err();
+        assert!(
+            error.contains("GRAYSWAN_API_KEY and GRAY_SWAN_API_KEY"),
+            "{error}"
+        );
+        assert!(!error.contains("sk-test"), "{error}");
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_a_setting_in_code_sets_the_near_miss_aside() {
+        assert_eq!(
+            built(&[KEY, ("GRAYSWAN_BASE_URL", "  ")]),
+            Ok(DEFAULT_BASE_URL.into())
+        );
+        // An empty right variable with a near miss set is still a near miss.
+        assert!(built(&[KEY, (BASE_URL_ENV, ""), ("GRAYSWAN_BASE_URL", "https://x")]).is_err());
+
+        let config = ClientBuilder::from_env_with(env(&[
+            ("GRAY_SWAN_API_KEY", "sk-test-fake"),
+            ("GRAYSWAN_BASE_URL", "http://localhost:1"),
+        ]))
+        .api_key("sk-test-code")
+        .base_url("https://code.example")
+        .transport(Unused)
+        .into_config()
+        .unwrap();
+        assert_eq!(config.base.as_str(), "https://code.example");
+        assert_eq!(config.api_key.expose(), "sk-test-code");
+
+        // The key's near miss is reported before its absence.
+        let error = built(&[("GRAY_SWAN_API_KEY", "sk-test-fake")]).unwrap_err();
+        assert!(!error.contains("no API key"), "{error}");
     }
 }
