@@ -1,5 +1,6 @@
-//! The command from start to exit status: parse the arguments, read the inputs, build the
-//! client from the environment, run the subcommand under Ctrl-C, report.
+//! The command from start to exit status: parse the arguments, build the client from the
+//! environment and the global flags (or offline, see [`crate::connect`]), read the inputs,
+//! run the subcommand under Ctrl-C, report.
 //!
 //! Inputs (`--data` files, a prompt on standard input) are read before the request starts,
 //! while Ctrl-C still ends the process the ordinary way; from then on the work races
@@ -10,18 +11,15 @@ use std::future::Future;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-use cygnet::config::API_KEY_ENV;
-use cygnet::redact::Secrets;
-use cygnet::Client;
-
-use crate::args::{ChatArgs, Cli, Command, ModerateArgs, MonitorArgs};
+use crate::args::{ChatArgs, Cli, Command, ConnectionArgs, ModerateArgs, MonitorArgs};
 use crate::chat::{self, ChatOptions};
+use crate::connect;
 use crate::failure::{exit_status, report, Failure, Outcome};
 use crate::input::{read_text, trim_prompt, Source, MAX_INPUT_BYTES};
-use crate::moderate::moderate;
+use crate::moderate::{moderate, ModerateOptions};
 use crate::monitor::{monitor, MonitorOptions};
 use crate::output::write_now;
+use clap::{CommandFactory, Parser};
 
 /// Runs the command with the process's arguments and standard streams; returns its exit
 /// status.
@@ -38,8 +36,12 @@ pub fn main() -> ExitCode {
     let result = run(cli);
     if let Err(failure) = &result {
         // The key as the client read it, to keep out of the report whatever echoed it.
-        let secrets = Secrets::new(std::env::var(API_KEY_ENV).ok());
-        report(failure, &secrets, &mut io::stdout(), &mut io::stderr());
+        report(
+            failure,
+            &connect::secrets(),
+            &mut io::stdout(),
+            &mut io::stderr(),
+        );
     }
     ExitCode::from(exit_status(&result))
 }
@@ -56,16 +58,16 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
             write_now(&mut io::stdout().lock(), &String::from_utf8_lossy(&script))?;
             Ok(Outcome::Success)
         }
-        Command::Chat(args) => run_chat(&args),
-        Command::Moderate(args) => run_moderate(&args),
-        Command::Monitor(args) => run_monitor(&args),
+        Command::Chat(args) => run_chat(&args, &cli.connection),
+        Command::Moderate(args) => run_moderate(&args, &cli.connection),
+        Command::Monitor(args) => run_monitor(&args, &cli.connection),
     }
 }
 
-fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
+fn run_chat(args: &ChatArgs, connection: &ConnectionArgs) -> Result<Outcome, Failure> {
     let runtime = runtime()?;
     let _context = runtime.enter();
-    let client = client_from_env()?;
+    let client = connect::client(connection, &mut io::stderr())?;
     let options = ChatOptions::from_args(args, io::stdout().is_terminal());
 
     let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
@@ -139,10 +141,10 @@ fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
     result
 }
 
-fn run_moderate(args: &ModerateArgs) -> Result<Outcome, Failure> {
+fn run_moderate(args: &ModerateArgs, connection: &ConnectionArgs) -> Result<Outcome, Failure> {
     let runtime = runtime()?;
     let _context = runtime.enter();
-    let client = client_from_env()?;
+    let client = connect::client(connection, &mut io::stderr())?;
     let text = if !args.text.is_empty() {
         args.text.join(" ")
     } else if io::stdin().is_terminal() {
@@ -157,18 +159,19 @@ fn run_moderate(args: &ModerateArgs) -> Result<Outcome, Failure> {
             "the text to moderate is empty: give it as arguments or on standard input".into(),
         ));
     }
+    let options = ModerateOptions::from_args(args, io::stdout().is_terminal());
     let result = runtime.block_on(until_interrupted(async {
         let mut stdout = io::stdout().lock();
-        moderate(&client, &text, args.json, args.fail_if_flagged, &mut stdout).await
+        moderate(&client, &text, &options, &mut stdout).await
     }));
     runtime.shutdown_background();
     result
 }
 
-fn run_monitor(args: &MonitorArgs) -> Result<Outcome, Failure> {
+fn run_monitor(args: &MonitorArgs, connection: &ConnectionArgs) -> Result<Outcome, Failure> {
     let runtime = runtime()?;
     let _context = runtime.enter();
-    let client = client_from_env()?;
+    let client = connect::client(connection, &mut io::stderr())?;
     let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
     let data_from_stdin = sources.iter().filter(|s| **s == Source::Stdin).count();
     if data_from_stdin > 1 {
@@ -217,17 +220,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(Failure::Runtime)
-}
-
-/// The client from `GRAYSWAN_API_KEY`, `GRAY_SWAN_BASE_URL` and the network settings of the
-/// environment, as the library reads them.
-fn client_from_env() -> Result<Client, Failure> {
-    let has_key =
-        std::env::var_os(API_KEY_ENV).is_some_and(|key| !key.to_string_lossy().trim().is_empty());
-    if !has_key {
-        return Err(Failure::MissingKey);
-    }
-    Ok(cygnet::from_env()?)
 }
 
 /// `work`, or [`Failure::Interrupted`] as soon as Ctrl-C is pressed (then `work` is dropped

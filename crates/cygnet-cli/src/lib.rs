@@ -4,6 +4,7 @@
 //! on cygnet's mock transport. It follows the binary: it is not meant as an API of its own.
 //!
 //! - [`args`]: the command line (clap).
+//! - [`connect`]: the client, online from the environment and the global flags, or offline.
 //! - [`input`]: reading prompts and `--data` files, bounded and UTF-8 only.
 //! - [`chat`]: one answer (streamed, whole or as JSON) and the interactive conversation.
 //! - [`moderate`]: a moderation verdict and its exit status.
@@ -17,6 +18,7 @@
 pub mod app;
 pub mod args;
 pub mod chat;
+pub mod connect;
 pub mod failure;
 pub mod input;
 pub mod moderate;

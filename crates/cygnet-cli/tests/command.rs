@@ -465,7 +465,7 @@ fn usage_errors_exit_with_1_and_help_with_0() {
         assert_eq!(run.code(), 1, "{args:?}: {run:#?}");
         // No subcommand at all: the help, on stderr.
         let expected = if args.is_empty() {
-            "Usage: cygnet <COMMAND>"
+            "Usage: cygnet [OPTIONS] <COMMAND>"
         } else {
             "error: "
         };
