@@ -57,8 +57,8 @@ pub struct ConnectionArgs {
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
     /// Time allowed for each attempt (a retry gets its own): for a whole answer, or for a
-    /// stream's first response; e.g. 30s, 500ms, 2m; default 60s. A stream that has started
-    /// may then run longer, as long as it is never silent for 60s.
+    /// stream until its response starts; e.g. 30s, 500ms, 2m; default 60s. A stream that has
+    /// started may then run longer, as long as it is never silent for 60s.
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// Allow cleartext http:// to a host that is not loopback: the key can then be read
@@ -207,7 +207,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{text:?} is not a duration, such as 30s or 500ms"))?;
     match Duration::try_from_secs_f64(value * scale) {
         Ok(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err(format!("{text:?} is not a duration of more than zero")),
+        Ok(_) => Err(format!("{text:?} is not a duration of more than zero")),
+        Err(_) => Err(format!("{text:?} is too long a duration")),
     }
 }
 
