@@ -34,7 +34,7 @@ pub enum Outcome {
 #[non_exhaustive]
 pub enum Failure {
     /// No API key in the environment.
-    #[error("no API key: set the {API_KEY_ENV} environment variable to your Gray Swan API key")]
+    #[error("no API key: set the {API_KEY_ENV} environment variable to your Gray Swan API key (or try the command with --offline)")]
     MissingKey,
     /// The client or the API failed.
     #[error(transparent)]
@@ -136,7 +136,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(err).unwrap(),
-            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key\n"
+            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key (or try the command with --offline)\n"
         );
         assert!(out.is_empty());
 

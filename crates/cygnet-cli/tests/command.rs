@@ -351,7 +351,7 @@ fn a_missing_key_is_an_error_naming_the_variable() {
         assert_eq!(run.code(), 1, "{run:#?}");
         assert_eq!(
             run.stderr,
-            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key\n"
+            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key (or try the command with --offline)\n"
         );
         assert_eq!(run.stdout, "");
     }
