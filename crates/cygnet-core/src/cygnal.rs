@@ -164,8 +164,8 @@ fn check_key(key: &str, what: &str) -> Result<()> {
 /// - [`policy_id`](Self::policy_id): `policy-id`.
 ///
 /// Names and descriptions are checked by [`Cygnal::with_controls`]: a category name must be
-/// a header-name token (letters, digits, `-`, `_`, ...), and every value must be visible
-/// ASCII or spaces. Other headers go in through [`RequestOptions::header`].
+/// a header-name token (letters, digits, `-`, `_`, ...), and every value must be printable
+/// ASCII (spaces included): a non-ASCII description is refused rather than sent garbled. Other headers go in through [`RequestOptions::header`].
 ///
 /// ```
 /// use cygnet_core::cygnal::CygnalControls;
@@ -309,13 +309,24 @@ impl CygnalControls {
     }
 }
 
+/// `value` as a header value, when it is printable ASCII (spaces and tabs allowed).
+///
+/// Stricter than `HeaderValue`, which also takes bytes above 127: a server reads those as
+/// Latin-1, so a UTF-8 description would arrive garbled rather than be refused.
 fn header_value(what: &str, value: &str) -> Result<HeaderValue> {
-    HeaderValue::try_from(value).map_err(|_| {
+    let printable = value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..=0x7e).contains(&b));
+    let refused = || {
         Error::Config(format!(
             "the Cygnal control {what} holds a character an HTTP header cannot carry \
              (a control character or a non-ASCII letter)"
         ))
-    })
+    };
+    if !printable {
+        return Err(refused());
+    }
+    HeaderValue::try_from(value).map_err(|_| refused())
 }
 
 /// Cygnal's protected completions on a client: made by [`Client::cygnal`].
