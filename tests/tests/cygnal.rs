@@ -244,7 +244,7 @@ async fn a_tool_loop_runs_through_cygnal() {
         .parallel_tool_calls(false);
     let first = bounded("first turn", guarded.chat(&request)).await.unwrap();
     assert_eq!(first.finish_reason(), Some(&FinishReason::ToolCalls));
-    assert_eq!(first.tool_calls(), [call.clone()]);
+    assert_eq!(first.tool_calls(), [call]);
 
     messages.push(Message::assistant_tool_calls(first.tool_calls().to_vec()));
     messages.push(Message::tool("call_1", r#"{"sky":"sunny"}"#));
