@@ -554,3 +554,33 @@ fn the_blocking_client_goes_through_cygnal_too() {
         assert_eq!(received.header("policy-id"), Some("pol_1"));
     }
 }
+
+#[tokio::test]
+async fn a_guarded_request_goes_through_an_http_proxy_with_both_keys() {
+    // The loopback server plays the proxy: an http:// request reaches it in absolute form.
+    let mut proxy = LoopbackServer::start(Reply::json(200, &openai_completion("via proxy"))).await;
+    let transport = cygnet::HyperTransport::builder()
+        .proxy(proxy.base_url())
+        .build()
+        .unwrap();
+    let client = cygnet::ClientBuilder::new()
+        .api_key(FAKE_KEY)
+        .base_url("http://cygnal.invalid")
+        .allow_insecure_http(true)
+        .transport(transport)
+        .build()
+        .unwrap();
+    let guarded = client.cygnal(provider_key());
+    let request = CygnalRequest::new("gpt-5", vec![Message::user("Hi")]);
+    let completion = bounded("via proxy", guarded.chat(&request)).await.unwrap();
+    assert_eq!(completion.content(), Some("via proxy"));
+    let received = proxy.next_request().await;
+    assert_eq!(
+        received.path(),
+        "http://cygnal.invalid/cygnal/chat/completions"
+    );
+    let bearer = format!("Bearer {PROVIDER_KEY}");
+    assert_eq!(received.header("authorization"), Some(bearer.as_str()));
+    assert_eq!(received.header("grayswan-api-key"), Some(FAKE_KEY));
+    assert_eq!(received.header("proxy-authorization"), None);
+}
