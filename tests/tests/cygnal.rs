@@ -584,3 +584,38 @@ async fn a_guarded_request_goes_through_an_http_proxy_with_both_keys() {
     assert_eq!(received.header("grayswan-api-key"), Some(FAKE_KEY));
     assert_eq!(received.header("proxy-authorization"), None);
 }
+
+#[test]
+fn a_cygnal_answer_that_is_not_a_completion_fails_closed() {
+    let mock = MockTransport::conversation([
+        MockReply::json(200, json!({"id": "x", "object": "chat.completion"})),
+        MockReply::json(
+            200,
+            json!({"error": true, "message": "quota", "error_code": "q"}),
+        ),
+        MockReply::sse_events([r#"{"id":"x","object":"chat.completion.chunk"}"#]),
+    ]);
+    let guarded = mock
+        .cygnal()
+        .with_options(RequestOptions::new().max_retries(0));
+    let request = CygnalRequest::new("gpt-5", vec![Message::user("Hi")]);
+    futures_executor::block_on(async {
+        let error = guarded.chat(&request).await.unwrap_err();
+        assert!(
+            matches!(&error, Error::Decode(e) if e.to_string().contains("choices")),
+            "{error:?}"
+        );
+        let error = guarded.chat(&request).await.unwrap_err();
+        assert_eq!(
+            error.as_api().and_then(|e| e.code()),
+            Some("q"),
+            "{error:?}"
+        );
+        let mut stream = guarded.chat_stream(&request).await.unwrap();
+        let first = stream.next_chunk().await.expect("an item");
+        assert!(
+            first.is_err(),
+            "a chunk without choices is an error: {first:?}"
+        );
+    });
+}
