@@ -11,6 +11,10 @@ use std::future::Future;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser};
+use cygnet::cygnal::{Cygnal, ProviderKey};
+use cygnet::Client;
+
 use crate::args::{ChatArgs, Cli, Command, ConnectionArgs, ModerateArgs, MonitorArgs};
 use crate::chat::{self, ChatOptions};
 use crate::connect;
@@ -19,7 +23,7 @@ use crate::input::{read_text, trim_prompt, Source, MAX_INPUT_BYTES};
 use crate::moderate::{moderate, ModerateOptions};
 use crate::monitor::{monitor, MonitorOptions};
 use crate::output::write_now;
-use clap::{CommandFactory, Parser};
+use crate::route::Route;
 
 /// Runs the command with the process's arguments and standard streams; returns its exit
 /// status.
@@ -33,15 +37,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
         }
     };
+    // `chat --cygnal` reads a second key, kept out of the report too.
+    let provider_env = match &cli.command {
+        Command::Chat(args) => provider_key_var(args).map(str::to_owned),
+        _ => None,
+    };
     let result = run(cli);
     if let Err(failure) = &result {
-        // The key as the client read it, to keep out of the report whatever echoed it.
-        report(
-            failure,
-            &connect::secrets(),
-            &mut io::stdout(),
-            &mut io::stderr(),
-        );
+        // The keys as the client read them, to keep out of the report whatever echoed them.
+        let mut secrets = connect::secrets();
+        if let Some(key) = provider_env.and_then(|name| std::env::var(name).ok()) {
+            secrets = secrets.with(key);
+        }
+        report(failure, &secrets, &mut io::stdout(), &mut io::stderr());
     }
     ExitCode::from(exit_status(&result))
 }
@@ -68,6 +76,7 @@ fn run_chat(args: &ChatArgs, connection: &ConnectionArgs) -> Result<Outcome, Fai
     let runtime = runtime()?;
     let _context = runtime.enter();
     let client = connect::client(connection, &mut io::stderr())?;
+    let guarded = cygnal_route(args, &client, connection.offline)?;
     let options = ChatOptions::from_args(args, io::stdout().is_terminal());
 
     let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
@@ -110,7 +119,8 @@ fn run_chat(args: &ChatArgs, connection: &ConnectionArgs) -> Result<Outcome, Fai
         let mut stdout = io::stdout().lock();
         match &prompt {
             Some(prompt) => {
-                let outcome = chat::single(&client, &options, prompt, &data, &mut stdout).await;
+                let route = chat_route(&client, guarded.as_ref());
+                let outcome = chat::single(route, &options, prompt, &data, &mut stdout).await;
                 if let Ok(Outcome::Blocked) = outcome {
                     let _ = writeln!(io::stderr(), "{}", chat::BLOCKED_NOTICE);
                 }
@@ -125,7 +135,7 @@ fn run_chat(args: &ChatArgs, connection: &ConnectionArgs) -> Result<Outcome, Fai
                 );
                 let lines = tokio::io::BufReader::new(tokio::io::stdin());
                 chat::conversation(
-                    &client,
+                    chat_route(&client, guarded.as_ref()),
                     &options,
                     &data,
                     lines,
@@ -220,6 +230,45 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(Failure::Runtime)
+}
+
+/// The variable `chat --cygnal` reads the provider's key from: `--provider-key-env`, or
+/// `OPENAI_API_KEY`; `None` without `--cygnal`.
+fn provider_key_var(args: &ChatArgs) -> Option<&str> {
+    let default = cygnet::cygnal::OPENAI_API_KEY_ENV;
+    args.cygnal
+        .then(|| args.provider_key_env.as_deref().unwrap_or(default))
+}
+
+/// Cygnal's route for `chat --cygnal` (the provider's key read from its variable before
+/// anything is sent; the mock's fake key when `offline`), or `None` for Cygnet's own.
+fn cygnal_route(
+    args: &ChatArgs,
+    client: &Client,
+    offline: bool,
+) -> Result<Option<Cygnal>, Failure> {
+    let Some(name) = provider_key_var(args) else {
+        return Ok(None);
+    };
+    if args.model == cygnet::models::CYGNET {
+        return Err(Failure::Usage(
+            "--cygnal guards another provider's model: name it with --model (e.g. gpt-5)".into(),
+        ));
+    }
+    let key = if offline {
+        ProviderKey::new(cygnet::mock::MOCK_PROVIDER_KEY)?
+    } else {
+        ProviderKey::from_env_var(name)?
+    };
+    Ok(Some(client.cygnal(key)))
+}
+
+/// The route a chat takes: Cygnal's when `guarded`, Cygnet's otherwise.
+fn chat_route<'a>(client: &'a Client, guarded: Option<&'a Cygnal>) -> Route<'a> {
+    match guarded {
+        Some(cygnal) => Route::Cygnal(cygnal),
+        None => Route::Cygnet(client),
+    }
 }
 
 /// `work`, or [`Failure::Interrupted`] as soon as Ctrl-C is pressed (then `work` is dropped

@@ -14,6 +14,7 @@ Examples:
   cygnet chat -d page.html Summarise this page
   curl -s https://example.com | cygnet chat -d - What is this page about?
   cygnet chat --no-stream --json -s 'Answer in French' Hello
+  cygnet chat --cygnal -m gpt-5 Hello  (OpenAI's model, guarded by Gray Swan's Cygnal)
   cygnet chat                      (a conversation, one answer per line typed)
   cygnet moderate --fail-if-flagged < comment.txt
   cygnet monitor -d page.html --fail-if-flagged Summarise this page
@@ -24,6 +25,7 @@ Examples:
 Environment:
   GRAYSWAN_API_KEY      the API key (required, except with --offline)
   GRAY_SWAN_BASE_URL    the API's base URL (default https://api.grayswan.ai; --base-url wins)
+  OPENAI_API_KEY        the model provider's key for `chat --cygnal` (see --provider-key-env)
   A near miss (GRAY_SWAN_API_KEY, GRAYSWAN_BASE_URL, GRAYSWAN_API_BASE, ...) is an error
   naming the variable to use, before anything is sent.
 
@@ -116,6 +118,17 @@ pub struct ChatArgs {
     /// Print JSON: the completion (with --no-stream), or each chunk as one line.
     #[arg(long)]
     pub json: bool,
+    /// Go through Cygnal, Gray Swan's guard for other providers' models: the request goes in
+    /// OpenAI's format to `{GRAY_SWAN_BASE_URL}/cygnal/chat/completions` for the provider's
+    /// model named by --model (e.g. `gpt-5`), with the provider's key from OPENAI_API_KEY (or
+    /// --provider-key-env) and the Gray Swan key. `--data` files are sent as `user` messages
+    /// (OpenAI's format has no `data` role). A blocked answer ends with status 2.
+    #[arg(long)]
+    pub cygnal: bool,
+    /// With --cygnal: the name of the environment variable that holds the model provider's
+    /// key (default OPENAI_API_KEY). The key itself is never given on the command line.
+    #[arg(long, value_name = "NAME", requires = "cygnal")]
+    pub provider_key_env: Option<String>,
     /// Print the model's text exactly as it came, even on a terminal. Without it, control
     /// characters in the text (escape sequences that could set the window title, write the
     /// clipboard or clear the screen) show on a terminal as escapes such as `\u{1b}`; into a

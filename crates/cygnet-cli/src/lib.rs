@@ -9,6 +9,7 @@
 //! - [`chat`]: one answer (streamed, whole or as JSON) and the interactive conversation.
 //! - [`moderate`]: a moderation verdict and its exit status.
 //! - [`monitor`]: the Cygnal monitor's decision and its exit status.
+//! - [`route`]: Cygnet's chat completions or Cygnal's protected ones (`chat --cygnal`).
 //! - [`output`]: writing to standard output, where a closed pipe is a quiet end.
 //! - [`failure`]: what can end the command, its exit status and how it is reported.
 //! - [`app`]: ties them together for `main`.
@@ -24,5 +25,6 @@ pub mod input;
 pub mod moderate;
 pub mod monitor;
 pub mod output;
+pub mod route;
 
 pub use failure::{Failure, Outcome};

@@ -116,6 +116,11 @@ impl fmt::Debug for RawResponse {
 }
 
 impl RawResponse {
+    /// The secrets kept out of what is built from this answer.
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
     /// Parses the body as JSON into the caller's own type.
     ///
     /// # Errors
@@ -271,7 +276,9 @@ impl Client {
     /// arrive as items of the stream.
     pub async fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
         let body = self.body_bytes(&request.as_streaming())?;
-        let stream = self.open_stream(CHAT_COMPLETION_PATH, body).await?;
+        let stream = self
+            .open_stream(CHAT_COMPLETION_PATH, body, Credentials::Bearer)
+            .await?;
         Ok(ChatStream::new(stream))
     }
 
@@ -402,17 +409,16 @@ impl Client {
         self.send_raw(path, body, Credentials::Bearer).await
     }
 
-    /// POSTs `body` to `path` with the key in the headers `credentials` names, and reads
+    /// POSTs `body` to `path` with the keys in the headers `credentials` names, and reads
     /// the whole successful answer.
-    async fn send_raw(
+    pub(crate) async fn send_raw(
         &self,
         path: &str,
         body: &(impl Serialize + ?Sized),
         credentials: Credentials,
     ) -> Result<RawResponse> {
         let body = self.body_bytes(body)?;
-        let call = Call::new(&self.engine, &self.options, path, body, false)?
-            .with_credentials(credentials);
+        let call = Call::with_route(&self.engine, &self.options, path, body, false, credentials)?;
         let span = call.span().clone();
         let response = call.send_full().instrument(span).await?;
         let (parts, body) = response.into_parts();
@@ -435,14 +441,26 @@ impl Client {
         body: &(impl Serialize + ?Sized),
     ) -> Result<SseStream> {
         let body = self.body_bytes(body)?;
-        self.open_stream(path, body).await
+        self.open_stream(path, body, Credentials::Bearer).await
     }
 
     /// Sends a streaming request and waits for an answer head that starts a stream.
     ///
     /// A whole stream's bound, when configured, starts here and also covers this wait.
-    async fn open_stream(&self, path: &str, body: Bytes) -> Result<SseStream> {
-        let call = Arc::new(Call::new(&self.engine, &self.options, path, body, true)?);
+    pub(crate) async fn open_stream(
+        &self,
+        path: &str,
+        body: Bytes,
+        credentials: Credentials,
+    ) -> Result<SseStream> {
+        let call = Arc::new(Call::with_route(
+            &self.engine,
+            &self.options,
+            path,
+            body,
+            true,
+            credentials,
+        )?);
         let mut deadline = call.stream_deadline();
         let span = call.span().clone();
         let opened = StreamDeadline::race(deadline.as_mut(), call.open_stream())
@@ -453,7 +471,7 @@ impl Client {
     }
 
     /// Serializes `body` once, merging the options' extra fields (the extra value wins).
-    fn body_bytes(&self, body: &(impl Serialize + ?Sized)) -> Result<Bytes> {
+    pub(crate) fn body_bytes(&self, body: &(impl Serialize + ?Sized)) -> Result<Bytes> {
         let encoded = if self.options.extra_body.is_empty() {
             serde_json::to_vec(body)
         } else {

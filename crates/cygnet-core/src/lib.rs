@@ -47,6 +47,7 @@ mod answer;
 mod call_context;
 pub mod client;
 pub mod config;
+pub mod cygnal;
 mod engine;
 pub mod error;
 pub mod options;
@@ -61,6 +62,7 @@ pub use accumulate::{AccumulatingStream, Accumulator};
 pub use call_context::{CallContext, RequestTarget};
 pub use client::{ApiResponse, Client, RawResponse};
 pub use config::{ApiKey, ClientBuilder, Limits};
+pub use cygnal::{Cygnal, CygnalControls, ProviderKey, CYGNAL_CHAT_COMPLETIONS_PATH};
 pub use cygnet_types as types;
 pub use error::{
     ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutError, TimeoutKind,

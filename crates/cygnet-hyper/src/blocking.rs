@@ -44,10 +44,12 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::Duration;
 
+use cygnet_core::cygnal::{CygnalControls, ProviderKey};
 use cygnet_core::sse::OwnedEvent;
 use cygnet_core::types::{
     Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef,
-    ChatCompletionRequest, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
+    ChatCompletionRequest, CygnalRequest, ModerationRequest, ModerationResponse, MonitorRequest,
+    MonitorResponse,
 };
 use cygnet_core::{
     Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, TextPiece, Transport,
@@ -278,6 +280,108 @@ impl Client {
     /// the client's runtime.
     fn call<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         self.runtime.block_on(call)?
+    }
+}
+
+impl Client {
+    /// Cygnal's protected completions through this client, with the model provider's `key`;
+    /// see [`cygnet_core::Cygnal`]. Shares this client's pool and runtime.
+    ///
+    /// ```no_run
+    /// use cygnet_core::cygnal::ProviderKey;
+    /// use cygnet_core::types::{CygnalRequest, Message};
+    /// # fn main() -> cygnet_core::Result<()> {
+    /// let client = cygnet_hyper::blocking::Client::from_env()?;
+    /// let guarded = client.cygnal(ProviderKey::from_env()?); // OPENAI_API_KEY
+    /// let request = CygnalRequest::new("gpt-5", vec![Message::user("Hello!")]);
+    /// let completion = guarded.chat(&request)?;
+    /// if completion.is_blocked() {
+    ///     eprintln!("Gray Swan blocked the answer");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn cygnal(&self, key: ProviderKey) -> Cygnal {
+        Cygnal {
+            inner: self.inner.cygnal(key),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+}
+
+/// Cygnal's protected completions on a blocking [`Client`], made by [`Client::cygnal`]: the
+/// calls of [`cygnet_core::Cygnal`], each blocking until its answer arrives.
+///
+/// Cheap to clone; its `Debug` shows neither key.
+#[derive(Clone)]
+pub struct Cygnal {
+    inner: cygnet_core::Cygnal,
+    runtime: Arc<Runtime>,
+}
+
+impl fmt::Debug for Cygnal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::Cygnal")
+            .field("cygnal", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cygnal {
+    /// The async route underneath, to use from async code.
+    pub fn as_async(&self) -> &cygnet_core::Cygnal {
+        &self.inner
+    }
+
+    /// This route with `options` laid over its own.
+    #[must_use]
+    pub fn with_options(&self, options: RequestOptions) -> Cygnal {
+        Cygnal {
+            inner: self.inner.with_options(options),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+
+    /// This route with `controls`' headers on every call; see
+    /// [`cygnet_core::Cygnal::with_controls`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::with_controls`].
+    pub fn with_controls(&self, controls: CygnalControls) -> Result<Cygnal> {
+        Ok(Cygnal {
+            inner: self.inner.with_controls(controls)?,
+            runtime: Arc::clone(&self.runtime),
+        })
+    }
+
+    /// Sends `request` to Cygnal and waits for the whole answer; see
+    /// [`cygnet_core::Cygnal::chat`]. A blocked answer is `Ok` and says so
+    /// ([`ChatCompletion::blocked`]).
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::chat`].
+    pub fn chat(&self, request: &CygnalRequest) -> Result<ChatCompletion> {
+        self.runtime.block_on(self.inner.chat(request))?
+    }
+
+    /// Like [`Cygnal::chat`], with the status and headers of the answer.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::chat_response`].
+    pub fn chat_response(&self, request: &CygnalRequest) -> Result<ApiResponse<ChatCompletion>> {
+        self.runtime.block_on(self.inner.chat_response(request))?
+    }
+
+    /// Sends `request` with `stream: true` and returns an iterator over the chunks; see
+    /// [`cygnet_core::Cygnal::chat_stream`]. A stream Cygnal cuts ends with a chunk that says
+    /// so ([`ChatCompletionChunk::is_blocked`]).
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::chat_stream`].
+    pub fn chat_stream(&self, request: &CygnalRequest) -> Result<ChatStream> {
+        let stream = self.runtime.block_on(self.inner.chat_stream(request))??;
+        Ok(ChatStream {
+            inner: OnRuntime::new(stream, &self.runtime),
+        })
     }
 }
 

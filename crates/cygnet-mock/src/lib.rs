@@ -82,6 +82,11 @@
 //! [`MockReply::monitor`], [`MockReply::ipi`], [`MockReply::mutation`],
 //! [`MockReply::violated_rule`]).
 //!
+//! Cygnal's protected completions too: [`MockTransport::cygnal`] is the route on the mock
+//! client, the OpenAI-format replies above are its answers, [`MockReply::with_usage`] adds
+//! the `include_usage` chunk, and [`CapturedRequest::provider_key`] and
+//! [`CapturedRequest::grayswan_key`] show that both keys arrived.
+//!
 //! # What the mock does with each request
 //!
 //! - The request is recorded first (see [`MockTransport::requests`]), whatever happens next.
@@ -197,4 +202,6 @@ pub use recorder::Recorder;
 pub use redact::{Redactions, REDACTED};
 pub use replay::{ReplayMismatch, Replayer};
 pub use reply::MockReply;
-pub use transport::{CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL};
+pub use transport::{
+    CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL, MOCK_PROVIDER_KEY,
+};

@@ -553,6 +553,39 @@ impl MockReply {
         self
     }
 
+    /// Ends the stream, before `[DONE]`, with the usage chunk OpenAI's
+    /// `stream_options.include_usage` asks for (and Cygnal passes on): no choices, and
+    /// `usage` with these counts and their sum.
+    ///
+    /// ```
+    /// # async fn run() -> cygnet_core::Result<()> {
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// let mock = MockTransport::conversation([MockReply::stream_text(["Hi"]).with_usage(12, 1)]);
+    /// # let request = cygnet_types::ChatCompletionRequest::new("cygnet", vec![]);
+    /// let completion = mock.client().chat_stream(&request).await?.collect_completion().await?;
+    /// assert_eq!(completion.usage.unwrap().total_tokens, 13);
+    /// # Ok(())
+    /// # }
+    /// # futures_executor::block_on(run()).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On a reply that is not streamed; a whole completion carries its usage already.
+    #[track_caller]
+    pub fn with_usage(mut self, prompt_tokens: u64, completion_tokens: u64) -> Self {
+        self.events(
+            "with_usage",
+            "a whole completion carries its usage already (MockReply::text fills it in)",
+        )
+        .events
+        .push(fixtures::usage_chunk_event(
+            prompt_tokens,
+            completion_tokens,
+        ));
+        self
+    }
+
     /// Hands the body out in reads of these sizes, in turn, cycling through the list (a
     /// zero is taken as one), regardless of where events end. Without it a whole body is
     /// one read and a stream one read per event. Pauses, failures and stalls still happen

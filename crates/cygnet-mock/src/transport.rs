@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use cygnet_core::cygnal::{Cygnal, ProviderKey};
 use cygnet_core::options::RedactedHeaders;
 use cygnet_core::transport::{
     async_trait, Body, ConnectTimeout, Sleep, Transport, TransportError, TransportErrorKind,
@@ -19,6 +20,8 @@ use crate::scripted_body::BodyGuard;
 
 /// The fake API key of [`MockTransport::client`].
 pub const MOCK_API_KEY: &str = "sk-mock";
+/// The fake provider key of [`MockTransport::cygnal`].
+pub const MOCK_PROVIDER_KEY: &str = "sk-mock-provider";
 /// The base URL of [`MockTransport::client`]: `.invalid` can never resolve, so nothing
 /// could reach a network even by mistake, and `https` needs no cleartext opt-in.
 pub const MOCK_BASE_URL: &str = "https://mock.invalid";
@@ -230,6 +233,34 @@ impl MockTransport {
             Err(e) => {
                 unreachable!("cygnet-mock: the mock client's fixed settings were refused: {e}")
             }
+        }
+    }
+
+    /// Cygnal's protected completions on [`MockTransport::client`], with the provider key
+    /// [`MOCK_PROVIDER_KEY`]. A Cygnal answer is one scripted line: [`MockReply::text`],
+    /// [`MockReply::blocked`], [`MockReply::stream_blocked`], [`MockReply::tool_calls`], or
+    /// a stream [`with_usage`](MockReply::with_usage); [`CapturedRequest::provider_key`] and
+    /// [`CapturedRequest::grayswan_key`] check that both keys arrived.
+    ///
+    /// ```
+    /// use cygnet_mock::{MockReply, MockTransport, MOCK_API_KEY, MOCK_PROVIDER_KEY};
+    /// use cygnet_types::{CygnalRequest, Message};
+    ///
+    /// let mock = MockTransport::conversation([MockReply::blocked("Sorry, I can't help with that.")]);
+    /// let request = CygnalRequest::new("gpt-5", vec![Message::user("Hi")]);
+    /// let completion = futures_executor::block_on(mock.cygnal().chat(&request))?;
+    /// assert!(completion.is_blocked());
+    /// let sent = mock.last_request().unwrap();
+    /// assert_eq!(sent.path(), "/cygnal/chat/completions");
+    /// assert_eq!(sent.provider_key(), Some(MOCK_PROVIDER_KEY));
+    /// assert_eq!(sent.grayswan_key(), Some(MOCK_API_KEY));
+    /// # Ok::<(), cygnet_core::Error>(())
+    /// ```
+    pub fn cygnal(&self) -> Cygnal {
+        match ProviderKey::new(MOCK_PROVIDER_KEY) {
+            Ok(key) => self.client().cygnal(key),
+            // Unreachable: the key above is fixed and valid.
+            Err(e) => unreachable!("cygnet-mock: the mock provider key was refused: {e}"),
         }
     }
 
@@ -534,6 +565,17 @@ impl CapturedRequest {
     /// The first value of header `name` (case-insensitive), when present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)?.to_str().ok()
+    }
+
+    /// The token of `Authorization: Bearer <token>`: on Cygnal's protected completions the
+    /// provider's key, elsewhere the Gray Swan key.
+    pub fn provider_key(&self) -> Option<&str> {
+        self.header("authorization")?.strip_prefix("Bearer ")
+    }
+
+    /// The `grayswan-api-key` header: the Gray Swan key on Cygnal's routes.
+    pub fn grayswan_key(&self) -> Option<&str> {
+        self.header("grayswan-api-key")
     }
 
     /// The body's bytes, exactly as sent.

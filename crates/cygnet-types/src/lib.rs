@@ -1,4 +1,5 @@
-//! Wire types for Gray Swan's Cygnet API, and for the Cygnal monitor on the same host.
+//! Wire types for Gray Swan's Cygnet API, and for Cygnal (the monitor and protected
+//! completions, [`CygnalRequest`]) on the same host.
 //!
 //! This crate holds the messages, requests, responses, stream chunks and error bodies
 //! of the API and depends on `serde` and `serde_json` alone, so a service can share them
@@ -66,6 +67,7 @@ mod chunk;
 mod chunk_ref;
 mod chunk_scan;
 mod completion;
+mod cygnal;
 mod error_body;
 mod field;
 mod message;
@@ -81,6 +83,7 @@ pub use chunk_ref::{
     ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
 };
 pub use completion::{ChatCompletion, Choice, FinishReason, ResponseMessage, Usage};
+pub use cygnal::{CygnalRequest, ResponseFormat, Stop, StreamOptions, StreamingCygnalRequest};
 pub use error_body::{Detail, ErrorBody, ErrorField, ErrorObject, LocPart, ValidationError};
 pub use message::{Message, Role};
 pub use moderation::{ModerationRequest, ModerationResponse};

@@ -34,6 +34,7 @@
 //! | another HTTP stack or runtime | `default-features = false`, your own [`Transport`] |
 //! | only the wire types | the `cygnet-types` crate ([`types`] here) |
 //! | a violation score from the Cygnal monitor | [`Client::monitor`] with a [`MonitorRequest`], compared with a [`Threshold`] |
+//! | another provider's model (`gpt-5`, ...) guarded by Cygnal | [`Client::cygnal`] with a [`ProviderKey`], then [`Cygnal::chat`] with a [`CygnalRequest`] |
 //!
 //! # Features
 //!
@@ -73,9 +74,9 @@
 pub use cygnet_core::*;
 pub use cygnet_types::{
     models, Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest,
-    FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
-    ReasoningMode, Role, Threshold, ThresholdError, Tool, ToolCall, ToolChoice, Usage,
-    DEFAULT_THRESHOLD,
+    CygnalRequest, FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest,
+    MonitorResponse, ReasoningMode, ResponseFormat, Role, Stop, StreamOptions, Threshold,
+    ThresholdError, Tool, ToolCall, ToolChoice, Usage, DEFAULT_THRESHOLD,
 };
 
 #[cfg(feature = "hyper")]
