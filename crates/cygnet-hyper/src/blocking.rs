@@ -36,6 +36,8 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod relay;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -174,7 +176,7 @@ impl Client {
     /// # Errors
     /// As [`cygnet_core::Client::chat_stream`].
     pub fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
-        let stream = self.call(self.inner.chat_stream(request))?;
+        let stream = self.call_stream(self.inner.chat_stream(request))?;
         Ok(ChatStream {
             inner: OnRuntime::new(stream, &self.runtime),
         })
@@ -268,7 +270,7 @@ impl Client {
         path: &str,
         body: &(impl serde::Serialize + ?Sized),
     ) -> Result<SseStream> {
-        let stream = self.call(self.inner.post_stream_raw(path, body))?;
+        let stream = self.call_stream(self.inner.post_stream_raw(path, body))?;
         Ok(SseStream {
             inner: OnRuntime::new(stream, &self.runtime),
         })
@@ -278,6 +280,13 @@ impl Client {
     /// the client's runtime.
     fn call<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         self.runtime.block_on(call)?
+    }
+
+    /// [`Client::call`] for a call that opens a stream: its body is read on the runtime and
+    /// relayed to this thread in batches ([`relay`]).
+    fn call_stream<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let _relay = relay::Scope::enter();
+        self.call(call)
     }
 }
 
@@ -318,6 +327,8 @@ impl<S> OnRuntime<S> {
         mut poll: impl FnMut(&mut S, &mut Context<'_>) -> Poll<Option<Result<T>>>,
     ) -> Option<Result<T>> {
         let stream = self.stream.as_mut()?;
+        // A re-send made while reading the stream gets its body relayed too.
+        let _relay = relay::Scope::enter();
         match self
             .runtime
             .block_on(std::future::poll_fn(|cx| poll(stream, cx)))
