@@ -10,8 +10,11 @@
 //! worker (which reads the sockets and fires the timers) wakes it. A stream is an
 //! [`Iterator`] read the same way: a `next()` whose chunk is already decoded or already in the
 //! read buffer returns it without waiting and without a trip to another thread (`cargo xtask
-//! bench` compares it with the async stream). Driving on the caller's thread is also why the
-//! calls borrow their request instead of copying it.
+//! bench` compares it with the async stream). The stream's body is read on the runtime, where
+//! the connection is, and its bytes cross to the caller's thread in batches, up to 256 KiB
+//! ahead of the caller, so a fast server costs a wake-up per batch rather than per read.
+//! Driving on the caller's thread is also why the calls borrow their request instead of
+//! copying it.
 //!
 //! # From async code
 //! Do not call it from async code: each call blocks the calling thread until the answer
@@ -320,8 +323,8 @@ impl<S> OnRuntime<S> {
     /// Polls the stream with `poll` until it is ready, on this thread.
     ///
     /// What is already decoded or already read comes back from the first poll, with no wait
-    /// and no other thread involved; only an empty read buffer makes this thread sleep until
-    /// the runtime's worker has more bytes.
+    /// and no other thread involved; only an empty read buffer (and an empty relay queue,
+    /// see [`relay`]) makes this thread sleep until the runtime's worker has more bytes.
     fn next_with<T>(
         &mut self,
         mut poll: impl FnMut(&mut S, &mut Context<'_>) -> Poll<Option<Result<T>>>,

@@ -130,6 +130,15 @@ where
     S: Stream<Item = Result<Bytes, TransportError>> + Unpin,
 {
     loop {
+        // Checked before every read, not only after a push: hyper wakes this task when it has
+        // the next frame, also while the queue is full.
+        {
+            let mut queue = lock(shared);
+            if queue.bytes >= READ_AHEAD {
+                queue.relay = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+        }
         let item = ready!(Pin::new(&mut *body).poll_next(cx));
         let mut queue = lock(shared);
         let last = match item {
@@ -145,10 +154,6 @@ where
             None => true,
         };
         queue.finished |= last;
-        let full = !last && queue.bytes >= READ_AHEAD;
-        if full {
-            queue.relay = Some(cx.waker().clone());
-        }
         let reader = queue.reader.take();
         drop(queue);
         if let Some(reader) = reader {
@@ -156,9 +161,6 @@ where
         }
         if last {
             return Poll::Ready(());
-        }
-        if full {
-            return Poll::Pending;
         }
     }
 }
@@ -241,15 +243,24 @@ mod tests {
     use crate::blocking::Runtime;
 
     /// A body fed by a channel; drops `dropped` with itself, so a test sees it go.
+    ///
+    /// Like hyper's body, it makes its reader wait between frames and wakes it when the next
+    /// one is there: every other poll is `Pending` with the waker already woken.
     struct Fed {
         frames: mpsc::Receiver<Result<Bytes, TransportError>>,
         _dropped: Option<oneshot::Sender<()>>,
+        wait: bool,
     }
 
     impl Stream for Fed {
         type Item = Result<Bytes, TransportError>;
 
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.wait = !self.wait;
+            if self.wait {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             self.frames.poll_recv(cx)
         }
     }
@@ -259,8 +270,31 @@ mod tests {
         let body = Fed {
             frames,
             _dropped: None,
+            wait: false,
         };
         (tx, body)
+    }
+
+    #[test]
+    fn the_relay_reads_no_further_ahead_than_its_limit_while_the_caller_is_away() {
+        let runtime = Runtime::start().unwrap();
+        let handle = runtime.handle().unwrap().clone();
+        let frames = 4 * READ_AHEAD / 1024;
+        let (tx, source) = fed(frames);
+        for _ in 0..frames {
+            tx.try_send(Ok(Bytes::from(vec![b'x'; 1024]))).unwrap();
+        }
+        drop(tx);
+        let body = relay(source, &handle);
+        // Time for the relay to read everything it would.
+        std::thread::sleep(Duration::from_millis(200));
+        let queued = lock(&body.shared).bytes;
+        assert!(
+            (READ_AHEAD..=READ_AHEAD + 1024).contains(&queued),
+            "{queued} bytes read ahead"
+        );
+        let items = read_all(&runtime, body);
+        assert_eq!(items.len(), frames);
     }
 
     /// Reads `body` to its end on this thread, as the blocking client does.
