@@ -270,7 +270,12 @@ impl Transport for HyperTransport {
                 .check_plain_answer(&method, &uri, response.status())
                 .map_err(|e| TransportError::new(TransportErrorKind::Proxy, e))?;
         }
-        Ok(response.map(|incoming| Body::from_stream(IncomingStream { incoming })))
+        // The blocking client relays a stream's body through its runtime (see its module).
+        #[cfg(feature = "blocking")]
+        let body = |incoming| crate::blocking::relay::body(IncomingStream { incoming });
+        #[cfg(not(feature = "blocking"))]
+        let body = |incoming| Body::from_stream(IncomingStream { incoming });
+        Ok(response.map(body))
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {
