@@ -49,6 +49,7 @@ pub mod client;
 pub mod config;
 mod engine;
 pub mod error;
+pub mod guard;
 pub mod options;
 pub mod redact;
 pub mod retry;
