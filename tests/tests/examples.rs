@@ -221,6 +221,7 @@ async fn examples_run_offline_without_a_key() {
         ("tools", "get_weather"),
         ("moderation", "flagged:"),
         ("monitor", "ipi: true"),
+        ("guarded_agent", "[guard] chat: output: passed"),
         ("custom_runtime", "large language model"),
     ] {
         let out = ExampleCommand::offline(name).run().await;
