@@ -746,5 +746,28 @@ fn the_blocking_twin_guards_calls_streams_and_data() {
         // A whole answer asked for as a stream is refused by the stream itself.
         assert!(observing.chat_stream(&request()).is_err());
     });
+
+    let sse = tests::sse_body(&["one ", "two ", "three"]);
+    let base = runtime.block_on(serve_routes(HashMap::from([
+        (
+            CHAT_COMPLETION_PATH,
+            Route {
+                delay: Duration::ZERO,
+                content_type: "text/event-stream",
+                body: sse,
+            },
+        ),
+        (MONITOR_PATH, json_route(0, json!({"violation": 0.8}))),
+    ])));
+    let client = cygnet::blocking::Client::new(hyper_client(&base).build().unwrap()).unwrap();
+    tests::bounded_thread(move || {
+        let policy = GuardPolicy::new().check_input(false).stream_check_every(2);
+        let mut stream = client.guarded(policy).chat_stream(&request()).unwrap();
+        let items: Vec<_> = stream.by_ref().collect();
+        assert_eq!(items.len(), 3, "two chunks, then the verdict");
+        let end = items[2].as_ref().unwrap_err();
+        assert_eq!(guard(end).verdict().unwrap().at_chunk, Some(2));
+        assert_eq!(stream.delivered_unverified(), 2);
+    });
     drop(runtime);
 }
