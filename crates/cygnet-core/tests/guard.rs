@@ -73,7 +73,7 @@ fn a_score_at_the_threshold_blocks_and_the_verdict_reads_in_words() {
     );
     assert_eq!(
         error.to_string(),
-        "Cygnal guard blocked the input: input: blocked (score 0.5 >= 0.5, ipi, rules #3)"
+        "Cygnal guard blocked the input (score 0.5 >= 0.5, ipi, rules #3)"
     );
     assert_eq!(canned.requests().len(), 1);
 }

@@ -173,16 +173,10 @@ impl StageVerdict {
     }
 }
 
-impl fmt::Display for StageVerdict {
-    /// `input: blocked (score 0.93 >= 0.5, ipi)`, `output: passed (score 0.02)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let outcome = match self.outcome {
-            StageOutcome::Passed => "passed",
-            StageOutcome::Blocked => "blocked",
-            StageOutcome::Observed => "violation observed",
-            StageOutcome::FailedOpen => "undecided, let through (fail open)",
-        };
-        write!(f, "{}: {outcome}", self.stage)?;
+impl StageVerdict {
+    /// What decided the verdict, in words: `score 0.93 >= 0.5, ipi, rules #2`; empty for a
+    /// check that could not decide.
+    fn details(&self) -> String {
         let mut parts = Vec::new();
         if let Some(score) = self.score {
             if self
@@ -199,14 +193,29 @@ impl fmt::Display for StageVerdict {
             match reason {
                 Reason::Ipi => parts.push("ipi".into()),
                 Reason::Mutation => parts.push("mutation".into()),
-                _ => {}
+                Reason::Score { .. } => {}
             }
         }
         if !self.rules.is_empty() {
             parts.push(format!("rules {}", self.rules.join("; ")));
         }
-        if !parts.is_empty() {
-            write!(f, " ({})", parts.join(", "))?;
+        parts.join(", ")
+    }
+}
+
+impl fmt::Display for StageVerdict {
+    /// `input: blocked (score 0.93 >= 0.5, ipi)`, `output: passed (score 0.02)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outcome = match self.outcome {
+            StageOutcome::Passed => "passed",
+            StageOutcome::Blocked => "blocked",
+            StageOutcome::Observed => "violation observed",
+            StageOutcome::FailedOpen => "undecided, let through (fail open)",
+        };
+        write!(f, "{}: {outcome}", self.stage)?;
+        let details = self.details();
+        if !details.is_empty() {
+            write!(f, " ({details})")?;
         }
         Ok(())
     }
@@ -278,7 +287,7 @@ impl<T> Guarded<T> {
 #[non_exhaustive]
 pub enum GuardError {
     /// A check found a violation and the policy blocks.
-    #[error("Cygnal guard blocked the {}: {verdict}", stage_noun(verdict.stage))]
+    #[error("Cygnal guard blocked the {} ({})", stage_noun(verdict.stage), verdict.details())]
     Blocked {
         /// The blocking verdict (its stage, score, reasons and rules).
         verdict: Box<StageVerdict>,
