@@ -305,22 +305,24 @@ pub fn spawn_guard_server(monitor: std::time::Duration, chat: std::time::Duratio
                 };
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| async move {
-                        let path = request.uri().path().to_owned();
-                        let _ = request.into_body().collect().await;
-                        let (delay, body) = if path.ends_with("/cygnal/monitor") {
-                            (monitor, Bytes::from_static(br#"{"violation":0.01}"#))
-                        } else {
-                            (chat, completion_json())
-                        };
-                        tokio::time::sleep(delay).await;
-                        Ok::<_, Infallible>(
-                            http::Response::builder()
-                                .header("content-type", "application/json")
-                                .body(Full::new(body))
-                                .expect("a valid response"),
-                        )
-                    });
+                    let service = hyper::service::service_fn(
+                        move |request: http::Request<hyper::body::Incoming>| async move {
+                            let path = request.uri().path().to_owned();
+                            let _ = request.into_body().collect().await;
+                            let (delay, body) = if path.ends_with("/cygnal/monitor") {
+                                (monitor, Bytes::from_static(br#"{"violation":0.01}"#))
+                            } else {
+                                (chat, completion_json())
+                            };
+                            tokio::time::sleep(delay).await;
+                            Ok::<_, Infallible>(
+                                http::Response::builder()
+                                    .header("content-type", "application/json")
+                                    .body(Full::new(body))
+                                    .expect("a valid response"),
+                            )
+                        },
+                    );
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
