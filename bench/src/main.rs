@@ -6,6 +6,7 @@
 //! cygnet-bench linear                                 one huge event vs many small
 //! cygnet-bench mem                                    memory, in a fresh process
 //! cygnet-bench nonstream                              non-streaming calls
+//! cygnet-bench guard                                  guarded calls: before vs during the call
 //! cygnet-bench e2e --examples-dir DIR                 end to end over loopback
 //! cygnet-bench e2e-blocking --examples-dir DIR        the blocking stream against the async one
 //!     [--chunks N] [--runs N]                         (e2e rows: chunks streamed, default 100,000;
@@ -978,6 +979,85 @@ fn raise_fd_limit() {
     }
 }
 
+// ---------- the guard's latency ----------
+
+/// An unguarded chat call against the guarded one with its input checked before the call and
+/// during it, on loopback, with a scripted monitor delay and chat delay: during the call must
+/// cost about the slower of the two, not their sum.
+fn guard_latency(report: &mut Report) {
+    use cygnet_core::guard::{CheckMode, GuardPolicy};
+    const MONITOR: Duration = Duration::from_millis(50);
+    const CHAT: Duration = Duration::from_millis(80);
+    const CALLS: usize = 15;
+    let addr = spawn_guard_server(MONITOR, CHAT);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (plain, before, during) = runtime.block_on(async {
+        let client = cygnet_core::Client::builder()
+            .api_key(FAKE_KEY)
+            .base_url(format!("http://{addr}"))
+            .transport(cygnet_hyper::HyperTransport::new())
+            .build()
+            .expect("client");
+        let request = request();
+        // The input stage alone, so each row adds exactly one monitor call to the chat call.
+        let policy = GuardPolicy::new().check_output(false);
+        let before_client = client.guarded(policy.clone());
+        let during_client = client.guarded(policy.mode(CheckMode::DuringCall));
+        // Warm the pool (two connections, for the concurrent calls).
+        during_client.chat(&request).await.expect("guarded chat");
+        // Median of CALLS, the three interleaved so they see the same machine.
+        let (mut plain, mut before, mut during) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..CALLS {
+            let start = Instant::now();
+            client.chat(&request).await.expect("chat");
+            plain.push(start.elapsed());
+            let start = Instant::now();
+            before_client.chat(&request).await.expect("guarded chat");
+            before.push(start.elapsed());
+            let start = Instant::now();
+            during_client.chat(&request).await.expect("guarded chat");
+            during.push(start.elapsed());
+        }
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        (median(plain), median(before), median(during))
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let sum = ms(MONITOR + CHAT);
+    let max = ms(MONITOR.max(CHAT));
+    report.row(
+        "guard, monitor 50 ms + chat 80 ms: unguarded chat",
+        format!("{:.1} ms per call", ms(plain)),
+        "1.00x".into(),
+        "",
+    );
+    report.row(
+        "guard, monitor 50 ms + chat 80 ms: before the call",
+        format!("{:.1} ms per call", ms(before)),
+        format!(
+            "{:.2}x unguarded, {:.2}x sum",
+            ms(before) / ms(plain),
+            ms(before) / sum
+        ),
+        "about the sum",
+    );
+    let during_vs_max = ms(during) / max;
+    report.row(
+        "guard, monitor 50 ms + chat 80 ms: during the call",
+        format!("{:.1} ms per call", ms(during)),
+        format!(
+            "{:.2}x unguarded, {during_vs_max:.2}x max",
+            ms(during) / ms(plain)
+        ),
+        &format!("<= 1.15x max {}", ok(during_vs_max <= 1.15)),
+    );
+}
+
 // ---------- driver ----------
 
 fn arg_value(args: &[String], name: &str) -> Option<String> {
@@ -1072,6 +1152,11 @@ fn main() -> ExitCode {
             std::thread::sleep(Duration::from_secs(300));
             return ExitCode::SUCCESS;
         }
+        "guard" => {
+            // The guard's added latency, before and during the call.
+            header();
+            guard_latency(&mut report);
+        }
         "nonstream" => {
             // The non-streaming comparison alone (for profiling).
             header();
@@ -1088,6 +1173,7 @@ fn main() -> ExitCode {
             framing(&mut report);
             typed(&mut report);
             linear(&mut report);
+            guard_latency(&mut report);
             // Memory in a fresh process, so the peak is not the earlier benchmarks'.
             let exe = std::env::current_exe().expect("own path");
             let out = Command::new(exe)

@@ -222,6 +222,7 @@ async fn examples_run_offline_without_a_key() {
         ("moderation", "flagged:"),
         ("monitor", "ipi: true"),
         ("cygnal", "Sorry, I can't help with that."),
+        ("guarded_agent", "[guard] chat: output: passed"),
         ("custom_runtime", "large language model"),
     ] {
         let out = ExampleCommand::offline(name).run().await;

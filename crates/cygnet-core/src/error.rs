@@ -64,6 +64,10 @@ pub enum Error {
     /// crate's [blocked answers](crate#blocked-answers).
     #[error(transparent)]
     Blocked(BlockedAnswer),
+    /// A [guarded](crate::guard) call was stopped: a Cygnal check blocked it, or could not
+    /// decide while the policy fails closed. Branch on it with [`Error::as_guard`].
+    #[error(transparent)]
+    Guard(Box<crate::guard::GuardError>),
 }
 
 impl Error {
@@ -88,6 +92,14 @@ impl Error {
     pub fn as_blocked(&self) -> Option<&BlockedAnswer> {
         match self {
             Error::Blocked(blocked) => Some(blocked),
+            _ => None,
+        }
+    }
+
+    /// The guard's decision, for [`Error::Guard`]: which stage stopped the call, and why.
+    pub fn as_guard(&self) -> Option<&crate::guard::GuardError> {
+        match self {
+            Error::Guard(guard) => Some(guard),
             _ => None,
         }
     }

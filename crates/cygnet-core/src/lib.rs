@@ -50,6 +50,7 @@ pub mod config;
 pub mod cygnal;
 mod engine;
 pub mod error;
+pub mod guard;
 pub mod options;
 pub mod redact;
 pub mod retry;

@@ -900,6 +900,138 @@ impl ClientBuilder {
     }
 }
 
+/// The blocking twin of [`cygnet_core::guard::GuardedClient`]: Cygnal's checks around every
+/// call, by a [`GuardPolicy`](cygnet_core::guard::GuardPolicy); made with
+/// [`Client::guarded`]. Each call blocks until its checks decided.
+///
+/// ```no_run
+/// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
+/// #     -> cygnet_core::Result<()> {
+/// use cygnet_core::guard::GuardPolicy;
+/// let guarded = client.guarded(GuardPolicy::new());
+/// let answer = guarded.chat(&request)?;
+/// for verdict in answer.report.verdicts() {
+///     eprintln!("{verdict}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct GuardedClient {
+    inner: cygnet_core::guard::GuardedClient,
+    runtime: Arc<Runtime>,
+}
+
+impl fmt::Debug for GuardedClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("blocking::GuardedClient")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
+impl Client {
+    /// This client with Cygnal's checks around every call, by `policy`; see
+    /// [`cygnet_core::Client::guarded`].
+    pub fn guarded(&self, policy: cygnet_core::guard::GuardPolicy) -> GuardedClient {
+        GuardedClient {
+            inner: self.inner.guarded(policy),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+}
+
+impl GuardedClient {
+    /// The async guarded client underneath.
+    pub fn as_async(&self) -> &cygnet_core::guard::GuardedClient {
+        &self.inner
+    }
+
+    /// A guarded chat call; see [`cygnet_core::guard::GuardedClient::chat`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::guard::GuardedClient::chat`]: [`Error::Guard`] when a check blocked
+    /// or could not decide.
+    pub fn chat(
+        &self,
+        request: &ChatCompletionRequest,
+    ) -> Result<cygnet_core::guard::Guarded<ChatCompletion>> {
+        self.runtime.block_on(self.inner.chat(request))?
+    }
+
+    /// A guarded streaming chat call; see
+    /// [`cygnet_core::guard::GuardedClient::chat_stream`]. Each `next()` blocks until the next
+    /// chunk, or the guard's verdict, arrives.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::guard::GuardedClient::chat_stream`].
+    pub fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<GuardedStream> {
+        let stream = self.runtime.block_on(self.inner.chat_stream(request))??;
+        Ok(GuardedStream {
+            inner: OnRuntime::new(stream, &self.runtime),
+        })
+    }
+
+    /// Checks untrusted content before use; see [`cygnet_core::guard::GuardedClient::vet`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::guard::GuardedClient::vet`].
+    pub fn vet(&self, content: impl Into<String>) -> Result<cygnet_core::guard::VettedData> {
+        self.runtime.block_on(self.inner.vet(content))?
+    }
+}
+
+/// The chunks of a guarded streaming answer, one blocking `next()` at a time; see
+/// [`cygnet_core::guard::GuardedStream`]: a check that blocks ends it with [`Error::Guard`].
+pub struct GuardedStream {
+    inner: OnRuntime<cygnet_core::guard::GuardedStream>,
+}
+
+impl GuardedStream {
+    fn get(&self) -> Option<&cygnet_core::guard::GuardedStream> {
+        self.inner.stream.as_ref()
+    }
+
+    /// The checks so far; see [`cygnet_core::guard::GuardedStream::report`].
+    pub fn report(&self) -> Option<&cygnet_core::guard::GuardReport> {
+        self.get().map(cygnet_core::guard::GuardedStream::report)
+    }
+
+    /// How many chunks have been delivered.
+    pub fn delivered(&self) -> u64 {
+        self.get()
+            .map_or(0, cygnet_core::guard::GuardedStream::delivered)
+    }
+
+    /// How many delivered chunks no passed check covers yet; see
+    /// [`cygnet_core::guard::GuardedStream::delivered_unverified`].
+    pub fn delivered_unverified(&self) -> u64 {
+        self.get()
+            .map_or(0, cygnet_core::guard::GuardedStream::delivered_unverified)
+    }
+
+    /// The answer so far, accumulated.
+    pub fn completion(&self) -> Option<ChatCompletion> {
+        self.get()
+            .map(cygnet_core::guard::GuardedStream::completion)
+    }
+}
+
+impl Iterator for GuardedStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
+impl fmt::Debug for GuardedStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::GuardedStream")
+            .field("stream", &self.inner.stream)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The client's own tokio runtime. Shut down in the background on drop, so dropping the last
 /// client never blocks and never panics, even inside another runtime.
 struct Runtime {

@@ -90,7 +90,8 @@
 //! # What the mock does with each request
 //!
 //! - The request is recorded first (see [`MockTransport::requests`]), whatever happens next.
-//! - It takes the next scripted reply (first in, first out). With none left it asks the
+//! - It takes the next scripted reply (first in, first out), passing by any reply kept for
+//!   another path ([`MockReply::on_path`]). With none left it asks the
 //!   fallback ([`MockTransport::set_fallback`]), and without one the send fails with a
 //!   transport error of kind `Other`: `no reply scripted for POST /chat/completion
 //!   (request #3)`. That kind is not retried, so a missing script line fails fast.

@@ -55,6 +55,8 @@ use crate::scripted_body::{BodyGuard, ReplyBody, StreamScript};
 pub struct MockReply {
     kind: ReplyKind,
     delay: Duration,
+    /// Set by [`MockReply::on_path`]: only a request to this path takes the reply.
+    path: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +99,7 @@ impl MockReply {
                 monitor: false,
             })),
             delay: Duration::ZERO,
+            path: None,
         }
     }
 
@@ -440,6 +443,7 @@ impl MockReply {
                 message: message.into(),
             },
             delay: Duration::ZERO,
+            path: None,
         }
     }
 
@@ -454,7 +458,33 @@ impl MockReply {
         Self {
             kind: ReplyKind::Hang,
             delay: Duration::ZERO,
+            path: None,
         }
+    }
+
+    /// Keeps the reply for the first request to `path` (e.g. `/cygnal/monitor`): requests to
+    /// other paths pass it by and take the next reply that fits. Replies without a path fit
+    /// any request, in order as before.
+    ///
+    /// For calls that run at the same time, such as a guarded call checking its input while
+    /// the chat call is in flight: each gets its own reply whichever is sent first.
+    ///
+    /// ```
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// let mock = MockTransport::conversation([
+    ///     MockReply::text("Hello!").on_path("/chat/completion"),
+    ///     MockReply::monitor(0.01).on_path("/cygnal/monitor"),
+    /// ]);
+    /// # let _ = mock;
+    /// ```
+    pub fn on_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Whether a request to `path` may take this reply.
+    pub(crate) fn fits(&self, path: &str) -> bool {
+        self.path.as_deref().is_none_or(|own| own == path)
     }
 
     /// Waits `delay` on the mock clock before the reply's head (or its error) arrives.

@@ -427,7 +427,8 @@ impl Transport for MockTransport {
             let mut state = self.state();
             state.requests.push(captured.clone());
             let number = state.requests.len();
-            match state.replies.pop_front() {
+            let fitting = state.replies.iter().position(|r| r.fits(&captured.path));
+            match fitting.and_then(|at| state.replies.remove(at)) {
                 Some(reply) => Ok(reply),
                 None => match state.fallback.clone() {
                     // Called without the lock: the responder may look at the mock.
