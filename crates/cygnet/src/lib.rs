@@ -71,6 +71,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cygnet_core::*;
+
+/// The `http` crate, whose types the [`Transport`] trait, [`ApiError`] and [`RawResponse`]
+/// speak: `cygnet::http::StatusCode` without a dependency of your own (same version).
+pub use http;
+
+/// The `bytes` crate, whose `Bytes` carry request and response bodies (see [`Body`]).
+pub use bytes;
 pub use cygnet_types::{
     models, Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest,
     FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
