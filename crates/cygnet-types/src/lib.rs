@@ -66,6 +66,7 @@ mod chunk;
 mod chunk_ref;
 mod chunk_scan;
 mod completion;
+pub mod conversation;
 mod error_body;
 mod field;
 mod message;
@@ -81,6 +82,7 @@ pub use chunk_ref::{
     ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
 };
 pub use completion::{ChatCompletion, Choice, FinishReason, ResponseMessage, Usage};
+pub use conversation::Conversation;
 pub use error_body::{Detail, ErrorBody, ErrorField, ErrorObject, LocPart, ValidationError};
 pub use message::{Message, Role};
 pub use moderation::{ModerationRequest, ModerationResponse};

@@ -80,9 +80,9 @@ pub use http;
 pub use bytes;
 pub use cygnet_types::{
     models, Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest,
-    FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
-    ReasoningMode, Role, Threshold, ThresholdError, Tool, ToolCall, ToolChoice, Usage,
-    DEFAULT_THRESHOLD,
+    Conversation, FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest,
+    MonitorResponse, ReasoningMode, Role, Threshold, ThresholdError, Tool, ToolCall, ToolChoice,
+    Usage, DEFAULT_THRESHOLD,
 };
 
 #[cfg(feature = "hyper")]
