@@ -135,7 +135,13 @@ impl RawResponse {
 }
 
 impl Client {
-    /// A builder; see [`ClientBuilder`].
+    /// A builder with nothing set, for a client over a transport you give with
+    /// [`ClientBuilder::transport`] (the mock in tests, your own HTTP stack).
+    ///
+    /// For the real API, start from `cygnet::builder()` or `cygnet::from_env()` instead (the
+    /// `cygnet` crate's default `hyper` feature): they set the hyper transport and read the
+    /// environment. Building from here without a transport fails with [`Error::Config`]
+    /// saying so; [`ClientBuilder`] explains why it cannot default to hyper.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
     }

@@ -90,20 +90,40 @@ impl Default for Limits {
 
 /// Builds a [`Client`](crate::Client).
 ///
+/// # Which entry point
+///
+/// One per need:
+///
+/// | you want | start from |
+/// |---|---|
+/// | the real API from async code (the `cygnet` crate's default `hyper` feature) | `cygnet::builder()` (preset from the environment, hyper transport), or `cygnet::from_env()` to build at once |
+/// | the real API from code that is not async | `cygnet::blocking::Client::builder()` / `from_env()` |
+/// | your own transport, configured in code (the mock in tests, another HTTP stack) | [`Client::builder()`](crate::Client::builder) and [`transport`](ClientBuilder::transport); for the mock, `MockTransport::client_builder()` |
+/// | your own transport, configured from the environment | [`ClientBuilder::from_env`] and [`transport`](ClientBuilder::transport) |
+///
+/// Why `Client::builder()` cannot default to the hyper transport: this crate names no HTTP
+/// stack and no runtime (so that `default-features = false` leaves them out of a build), and
+/// nothing of the `cygnet` crate runs before a caller's first call into it, so at `build()`
+/// there is no transport to fall back on without hidden global state set up before `main`.
+/// Instead, building without a transport fails with [`Error::Config`] naming
+/// `cygnet::builder()` and [`transport`](ClientBuilder::transport), before anything is sent.
+///
 /// ```
 /// # use std::time::Duration;
-/// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
-/// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
-/// #   fn sleep(&self, _: Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
-/// let client = cygnet_core::Client::builder()
+/// let mock = cygnet::mock::MockTransport::new(); // or any other `Transport`
+/// let client = cygnet::Client::builder()
 ///     .api_key("sk-test-fake")
 ///     .base_url("https://api.grayswan.ai/")
 ///     .max_retries(5)
 ///     .timeout(Duration::from_secs(30))
-///     .transport(T)
+///     .transport(mock)
 ///     .build()
 ///     .unwrap();
 /// assert!(!format!("{client:?}").contains("sk-test-fake"));
+///
+/// // Without a transport: an error that says where to start instead.
+/// let error = cygnet::Client::builder().api_key("sk-test-fake").build().unwrap_err();
+/// assert!(error.to_string().contains("cygnet::builder()"));
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
@@ -113,6 +133,9 @@ pub struct ClientBuilder {
     options: RequestOptions,
     limits: Limits,
     allow_insecure_http: bool,
+    /// Whether the builder read the environment, which decides what a missing key's error
+    /// advises.
+    from_env: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -129,15 +152,22 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with nothing set.
+    /// A builder with nothing set: the same as [`Client::builder()`](crate::Client::builder),
+    /// which is the one to use (hidden from the docs so that there is one way to start).
+    #[doc(hidden)]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A builder with the key from `GRAYSWAN_API_KEY` and the base URL from
-    /// `GRAY_SWAN_BASE_URL`, where they are set and not empty.
+    /// `GRAY_SWAN_BASE_URL`, where they are set and not empty, and no transport: for your own
+    /// transport configured from the environment. For the real API, `cygnet::builder()` is
+    /// this with the hyper transport (see [which entry point](ClientBuilder#which-entry-point)).
     pub fn from_env() -> Self {
-        let mut builder = Self::new();
+        let mut builder = Self {
+            from_env: true,
+            ..Self::default()
+        };
         if let Some(key) = env_var(API_KEY_ENV) {
             builder = builder.api_key(key);
         }
@@ -260,17 +290,30 @@ impl ClientBuilder {
 
     /// Checks the configuration (see [`ClientBuilder::build`]).
     pub(crate) fn into_config(self) -> Result<ClientConfig> {
-        let api_key = self.api_key.ok_or_else(|| {
-            Error::Config(format!(
-                "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
-            ))
-        })?;
-        check_api_key(api_key.expose())?;
+        // The transport first: without one, the fix is a different starting point, which
+        // sets the key from the environment too.
         let transport = self.transport.ok_or_else(|| {
             Error::Config(
-                "no transport: use cygnet-hyper (the `cygnet` crate's default) or ClientBuilder::transport".into(),
+                "no transport: for the real API start from `cygnet::builder()` or \
+                 `cygnet::from_env()` (the `cygnet` crate's default `hyper` feature), which set \
+                 the hyper transport and read GRAYSWAN_API_KEY; `Client::builder()` is for your \
+                 own transport, given with `.transport(..)`"
+                    .into(),
             )
         })?;
+        let api_key = self.api_key.ok_or_else(|| {
+            Error::Config(if self.from_env {
+                format!(
+                    "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
+                )
+            } else {
+                format!(
+                    "no API key: call ClientBuilder::api_key, or start from \
+                     `ClientBuilder::from_env()`, which reads {API_KEY_ENV}"
+                )
+            })
+        })?;
+        check_api_key(api_key.expose())?;
         let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = BaseUrl::parse(base_url, self.allow_insecure_http)?;
         Ok(ClientConfig {

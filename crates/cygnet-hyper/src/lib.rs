@@ -74,6 +74,10 @@ pub fn from_env() -> Result<cygnet_core::Client, cygnet_core::Error> {
 /// A client builder preset from the environment with [`HyperTransport::new`]; override what
 /// you need before [`build`](cygnet_core::ClientBuilder::build).
 ///
+/// This is where to start for the real API from async code (`cygnet::builder()`):
+/// `Client::builder()` has no transport, since the core crate names no HTTP stack (see
+/// [which entry point](cygnet_core::ClientBuilder#which-entry-point)).
+///
 /// ```
 /// let client = cygnet_hyper::builder()
 ///     .api_key("sk-test-fake")

@@ -30,10 +30,16 @@
 //! |---|---|
 //! | calls from async code (tokio) | [`from_env`] / [`builder`] (default features) |
 //! | calls from code that is not async | the [`blocking`] client (default feature `blocking`) |
-//! | to test your code without a network | feature `mock`: [`mock`], the mock's guide |
-//! | another HTTP stack or runtime | `default-features = false`, your own [`Transport`] |
+//! | to test your code without a network | feature `mock`: [`mock`], the mock's guide; [`Client::builder`] with `.transport(mock)` |
+//! | another HTTP stack or runtime | `default-features = false`, your own [`Transport`] given to [`Client::builder`] |
+//! | a conversation of several turns | [`Conversation`], or [`ChatCompletion::to_message`] |
 //! | only the wire types | the `cygnet-types` crate ([`types`] here) |
 //! | a violation score from the Cygnal monitor | [`Client::monitor`] with a [`MonitorRequest`], compared with a [`Threshold`] |
+//!
+//! One way to start a client per need: [`builder`] (or [`from_env`]) for the real API,
+//! [`Client::builder`] for a transport of your own. `Client::builder()` cannot default to the
+//! hyper transport (the [`ClientBuilder`] docs say why); built without a transport, it fails
+//! with an error naming `cygnet::builder()`.
 //!
 //! # Features
 //!
