@@ -39,7 +39,7 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = crate::sse::DEFAULT_MAX_EVENT_SIZE;
 /// An API key. Its `Debug` and `Display` never show the key.
 ///
 /// ```
-/// let key = cygnet_core::ApiKey::new("sk-test-fake");
+/// let key = cygnet::ApiKey::new("sk-test-fake");
 /// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -357,7 +357,7 @@ fn check_api_key(key: &str) -> Result<()> {
 /// parse and never a query. Text without an `@` comes back as it is.
 ///
 /// ```
-/// use cygnet_core::config::redact_userinfo;
+/// use cygnet::config::redact_userinfo;
 /// assert_eq!(redact_userinfo("http://user:pa/ss@proxy:3128"), "http://***@proxy:3128");
 /// assert_eq!(redact_userinfo("https://api.grayswan.ai/v1"), "https://api.grayswan.ai/v1");
 /// ```
@@ -374,7 +374,7 @@ pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
 /// with none of its text.
 ///
 /// ```
-/// use cygnet_core::config::redact_url;
+/// use cygnet::config::redact_url;
 /// assert_eq!(redact_url("http://user:pw@proxy:3128/"), "http://***@proxy:3128/");
 /// assert_eq!(redact_url("https://h/v1?key=sk-test-fake"), "https://h/v1");
 /// assert!(!redact_url("https://user:s3cr/et@h").contains("s3cr"));
@@ -411,7 +411,7 @@ pub fn redact_url(url: &str) -> String {
 /// fragment; [`UrlParts::redacted`] is the form messages show.
 ///
 /// ```
-/// use cygnet_core::config::{UrlError, UrlParts};
+/// use cygnet::config::{UrlError, UrlParts};
 ///
 /// let parts = UrlParts::parse("http://user:p%2Fss@proxy.internal:3128").unwrap();
 /// assert_eq!(parts.host(), "proxy.internal");
@@ -681,7 +681,7 @@ fn parse_port(text: &str) -> std::result::Result<u16, UrlError> {
 /// [`ClientBuilder::allow_insecure_http`] like any other name.
 ///
 /// ```
-/// use cygnet_core::config::is_loopback_host;
+/// use cygnet::config::is_loopback_host;
 /// assert!(is_loopback_host("localhost") && is_loopback_host("127.0.0.2") && is_loopback_host("[::1]"));
 /// assert!(!is_loopback_host("api.localhost") && !is_loopback_host("localhost.example"));
 /// ```

@@ -102,7 +102,7 @@ impl Error {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_core::{Error, TimeoutKind};
+    /// use cygnet::{Error, TimeoutKind};
     /// let error = Error::from(TimeoutKind::Idle(Duration::from_secs(7)));
     /// assert_eq!(error.timeout_kind(), Some(TimeoutKind::Idle(Duration::from_secs(7))));
     /// ```
@@ -213,7 +213,7 @@ impl fmt::Display for TimeoutKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_core::{TimeoutError, TimeoutKind};
+/// use cygnet::{TimeoutError, TimeoutKind};
 /// let error = TimeoutError::new(TimeoutKind::Headers(Duration::from_secs(5)));
 /// assert_eq!(error.to_string(), "no response headers within 5s");
 /// assert!(error.context().is_none());
@@ -334,8 +334,8 @@ impl ApiErrorKind {
 /// Unprocessable Entity: body.messages: Field required`.
 ///
 /// ```
-/// use cygnet_core::ApiError;
-/// use http::{HeaderMap, StatusCode};
+/// use cygnet::ApiError;
+/// use cygnet::http::{HeaderMap, StatusCode};
 ///
 /// let body = r#"{"error":true,"message":"Invalid model requested","detail":"No model x",
 ///   "error_code":"invalid_model","details":{"model":"x"}}"#;

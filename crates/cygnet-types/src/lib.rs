@@ -32,7 +32,7 @@
 //! let body = r#"{"choices":[{"index":0,"finish_reason":"violation","message":{
 //!   "role":"assistant","content":"Sorry, I can't help with that.",
 //!   "refusal":"Sorry, I can't help with that."}}]}"#;
-//! let completion: cygnet_types::ChatCompletion = serde_json::from_str(body).unwrap();
+//! let completion: cygnet::types::ChatCompletion = serde_json::from_str(body).unwrap();
 //! if let Some(blocked) = completion.blocked() {
 //!     eprintln!("Gray Swan blocked the answer: {}", blocked.refusal().unwrap_or_default());
 //! }
@@ -40,7 +40,7 @@
 //! ```
 //!
 //! ```
-//! use cygnet_types::{ChatCompletionRequest, Message, models};
+//! use cygnet::types::{ChatCompletionRequest, Message, models};
 //!
 //! let request = ChatCompletionRequest::new(
 //!     models::CYGNET,

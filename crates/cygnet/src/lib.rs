@@ -84,12 +84,16 @@ pub use http;
 
 /// The `bytes` crate, whose `Bytes` carry request and response bodies (see [`Body`]).
 pub use bytes;
+
 pub use cygnet_types::{
     models, Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest,
     Conversation, FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest,
     MonitorResponse, ReasoningMode, Role, Threshold, ThresholdError, Tool, ToolCall, ToolChoice,
     Usage, DEFAULT_THRESHOLD,
 };
+/// The `futures` stream trait that [`ChatStream`] and the other streams implement, to name
+/// in bounds or to implement for a stream of your own (see [`TextSource`]).
+pub use futures_core::Stream;
 
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
