@@ -11,6 +11,9 @@ use futures_executor::block_on;
 use serde_json::json;
 use tests::seed_request;
 
+/// A named answer, made afresh for each run.
+type Case = (&'static str, fn() -> MockReply);
+
 fn api_error(status: u16) -> MockReply {
     MockReply::json(status, json!({"error": {"message": "no"}}))
 }
@@ -48,7 +51,7 @@ fn an_api_error_that_ended_a_call_says_where_it_went_and_how_often_it_tried() {
 /// sent one request more exactly when the error it ended with says it is retryable.
 #[test]
 fn is_retryable_agrees_with_the_clients_own_retries() {
-    let cases: Vec<(&str, fn() -> MockReply)> = vec![
+    let cases: Vec<Case> = vec![
         ("400", || api_error(400)),
         ("401", || api_error(401)),
         ("404", || api_error(404)),
