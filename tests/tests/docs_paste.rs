@@ -242,11 +242,10 @@ fn scratch_crate(blocks: &[Block]) -> PathBuf {
     }
     write_if_changed(&dir.join("Cargo.toml"), &manifest);
     write_if_changed(&dir.join("lib.rs"), &lib);
-    // The workspace's lock file: the same versions, and no registry needed.
+    // The workspace's lock file, afresh each run: the same versions as the workspace builds,
+    // and no registry needed (cargo prunes what the scratch crate does not use).
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).expect("read Cargo.lock");
-    if !dir.join("Cargo.lock").exists() {
-        write_if_changed(&dir.join("Cargo.lock"), &lock);
-    }
+    write_if_changed(&dir.join("Cargo.lock"), &lock);
     dir
 }
 
