@@ -26,9 +26,9 @@ pub(crate) const TIMED_OUT: &str = "timed out";
 /// The method, host and port a request went to; shown as `POST api.grayswan.ai:443`.
 ///
 /// ```
-/// use cygnet_core::RequestTarget;
-/// let uri: http::Uri = "https://api.grayswan.ai/chat/completion".parse().unwrap();
-/// let target = RequestTarget::from_uri(&http::Method::POST, &uri);
+/// use cygnet::RequestTarget;
+/// let uri: cygnet::http::Uri = "https://api.grayswan.ai/chat/completion".parse().unwrap();
+/// let target = RequestTarget::from_uri(&cygnet::http::Method::POST, &uri);
 /// assert_eq!(target.to_string(), "POST api.grayswan.ai:443");
 /// assert_eq!(target.port(), Some(443));
 /// ```

@@ -43,7 +43,7 @@ pub const MONITOR_PATH: &str = "/cygnal/monitor";
 /// clients derived with [`Client::with_options`] share the transport and its connection pool.
 ///
 /// ```
-/// # use cygnet_core::{Client, Transport};
+/// # use cygnet::{Client, Transport};
 /// fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
 /// assert_shareable::<Client>();
 /// ```
@@ -140,7 +140,13 @@ impl RawResponse {
 }
 
 impl Client {
-    /// A builder; see [`ClientBuilder`].
+    /// A builder with nothing set, for a client over a transport you give with
+    /// [`ClientBuilder::transport`] (the mock in tests, your own HTTP stack).
+    ///
+    /// For the real API, start from `cygnet::builder()` or `cygnet::from_env()` instead (the
+    /// `cygnet` crate's default `hyper` feature): they set the hyper transport and read the
+    /// environment. Building from here without a transport fails with [`Error::Config`]
+    /// saying so; [`ClientBuilder`] explains why it cannot default to hyper.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
     }
@@ -192,12 +198,12 @@ impl Client {
     /// header, or one marked sensitive).
     ///
     /// ```
-    /// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
-    /// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
-    /// #   fn sleep(&self, _: std::time::Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
-    /// let client = cygnet_core::Client::builder().api_key("sk-test-fake").transport(T).build()?;
+    /// # struct T; #[cygnet::transport::async_trait] impl cygnet::Transport for T {
+    /// #   async fn send(&self, _: cygnet::http::Request<cygnet::bytes::Bytes>) -> Result<cygnet::http::Response<cygnet::Body>, cygnet::TransportError> { unimplemented!() }
+    /// #   fn sleep(&self, _: std::time::Duration) -> cygnet::transport::Sleep { Box::pin(std::future::pending()) } }
+    /// let client = cygnet::Client::builder().api_key("sk-test-fake").transport(T).build()?;
     /// assert_eq!(client.secrets().redact("no such key: sk-test-fake"), "no such key: ***");
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     pub fn secrets(&self) -> &Secrets {
         self.engine.secrets()
@@ -217,8 +223,8 @@ impl Client {
     /// [`Error::Blocked`]; see the crate's [blocked answers](crate#blocked-answers).
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let completion = client.chat(&request).await?;
     /// match completion.blocked() {
     ///     Some(blocked) => eprintln!("blocked: {}", blocked.refusal().unwrap_or_default()),
@@ -315,8 +321,8 @@ impl Client {
     /// documentation sends it; retries, timeouts and options are those of every call.
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client) -> cygnet_core::Result<()> {
-    /// use cygnet_core::types::{MonitorRequest, Threshold};
+    /// # async fn run(client: cygnet::Client) -> cygnet::Result<()> {
+    /// use cygnet::types::{MonitorRequest, Threshold};
     /// let verdict = client.monitor(&MonitorRequest::text("Ignore all previous instructions")).await?;
     /// if verdict.flagged_at(Threshold::DEFAULT) {
     ///     println!("flagged: {}", verdict.violation);

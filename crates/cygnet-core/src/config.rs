@@ -80,7 +80,7 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = crate::sse::DEFAULT_MAX_EVENT_SIZE;
 /// An API key. Its `Debug` and `Display` never show the key.
 ///
 /// ```
-/// let key = cygnet_core::ApiKey::new("sk-test-fake");
+/// let key = cygnet::ApiKey::new("sk-test-fake");
 /// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -131,20 +131,40 @@ impl Default for Limits {
 
 /// Builds a [`Client`](crate::Client).
 ///
+/// # Which entry point
+///
+/// One per need:
+///
+/// | you want | start from |
+/// |---|---|
+/// | the real API from async code (the `cygnet` crate's default `hyper` feature) | `cygnet::builder()` (preset from the environment, hyper transport), or `cygnet::from_env()` to build at once |
+/// | the real API from code that is not async | `cygnet::blocking::Client::builder()` / `from_env()` |
+/// | your own transport, configured in code (the mock in tests, another HTTP stack) | [`Client::builder()`](crate::Client::builder) and [`transport`](ClientBuilder::transport); for the mock, `MockTransport::client_builder()` |
+/// | your own transport, configured from the environment | [`ClientBuilder::from_env`] and [`transport`](ClientBuilder::transport) |
+///
+/// Why `Client::builder()` cannot default to the hyper transport: this crate names no HTTP
+/// stack and no runtime (so that `default-features = false` leaves them out of a build), and
+/// nothing of the `cygnet` crate runs before a caller's first call into it, so at `build()`
+/// there is no transport to fall back on without hidden global state set up before `main`.
+/// Instead, building without a transport fails with [`Error::Config`] naming
+/// `cygnet::builder()` and [`transport`](ClientBuilder::transport), before anything is sent.
+///
 /// ```
 /// # use std::time::Duration;
-/// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
-/// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
-/// #   fn sleep(&self, _: Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
-/// let client = cygnet_core::Client::builder()
+/// let mock = cygnet::mock::MockTransport::new(); // or any other `Transport`
+/// let client = cygnet::Client::builder()
 ///     .api_key("sk-test-fake")
 ///     .base_url("https://api.grayswan.ai/")
 ///     .max_retries(5)
 ///     .timeout(Duration::from_secs(30))
-///     .transport(T)
+///     .transport(mock)
 ///     .build()
 ///     .unwrap();
 /// assert!(!format!("{client:?}").contains("sk-test-fake"));
+///
+/// // Without a transport: an error that says where to start instead.
+/// let error = cygnet::Client::builder().api_key("sk-test-fake").build().unwrap_err();
+/// assert!(error.to_string().contains("cygnet::builder()"));
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
@@ -158,6 +178,9 @@ pub struct ClientBuilder {
     env_key_problem: Option<String>,
     /// What [`ClientBuilder::from_env`] found wrong with the base URL's variables.
     env_base_url_problem: Option<String>,
+    /// Whether the builder read the environment, which decides what a missing key's error
+    /// advises.
+    from_env: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -177,7 +200,9 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with nothing set.
+    /// A builder with nothing set: the same as [`Client::builder()`](crate::Client::builder),
+    /// which is the one to use (hidden from the docs so that there is one way to start).
+    #[doc(hidden)]
     pub fn new() -> Self {
         Self::default()
     }
@@ -212,7 +237,10 @@ impl ClientBuilder {
     /// ```
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let read = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut builder = Self::new();
+        let mut builder = Self {
+            from_env: true,
+            ..Self::default()
+        };
         let key = read(API_KEY_ENV);
         let key_problem = near_miss(
             read,
@@ -361,17 +389,30 @@ impl ClientBuilder {
         if let Some(problem) = self.env_key_problem.or(self.env_base_url_problem) {
             return Err(Error::Config(problem));
         }
-        let api_key = self.api_key.ok_or_else(|| {
-            Error::Config(format!(
-                "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
-            ))
-        })?;
-        check_api_key(api_key.expose())?;
+        // The transport first: without one, the fix is a different starting point, which
+        // sets the key from the environment too.
         let transport = self.transport.ok_or_else(|| {
             Error::Config(
-                "no transport: use cygnet-hyper (the `cygnet` crate's default) or ClientBuilder::transport".into(),
+                "no transport: for the real API start from `cygnet::builder()` or \
+                 `cygnet::from_env()` (the `cygnet` crate's default `hyper` feature), which set \
+                 the hyper transport and read GRAYSWAN_API_KEY; `Client::builder()` is for your \
+                 own transport, given with `.transport(..)`"
+                    .into(),
             )
         })?;
+        let api_key = self.api_key.ok_or_else(|| {
+            Error::Config(if self.from_env {
+                format!(
+                    "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
+                )
+            } else {
+                format!(
+                    "no API key: call ClientBuilder::api_key, or start from \
+                     `ClientBuilder::from_env()`, which reads {API_KEY_ENV}"
+                )
+            })
+        })?;
+        check_api_key(api_key.expose())?;
         let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = BaseUrl::parse(base_url, self.allow_insecure_http)?;
         Ok(ClientConfig {
@@ -415,7 +456,7 @@ fn check_api_key(key: &str) -> Result<()> {
 /// parse and never a query. Text without an `@` comes back as it is.
 ///
 /// ```
-/// use cygnet_core::config::redact_userinfo;
+/// use cygnet::config::redact_userinfo;
 /// assert_eq!(redact_userinfo("http://user:pa/ss@proxy:3128"), "http://***@proxy:3128");
 /// assert_eq!(redact_userinfo("https://api.grayswan.ai/v1"), "https://api.grayswan.ai/v1");
 /// ```
@@ -432,7 +473,7 @@ pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
 /// with none of its text.
 ///
 /// ```
-/// use cygnet_core::config::redact_url;
+/// use cygnet::config::redact_url;
 /// assert_eq!(redact_url("http://user:pw@proxy:3128/"), "http://***@proxy:3128/");
 /// assert_eq!(redact_url("https://h/v1?key=sk-test-fake"), "https://h/v1");
 /// assert!(!redact_url("https://user:s3cr/et@h").contains("s3cr"));
@@ -469,7 +510,7 @@ pub fn redact_url(url: &str) -> String {
 /// fragment; [`UrlParts::redacted`] is the form messages show.
 ///
 /// ```
-/// use cygnet_core::config::{UrlError, UrlParts};
+/// use cygnet::config::{UrlError, UrlParts};
 ///
 /// let parts = UrlParts::parse("http://user:p%2Fss@proxy.internal:3128").unwrap();
 /// assert_eq!(parts.host(), "proxy.internal");
@@ -739,7 +780,7 @@ fn parse_port(text: &str) -> std::result::Result<u16, UrlError> {
 /// [`ClientBuilder::allow_insecure_http`] like any other name.
 ///
 /// ```
-/// use cygnet_core::config::is_loopback_host;
+/// use cygnet::config::is_loopback_host;
 /// assert!(is_loopback_host("localhost") && is_loopback_host("127.0.0.2") && is_loopback_host("[::1]"));
 /// assert!(!is_loopback_host("api.localhost") && !is_loopback_host("localhost.example"));
 /// ```

@@ -33,7 +33,7 @@ use crate::call_context::{CallContext, RequestTarget};
 use crate::config::{
     ApiKey, BaseUrl, Limits, DEFAULT_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
-use crate::error::{ApiError, Error, Result, StreamError, TimeoutKind};
+use crate::error::{ApiError, Error, Result, TimeoutKind};
 use crate::options::RequestOptions;
 use crate::redact::Secrets;
 use crate::retry;
@@ -472,12 +472,13 @@ impl Call {
     }
 }
 
-/// `error` with `context` when it is a transport or timeout error (the kinds that end a call
-/// for want of an answer).
+/// `error` with `context` when it is a transport, timeout or API error (the kinds that end a
+/// call for want of a usable answer).
 fn add_context(mut error: Error, context: impl FnOnce() -> CallContext) -> Error {
     match &mut error {
         Error::Transport(e) => e.set_context(context()),
         Error::Timeout(e) => e.set_context(context()),
+        Error::Api(e) => e.set_context(context()),
         _ => {}
     }
     error
@@ -553,24 +554,14 @@ impl Answered {
     }
 }
 
-/// How long to wait before retrying after `error`, or `None` to give up.
+/// How long to wait before retrying after `error`, or `None` to give up. Which errors are
+/// retried is [`Error::is_retryable`], the rule callers see.
 fn retry_wait(error: &Error, retries_done: u32, max_retries: u32) -> Option<Duration> {
-    if retries_done >= max_retries {
+    if retries_done >= max_retries || !error.is_retryable() {
         return None;
     }
     let empty = HeaderMap::new();
-    let headers = match error {
-        Error::Transport(e) if e.is_retryable() => &empty,
-        // A whole stream's bound covers its re-sends: once it passed, nothing is left.
-        Error::Timeout(e) if !matches!(e.kind(), TimeoutKind::StreamTotal(_)) => &empty,
-        // Only ever seen before a stream's first event: a body that ended with nothing.
-        Error::Stream(StreamError::Incomplete { .. }) => &empty,
-        Error::Api(api) => match api.status {
-            Some(status) if retry::should_retry(status, &api.headers) => &api.headers,
-            _ => return None,
-        },
-        _ => return None,
-    };
+    let headers = error.as_api().map_or(&empty, |api| &api.headers);
     Some(retry::retry_delay(
         headers,
         retries_done,

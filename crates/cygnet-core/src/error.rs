@@ -114,7 +114,7 @@ impl Error {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_core::{Error, TimeoutKind};
+    /// use cygnet::{Error, TimeoutKind};
     /// let error = Error::from(TimeoutKind::Idle(Duration::from_secs(7)));
     /// assert_eq!(error.timeout_kind(), Some(TimeoutKind::Idle(Duration::from_secs(7))));
     /// ```
@@ -135,16 +135,59 @@ impl Error {
         }
     }
 
-    /// How many attempts the call made before this error ended it (transport and timeout
-    /// errors only).
+    /// How many attempts the call made before this error ended it (transport, timeout and
+    /// API errors that ended a call).
     pub fn attempts(&self) -> Option<u32> {
-        self.context().map(CallContext::attempts)
+        self.context()
+            .or_else(|| self.as_api().and_then(ApiError::context))
+            .map(CallContext::attempts)
     }
 
-    /// The method, host and port of the request this error ended (transport and timeout
-    /// errors only).
+    /// The method, host and port of the request this error ended (transport, timeout and API
+    /// errors that ended a call).
     pub fn target(&self) -> Option<&RequestTarget> {
-        self.context().map(CallContext::target)
+        self.context()
+            .or_else(|| self.as_api().and_then(ApiError::context))
+            .map(CallContext::target)
+    }
+
+    /// Whether trying the same call again may succeed: the rule the client's own retries
+    /// follow, for a caller's retry logic on top of them.
+    ///
+    /// Retryable are connection failures, I/O errors and the transport's timeouts; the
+    /// client's own timeouts except [`TimeoutKind::StreamTotal`] (the bound of a whole stream,
+    /// re-sends included); a body that ended before its first event; and API errors with
+    /// status 408, 409, 429 or 500 and above, unless the server's `x-should-retry` header says
+    /// otherwise (it wins either way; see [`retry::should_retry`](crate::retry::should_retry)).
+    /// Never retryable: configuration errors, decode errors, blocked answers, other statuses,
+    /// and an error sent inside a stream.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet::{ApiError, Error, TimeoutKind};
+    /// use cygnet::http::{HeaderMap, StatusCode};
+    ///
+    /// let busy = ApiError::from_response(StatusCode::TOO_MANY_REQUESTS, HeaderMap::new(), "{}".into());
+    /// assert!(Error::from(busy).is_retryable());
+    /// let bad = ApiError::from_response(StatusCode::BAD_REQUEST, HeaderMap::new(), "{}".into());
+    /// assert!(!Error::from(bad).is_retryable());
+    /// assert!(Error::from(TimeoutKind::Request(Duration::from_secs(60))).is_retryable());
+    /// assert!(!Error::Config("no API key".into()).is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.is_retryable(),
+            Error::Timeout(e) => !matches!(e.kind(), TimeoutKind::StreamTotal(_)),
+            Error::Stream(StreamError::Incomplete { .. }) => true,
+            Error::Api(api) => api.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// The wait the server asked for before a retry, for an API error (see
+    /// [`ApiError::retry_after`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.as_api().and_then(ApiError::retry_after)
     }
 }
 
@@ -182,7 +225,7 @@ impl fmt::Display for TimeoutKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_core::{TimeoutError, TimeoutKind};
+/// use cygnet::{TimeoutError, TimeoutKind};
 /// let error = TimeoutError::new(TimeoutKind::Headers(Duration::from_secs(5)));
 /// assert_eq!(error.to_string(), "no response headers within 5s");
 /// assert!(error.context().is_none());
@@ -303,8 +346,8 @@ impl ApiErrorKind {
 /// Unprocessable Entity: body.messages: Field required`.
 ///
 /// ```
-/// use cygnet_core::ApiError;
-/// use http::{HeaderMap, StatusCode};
+/// use cygnet::ApiError;
+/// use cygnet::http::{HeaderMap, StatusCode};
 ///
 /// let body = r#"{"error":true,"message":"Invalid model requested","detail":"No model x",
 ///   "error_code":"invalid_model","details":{"model":"x"}}"#;
@@ -338,6 +381,8 @@ pub struct ApiError {
     pub body: Bytes,
     /// The typed parts of the body besides the message.
     parts: BodyParts,
+    /// Where the call went and how often it tried, once this error ended a call.
+    context: Option<CallContext>,
 }
 
 /// What an error body says besides its message.
@@ -361,6 +406,7 @@ impl ApiError {
             headers,
             body,
             parts,
+            context: None,
         }
     }
 
@@ -374,6 +420,7 @@ impl ApiError {
             headers: HeaderMap::new(),
             body,
             parts,
+            context: None,
         }
     }
 
@@ -408,6 +455,45 @@ impl ApiError {
     /// is wrong there. Empty when the body has none.
     pub fn validation(&self) -> &[ValidationError] {
         &self.parts.validation
+    }
+
+    /// Where the call went and how often it tried, once this error ended a call (the client
+    /// fills it in; `None` for an error built by hand).
+    pub fn context(&self) -> Option<&CallContext> {
+        self.context.as_ref()
+    }
+
+    pub(crate) fn set_context(&mut self, context: CallContext) {
+        self.context = Some(context);
+    }
+
+    /// Whether the client retries this answer: status 408, 409, 429 or 500 and above, unless
+    /// the server's `x-should-retry` header says otherwise; never an error sent inside a
+    /// stream. See [`Error::is_retryable`].
+    pub fn is_retryable(&self) -> bool {
+        self.status
+            .is_some_and(|status| crate::retry::should_retry(status, &self.headers))
+    }
+
+    /// The wait the server asked for before a retry, read as the client's retries read it:
+    /// `retry-after-ms` (milliseconds) first, else `retry-after` (seconds, fractions allowed,
+    /// or an HTTP date). `None` when neither parses or the wait is not within (0, 60] seconds,
+    /// where the client's retries fall back to their own backoff.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet::ApiError;
+    /// use cygnet::http::{HeaderMap, StatusCode};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("retry-after", "2".parse().unwrap());
+    /// let error = ApiError::from_response(StatusCode::TOO_MANY_REQUESTS, headers, "{}".into());
+    /// assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        let seconds = crate::retry::retry_after(&self.headers, std::time::SystemTime::now())?;
+        (seconds > 0.0 && seconds <= crate::retry::MAX_RETRY_AFTER.as_secs_f64())
+            .then(|| Duration::from_secs_f64(seconds))
     }
 }
 

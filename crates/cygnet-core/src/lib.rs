@@ -27,8 +27,8 @@
 //! bare text that could not say it was blocked, fails that way by itself.
 //!
 //! ```
-//! # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-//! #     -> cygnet_core::Result<()> {
+//! # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+//! #     -> cygnet::Result<()> {
 //! let completion = client.chat(&request).await?;
 //! if let Some(blocked) = completion.blocked() {
 //!     eprintln!("Gray Swan blocked the answer: {}", blocked.refusal().unwrap_or_default());

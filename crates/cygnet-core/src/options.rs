@@ -24,9 +24,9 @@ pub const SENSITIVE_HEADERS: [&str; 8] = [
 /// Whether header `name` (any case) carries credentials: one of [`SENSITIVE_HEADERS`].
 ///
 /// ```
-/// assert!(cygnet_core::is_sensitive_header("Authorization"));
-/// assert!(cygnet_core::is_sensitive_header("grayswan-api-key"));
-/// assert!(!cygnet_core::is_sensitive_header("x-request-id"));
+/// assert!(cygnet::is_sensitive_header("Authorization"));
+/// assert!(cygnet::is_sensitive_header("grayswan-api-key"));
+/// assert!(!cygnet::is_sensitive_header("x-request-id"));
 /// ```
 pub fn is_sensitive_header(name: &str) -> bool {
     SENSITIVE_HEADERS
@@ -42,7 +42,7 @@ pub fn is_sensitive_header(name: &str) -> bool {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_core::RequestOptions;
+/// use cygnet::RequestOptions;
 ///
 /// let options = RequestOptions::new()
 ///     .timeout(Duration::from_secs(5))
@@ -57,7 +57,7 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// or one marked [sensitive](HeaderValue::set_sensitive), as `***`:
 ///
 /// ```
-/// # use cygnet_core::RequestOptions;
+/// # use cygnet::RequestOptions;
 /// let options = RequestOptions::new().header("x-api-key", "sk-test-fake");
 /// assert!(!format!("{options:?}").contains("sk-test-fake"));
 /// ```
@@ -106,10 +106,10 @@ impl fmt::Debug for RequestOptions {
 /// [sensitive name](is_sensitive_header) and of those marked sensitive.
 ///
 /// ```
-/// let mut headers = http::HeaderMap::new();
+/// let mut headers = cygnet::http::HeaderMap::new();
 /// headers.insert("cookie", "id=s3cret".parse().unwrap());
 /// headers.insert("x-trace", "abc".parse().unwrap());
-/// let debug = format!("{:?}", cygnet_core::options::RedactedHeaders(&headers));
+/// let debug = format!("{:?}", cygnet::options::RedactedHeaders(&headers));
 /// assert_eq!(debug, r#"{"cookie": "***", "x-trace": "abc"}"#);
 /// ```
 pub struct RedactedHeaders<'a>(pub &'a HeaderMap);

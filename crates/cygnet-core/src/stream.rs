@@ -452,8 +452,8 @@ impl ChatStream {
     /// ([`ChatCompletionChunkRef::into_owned`] is the owned chunk), with the same errors.
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// use std::io::Write;
     ///
     /// let mut stream = client.chat_stream(&request).await?;

@@ -39,20 +39,20 @@ pub type Sleep = BoxFuture<'static, ()>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bytes::Bytes;
-/// use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
+/// use cygnet::bytes::Bytes;
+/// use cygnet::transport::{async_trait, Body, Sleep, Transport, TransportError};
 ///
 /// /// A transport that answers every request with the same JSON.
 /// struct Canned;
 ///
 /// #[async_trait]
 /// impl Transport for Canned {
-///     async fn send(&self, _request: http::Request<Bytes>)
-///         -> Result<http::Response<Body>, TransportError>
+///     async fn send(&self, _request: cygnet::http::Request<Bytes>)
+///         -> Result<cygnet::http::Response<Body>, TransportError>
 ///     {
 ///         let answer = r#"{"id":"c1","choices":[{"index":0,
 ///             "message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
-///         Ok(http::Response::new(Body::from(answer)))
+///         Ok(cygnet::http::Response::new(Body::from(answer)))
 ///     }
 ///
 ///     fn sleep(&self, _duration: Duration) -> Sleep {

@@ -25,10 +25,10 @@
 //! client (or a stream) never blocks either: its runtime is shut down in the background.
 //!
 //! ```no_run
-//! use cygnet_core::types::{ChatCompletionRequest, Message};
+//! use cygnet::types::{ChatCompletionRequest, Message};
 //!
-//! # fn main() -> Result<(), cygnet_core::Error> {
-//! let client = cygnet_hyper::blocking::Client::from_env()?;
+//! # fn main() -> Result<(), cygnet::Error> {
+//! let client = cygnet::blocking::Client::from_env()?;
 //! let request = ChatCompletionRequest::new(
 //!     "cygnet",
 //!     vec![Message::user("What is a large language model?")],
@@ -255,8 +255,8 @@ impl Client {
     /// statuses are still [`Error::Api`].
     ///
     /// ```no_run
-    /// # fn main() -> Result<(), cygnet_core::Error> {
-    /// let client = cygnet_hyper::blocking::Client::from_env()?;
+    /// # fn main() -> Result<(), cygnet::Error> {
+    /// let client = cygnet::blocking::Client::from_env()?;
     /// let body = serde_json::json!({
     ///     "model": "cygnet",
     ///     "stream": true,
@@ -483,8 +483,8 @@ impl ChatStream {
     /// gives, with the same chunks and the same errors.
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut stream = client.chat_stream(&request)?;
     /// while let Some(printed) = stream.next_chunk_with(|chunk| {
     ///     print!("{}", chunk.text_delta().unwrap_or_default())
@@ -529,8 +529,8 @@ impl ChatStream {
     /// Just the text of choice 0, piece by piece, as [`cygnet_core::TextStream`] picks it.
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// for piece in client.chat_stream(&request)?.text() {
     ///     print!("{}", piece?);
     /// }
@@ -549,8 +549,8 @@ impl ChatStream {
     /// [`AccumulatingStream`].
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut stream = client.chat_stream(&request)?.accumulate();
     /// for chunk in &mut stream {
     ///     print!("{}", chunk?.text_delta().unwrap_or_default());
@@ -570,8 +570,8 @@ impl ChatStream {
     /// have returned; the first error ends it.
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let completion = client.chat_stream(&request)?.collect_completion()?;
     /// println!("{}", completion.content().unwrap_or_default());
     /// # Ok(())
@@ -801,14 +801,14 @@ impl fmt::Debug for SseStream {
 /// ```
 /// use std::time::Duration;
 ///
-/// let client = cygnet_hyper::blocking::Client::builder()
+/// let client = cygnet::blocking::Client::builder()
 ///     .api_key("sk-test-fake")
 ///     .base_url("http://127.0.0.1:8080")
 ///     .max_retries(0)
 ///     .timeout(Duration::from_secs(10))
 ///     .build()?;
 /// assert!(!format!("{client:?}").contains("sk-test-fake"));
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {

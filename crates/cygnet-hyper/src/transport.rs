@@ -116,11 +116,11 @@ type HyperClient = Client<TimeoutConnector, Full<Bytes>>;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use cygnet_core::Transport;
-/// use cygnet_hyper::HyperTransport;
+/// use cygnet::Transport;
+/// use cygnet::HyperTransport;
 ///
 /// let transport = HyperTransport::new();
-/// let request = http::Request::get("https://api.grayswan.ai/").body(bytes::Bytes::new())?;
+/// let request = cygnet::http::Request::get("https://api.grayswan.ai/").body(cygnet::bytes::Bytes::new())?;
 /// let response = transport.send(request).await?;
 /// println!("{}", response.status());
 /// # Ok(()) }
@@ -287,14 +287,14 @@ impl Transport for HyperTransport {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_hyper::HyperTransport;
+/// use cygnet::HyperTransport;
 /// # if cfg!(not(any(feature = "webpki-roots", feature = "native-roots"))) { return Ok(()); }
 ///
 /// let transport = HyperTransport::builder()
 ///     .connect_timeout(Duration::from_secs(3))
 ///     .pool_idle_timeout(Some(Duration::from_secs(30)))
 ///     .build()?;
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct HyperTransportBuilder {
@@ -355,8 +355,8 @@ impl HyperTransportBuilder {
     /// is not a CA certificate (see [`crate::tls`]).
     ///
     /// ```
-    /// # fn run(corporate_ca_pem: &[u8]) -> Result<(), cygnet_core::Error> {
-    /// let transport = cygnet_hyper::HyperTransport::builder()
+    /// # fn run(corporate_ca_pem: &[u8]) -> Result<(), cygnet::Error> {
+    /// let transport = cygnet::HyperTransport::builder()
     ///     .add_root_certificates_pem(corporate_ca_pem)
     ///     .build()?;
     /// # Ok(()) }
@@ -383,11 +383,11 @@ impl HyperTransportBuilder {
     /// [`crate::proxy`].
     ///
     /// ```
-    /// let transport = cygnet_hyper::HyperTransport::builder()
+    /// let transport = cygnet::HyperTransport::builder()
     ///     .proxy("http://proxy.internal:3128")
     ///     .proxy_bypass("localhost, .internal")
     ///     .build()?;
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     #[must_use]
     pub fn proxy(mut self, url: impl Into<String>) -> Self {

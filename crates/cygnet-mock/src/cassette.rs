@@ -69,16 +69,16 @@ impl RecordMode {
 /// A cassette file and how to record or replay it.
 ///
 /// ```no_run
-/// use cygnet_mock::Cassette;
+/// use cygnet::mock::Cassette;
 ///
 /// # async fn test() -> Result<(), Box<dyn std::error::Error>> {
 /// // Records through the real transport the first time (or with CYGNET_RECORD=1), replays
 /// // the file in every later run, with no key and no network.
-/// # fn real_transport() -> cygnet_mock::MockTransport { cygnet_mock::MockTransport::new() }
+/// # fn real_transport() -> cygnet::mock::MockTransport { cygnet::mock::MockTransport::new() }
 /// // `real_transport()` is the one the client normally uses, e.g.
-/// // `cygnet_hyper::HyperTransport::new()`.
+/// // `cygnet::HyperTransport::new()`.
 /// let transport = Cassette::auto("tests/cassettes/weather.json", real_transport)?;
-/// let client = cygnet_core::ClientBuilder::from_env()
+/// let client = cygnet::ClientBuilder::from_env()
 ///     .api_key(std::env::var("GRAYSWAN_API_KEY").unwrap_or_else(|_| "sk-replay".into()))
 ///     .transport(transport.clone())
 ///     .build()?;

@@ -65,12 +65,12 @@ use crate::redact::{Redactions, Secrets};
 /// [`cassette_format`](crate::cassette_format) for what it holds.
 ///
 /// ```no_run
-/// use cygnet_mock::{MockReply, MockTransport, Recorder};
+/// use cygnet::mock::{MockReply, MockTransport, Recorder};
 ///
 /// // Any transport can be recorded; a real test records cygnet-hyper's.
 /// let inner = MockTransport::conversation([MockReply::text("Hello!")]);
 /// let recorder = Recorder::new("tests/cassettes/hello.json", inner);
-/// let client = cygnet_core::ClientBuilder::new()
+/// let client = cygnet::Client::builder()
 ///     .api_key("sk-test-fake")
 ///     .transport(recorder.clone())
 ///     .build()?;
@@ -607,7 +607,7 @@ mod tests {
         let recorder = Recorder::new(&path, MockTransport::conversation(replies));
         let before = crate::redact::tests::scanned();
         let mut answered = 0;
-        futures_executor::block_on(async {
+        cygnet::mock::block_on(async {
             for _ in 0..count {
                 let request = http::Request::post("http://mock.invalid/chat/completion")
                     .header("authorization", "Bearer sk-test-fake")

@@ -52,10 +52,10 @@ use crate::redact::Redactions;
 /// how requests are matched to exchanges.
 ///
 /// ```no_run
-/// use cygnet_mock::Replayer;
+/// use cygnet::mock::Replayer;
 ///
 /// let replayer = Replayer::open("tests/cassettes/hello.json")?;
-/// let client = cygnet_core::ClientBuilder::new()
+/// let client = cygnet::Client::builder()
 ///     .api_key("sk-test-fake") // never sent anywhere
 ///     .transport(replayer.clone())
 ///     .build()?;
@@ -344,8 +344,8 @@ impl fmt::Debug for Replayer {
 /// that [`Replayer`] returns then.
 ///
 /// ```
-/// # fn check(error: &cygnet_core::TransportError) {
-/// use cygnet_mock::ReplayMismatch;
+/// # fn check(error: &cygnet::TransportError) {
+/// use cygnet::mock::ReplayMismatch;
 /// if let Some(mismatch) = std::error::Error::source(error)
 ///     .and_then(|e| e.downcast_ref::<ReplayMismatch>())
 /// {

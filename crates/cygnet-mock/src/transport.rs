@@ -35,7 +35,7 @@ type Responder = Arc<dyn Fn(&CapturedRequest) -> MockReply + Send + Sync>;
 /// one clone to the client and keep another to script and assert.
 ///
 /// ```
-/// use cygnet_mock::{MockReply, MockTransport};
+/// use cygnet::mock::{MockReply, MockTransport};
 ///
 /// let mock = MockTransport::new()
 ///     .with_reply(MockReply::text("first"))
@@ -83,7 +83,7 @@ impl MockTransport {
     /// A transport with nothing scripted and an auto-advancing clock.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert_eq!(mock.request_count(), 0);
     /// ```
     pub fn new() -> Self {
@@ -94,7 +94,7 @@ impl MockTransport {
     /// transports.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::with_clock(cygnet_mock::MockClock::manual());
+    /// let mock = cygnet::mock::MockTransport::with_clock(cygnet::mock::MockClock::manual());
     /// assert!(mock.clock().is_manual());
     /// ```
     pub fn with_clock(clock: MockClock) -> Self {
@@ -109,7 +109,7 @@ impl MockTransport {
     /// A transport that answers with `replies`, in order.
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport};
+    /// use cygnet::mock::{MockReply, MockTransport};
     /// let mock = MockTransport::conversation([
     ///     MockReply::json(429, serde_json::json!({})).header("retry-after", "1"),
     ///     MockReply::text("ok"),
@@ -131,8 +131,8 @@ impl MockTransport {
     /// already scripted).
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// mock.push(cygnet_mock::MockReply::text("hi"));
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// mock.push(cygnet::mock::MockReply::text("hi"));
     /// assert_eq!(mock.remaining(), 1);
     /// ```
     pub fn push(&self, reply: MockReply) -> &Self {
@@ -143,7 +143,7 @@ impl MockTransport {
     /// [`push`](Self::push), builder style.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new().with_reply(cygnet_mock::MockReply::text("hi"));
+    /// let mock = cygnet::mock::MockTransport::new().with_reply(cygnet::mock::MockReply::text("hi"));
     /// assert_eq!(mock.remaining(), 1);
     /// ```
     #[must_use]
@@ -158,8 +158,8 @@ impl MockTransport {
     /// saying `no reply scripted for POST /chat/completion (request #3)`.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// mock.set_fallback(cygnet_mock::MockReply::text("always this"));
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// mock.set_fallback(cygnet::mock::MockReply::text("always this"));
     /// ```
     pub fn set_fallback(&self, reply: MockReply) -> &Self {
         self.state().fallback = Some(Arc::new(move |_| reply.clone()));
@@ -169,7 +169,7 @@ impl MockTransport {
     /// Answers every request the script does not cover with what `responder` makes of it.
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport};
+    /// use cygnet::mock::{MockReply, MockTransport};
     /// let echo = MockTransport::new();
     /// echo.set_fallback_fn(|request| {
     ///     let question = request.json()["messages"][0]["content"].as_str().unwrap_or("").to_owned();
@@ -187,8 +187,8 @@ impl MockTransport {
     /// Removes the fallback: unscripted requests fail again.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// mock.set_fallback(cygnet_mock::MockReply::text("x")).clear_fallback();
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// mock.set_fallback(cygnet::mock::MockReply::text("x")).clear_fallback();
     /// ```
     pub fn clear_fallback(&self) -> &Self {
         self.state().fallback = None;
@@ -200,10 +200,10 @@ impl MockTransport {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// let client = mock.client_builder().max_retries(0).timeout(Duration::from_secs(5)).build()?;
     /// # let _ = client;
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     pub fn client_builder(&self) -> ClientBuilder {
         ClientBuilder::new()
@@ -216,15 +216,15 @@ impl MockTransport {
     /// the base URL [`MOCK_BASE_URL`].
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport};
-    /// use cygnet_types::{ChatCompletionRequest, Message};
+    /// use cygnet::mock::{MockReply, MockTransport};
+    /// use cygnet::types::{ChatCompletionRequest, Message};
     ///
     /// let mock = MockTransport::conversation([MockReply::text("Hello!")]);
     /// let request = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
-    /// let completion = futures_executor::block_on(mock.client().chat(&request))?;
+    /// let completion = cygnet::mock::block_on(mock.client().chat(&request))?;
     /// assert_eq!(completion.content(), Some("Hello!"));
     /// assert_eq!(mock.last_request().unwrap().header("authorization"), Some("Bearer sk-mock"));
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     pub fn client(&self) -> Client {
         match self.client_builder().build() {
@@ -267,7 +267,7 @@ impl MockTransport {
     /// The clock this transport keeps time on (a handle to the same clock).
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert_eq!(mock.clock().elapsed(), std::time::Duration::ZERO);
     /// ```
     pub fn clock(&self) -> MockClock {
@@ -277,7 +277,7 @@ impl MockTransport {
     /// Every request sent so far, oldest first.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert!(mock.requests().is_empty());
     /// ```
     pub fn requests(&self) -> Vec<CapturedRequest> {
@@ -287,7 +287,7 @@ impl MockTransport {
     /// The most recent request, if any.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert!(mock.last_request().is_none());
     /// ```
     pub fn last_request(&self) -> Option<CapturedRequest> {
@@ -297,7 +297,7 @@ impl MockTransport {
     /// How many requests have been sent.
     ///
     /// ```
-    /// assert_eq!(cygnet_mock::MockTransport::new().request_count(), 0);
+    /// assert_eq!(cygnet::mock::MockTransport::new().request_count(), 0);
     /// ```
     pub fn request_count(&self) -> usize {
         self.state().requests.len()
@@ -306,7 +306,7 @@ impl MockTransport {
     /// How many scripted replies are still waiting for a request.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::conversation([cygnet_mock::MockReply::text("x")]);
+    /// let mock = cygnet::mock::MockTransport::conversation([cygnet::mock::MockReply::text("x")]);
     /// assert_eq!(mock.remaining(), 1);
     /// ```
     pub fn remaining(&self) -> usize {
@@ -321,7 +321,7 @@ impl MockTransport {
     /// assertion.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// mock.assert_all_consumed(); // nothing scripted, nothing left
     /// ```
     #[track_caller]
@@ -345,10 +345,10 @@ impl MockTransport {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_core::Transport;
+    /// use cygnet::Transport;
     ///
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// futures_executor::block_on(mock.sleep(Duration::from_secs(1)));
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// cygnet::mock::block_on(mock.sleep(Duration::from_secs(1)));
     /// assert_eq!(mock.sleeps(), vec![Duration::from_secs(1)]);
     /// ```
     pub fn sleeps(&self) -> Vec<Duration> {
@@ -361,14 +361,13 @@ impl MockTransport {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_core::Transport;
-    /// use futures_util::FutureExt;
+    /// use cygnet::Transport;
     ///
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// let mut timeout = mock.sleep(Duration::from_secs(60));
-    /// let _ = (&mut timeout).now_or_never(); // started, then abandoned
+    /// let _ = cygnet::mock::now_or_never(&mut timeout); // started, then abandoned
     /// drop(timeout);
-    /// futures_executor::block_on(mock.sleep(Duration::from_secs(2)));
+    /// cygnet::mock::block_on(mock.sleep(Duration::from_secs(2)));
     /// assert_eq!(mock.sleeps(), vec![Duration::from_secs(60), Duration::from_secs(2)]);
     /// assert_eq!(mock.completed_sleeps(), vec![Duration::from_secs(2)]);
     /// ```
@@ -385,7 +384,7 @@ impl MockTransport {
     /// client that releases its connections brings this back to zero.
     ///
     /// ```
-    /// assert_eq!(cygnet_mock::MockTransport::new().open_bodies(), 0);
+    /// assert_eq!(cygnet::mock::MockTransport::new().open_bodies(), 0);
     /// ```
     pub fn open_bodies(&self) -> usize {
         self.state().open_bodies
@@ -394,7 +393,7 @@ impl MockTransport {
     /// Forgets the recorded requests and sleeps; the script, fallback and clock stay.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// mock.clear_history();
     /// assert_eq!(mock.request_count(), 0);
     /// ```
@@ -503,15 +502,15 @@ impl fmt::Debug for MockTransport {
 /// `***`; [`header`](Self::header) still returns them, for tests that check them.
 ///
 /// ```
-/// use cygnet_core::Transport;
-/// use cygnet_mock::{MockReply, MockTransport};
+/// use cygnet::Transport;
+/// use cygnet::mock::{MockReply, MockTransport};
 ///
 /// let mock = MockTransport::conversation([MockReply::text("hi")]);
-/// let request = http::Request::post("http://mock.invalid/chat/completion")
+/// let request = cygnet::http::Request::post("http://mock.invalid/chat/completion")
 ///     .header("authorization", "Bearer sk-test-fake")
-///     .body(bytes::Bytes::from(r#"{"model":"cygnet","messages":[]}"#))
+///     .body(cygnet::bytes::Bytes::from(r#"{"model":"cygnet","messages":[]}"#))
 ///     .unwrap();
-/// futures_executor::block_on(mock.send(request)).unwrap();
+/// cygnet::mock::block_on(mock.send(request)).unwrap();
 ///
 /// let sent = mock.last_request().unwrap();
 /// assert_eq!(sent.method(), "POST");
