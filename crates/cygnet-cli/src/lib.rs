@@ -18,6 +18,8 @@ pub mod app;
 pub mod args;
 pub mod chat;
 pub mod failure;
+// Below `output` and `failure` alike; its items are re-exported by `output`.
+mod escape;
 pub mod input;
 pub mod moderate;
 pub mod monitor;
