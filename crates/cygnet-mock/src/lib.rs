@@ -125,7 +125,12 @@
 //!   request and where the bodies differ. Time runs on a [`MockClock`].
 //! - [`Cassette::auto`] chooses: record when the file is missing (or when
 //!   `CYGNET_RECORD=1`), replay otherwise, and in replay mode the real transport is never
-//!   even built. `CYGNET_RECORD=0` forbids recording (for CI).
+//!   even built. `CYGNET_RECORD=0` forbids recording; with `CI` set a missing cassette is
+//!   an error rather than a recording, unless asked ([`Cassette::record_in_ci`]).
+//! - A recording never captures what it cannot have meant to: no request without a real key
+//!   ([`REPLAY_API_KEY`] is the stand-in it refuses), no transport failure unless
+//!   [`Cassette::record_failures`] asks, and no file when nothing was recorded (see
+//!   [`recorder`](recorder#what-is-never-recorded)).
 //! - The API key, `Authorization`, `grayswan-api-key` and cookies are never written;
 //!   [`Redactions`] adds headers, JSON fields and literal values of your own.
 //!
