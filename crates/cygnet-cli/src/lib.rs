@@ -21,6 +21,8 @@ pub mod args;
 pub mod chat;
 pub mod connect;
 pub mod failure;
+// Below `output` and `failure` alike; its items are re-exported by `output`.
+mod escape;
 pub mod input;
 pub mod moderate;
 pub mod monitor;

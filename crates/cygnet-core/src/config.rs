@@ -199,6 +199,20 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
+/// Makes [`ClientBuilder`]'s setters of per-call options from their shared list (see
+/// `__shared_option_setters` in the options module): each sets the option in the client's
+/// default options.
+macro_rules! builder_option_setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty);)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.options = self.options.$name($arg);
+            self
+        }
+    )*};
+}
+
 impl ClientBuilder {
     /// A builder with nothing set: the same as [`Client::builder()`](crate::Client::builder),
     /// which is the one to use (hidden from the docs so that there is one way to start).
@@ -303,52 +317,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries after the first attempt (default 2; 0 disables).
-    #[must_use]
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.options.max_retries = Some(retries);
-        self
-    }
-
-    /// Time allowed for one attempt of a non-streaming request (default 60 s), and for a
-    /// stream's response headers unless [`ClientBuilder::stream_headers_timeout`] is set.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// Time allowed to open a connection; enforced by the transport, which otherwise uses
-    /// its own default (5 s for cygnet-hyper's, or what its builder sets).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.options.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Time allowed for a stream's response headers (default: the request timeout).
-    #[must_use]
-    pub fn stream_headers_timeout(mut self, timeout: Duration) -> Self {
-        self.options.stream_headers_timeout = Some(timeout);
-        self
-    }
-
-    /// Time a stream may stay silent between two reads (default 60 s).
-    #[must_use]
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.options.stream_idle_timeout = Some(timeout);
-        self
-    }
-
-    /// Time a whole stream may take, from sending the request (re-sends included) to its
-    /// last event; none by default. Where the idle timeout stops a server that goes quiet,
-    /// this stops one that drips forever. The chunks that arrived in time stay delivered;
-    /// then the stream ends with [`TimeoutKind::StreamTotal`](crate::TimeoutKind::StreamTotal).
-    #[must_use]
-    pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
-        self.options.stream_total_timeout = Some(timeout);
-        self
-    }
+    // The setters it shares with `RequestOptions` (and cygnet-hyper's blocking builder),
+    // from their one list: each sets the option for every request of the client.
+    crate::__shared_option_setters!(builder_option_setters);
 
     /// Options applied to every request of the client; per-call options override them.
     #[must_use]

@@ -17,8 +17,29 @@
 //! Unprocessable Entity: body.messages: Field required`.
 //!
 //! Transport and timeout errors that end a call also say where it went and how often it
-//! tried ([`CallContext`]): `POST api.grayswan.ai:443: could not connect after 3 attempts:
-//! dns error: ...`. Each kind of failure reads the same whatever the transport.
+//! tried ([`CallContext`]): `POST api.grayswan.ai:443: could not connect after 3 attempts`,
+//! caused by `dns error: ...`. Each kind of failure reads the same whatever the transport.
+//!
+//! # One rule for every error of the workspace
+//!
+//! An error's message says what went wrong at its own level, and **never repeats its
+//! cause**: a cause is either returned by [`source()`](std::error::Error::source) or written
+//! into the message, never both. Every error type of cygnet's crates that has a cause to
+//! offer as an error (a transport's, a parser's, the operating system's) returns it from
+//! `source()` and leaves it out of its message; one that only has a cause's words (an error
+//! rebuilt from a cassette, a cause whose text showed a secret) writes them into its message
+//! and has no `source()`. So a reporter that walks the chain (anyhow's `{:#}`, eyre,
+//! `tracing`'s error fields, [`Report`]) prints each cause once:
+//!
+//! ```text
+//! POST api.grayswan.ai:443: could not connect after 3 attempts: dns error: failed to lookup address
+//! ```
+//!
+//! This is the rule of the Rust API guidelines and of the AWS SDK (smithy-rs): the message
+//! never repeats its source. The price is that an error's own `Display` is not the whole
+//! story; [`Report`] (or [`Error::report`]) is, on one line, and it is what the examples
+//! and the command-line tool print. Errors that have no cause ([`ApiError`],
+//! [`TimeoutError`], [`StreamError`]) read whole either way.
 
 use std::fmt;
 use std::time::Duration;
@@ -189,13 +210,89 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         self.as_api().and_then(ApiError::retry_after)
     }
+
+    /// Notes, on a transport or timeout error that ends a stream, that `chunks` chunks had
+    /// reached the caller (nothing when none had).
+    pub(crate) fn note_delivered(mut self, chunks: u64) -> Self {
+        let context = match &mut self {
+            Error::Transport(e) => e.context_mut(),
+            Error::Timeout(e) => e.context_mut(),
+            _ => None,
+        };
+        if let (Some(context), true) = (context, chunks > 0) {
+            context.set_delivered(chunks);
+        }
+        self
+    }
+
+    /// The whole story on one line: this error's message and each of its causes, joined by
+    /// `: ` (see the [module docs](self) for why the message alone does not repeat them).
+    ///
+    /// ```
+    /// use cygnet_core::transport::{TransportError, TransportErrorKind};
+    /// let error = cygnet_core::Error::from(TransportError::new(
+    ///     TransportErrorKind::Connect,
+    ///     "connection refused",
+    /// ));
+    /// assert_eq!(error.to_string(), "could not connect");
+    /// assert_eq!(error.report().to_string(), "could not connect: connection refused");
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        Report::new(self)
+    }
+}
+
+/// Shows an error and every cause in its [`source()`](std::error::Error::source) chain on
+/// one line, joined by `: `: what the examples and the command-line tool print.
+///
+/// Works for any error, not just cygnet's; since every cygnet error keeps its cause out of
+/// its own message (see the [module docs](self)), each cause shows once.
+///
+/// ```
+/// use cygnet_core::error::Report;
+/// let io = std::io::Error::other("disk full");
+/// assert_eq!(Report::new(&io).to_string(), "disk full");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Report<'a> {
+    error: &'a (dyn std::error::Error + 'static),
+}
+
+impl<'a> Report<'a> {
+    /// A report of `error` and its causes.
+    pub fn new(error: &'a (dyn std::error::Error + 'static)) -> Self {
+        Self { error }
+    }
+
+    /// The error and its causes, outermost first.
+    pub fn chain(&self) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+        std::iter::successors(Some(self.error), |e| (*e).source())
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.chain().enumerate() {
+            if i > 0 {
+                f.write_str(": ")?;
+            }
+            fmt::Display::fmt(error, f)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// Which deadline passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutKind {
-    /// The whole non-streaming request took longer than allowed.
+    /// One attempt of a non-streaming request took longer than allowed.
     Request(Duration),
     /// A stream's response headers took longer than allowed.
     Headers(Duration),
@@ -209,7 +306,7 @@ pub enum TimeoutKind {
 impl fmt::Display for TimeoutKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TimeoutKind::Request(d) => write!(f, "request timed out after {d:?}"),
+            TimeoutKind::Request(d) => write!(f, "no complete answer within {d:?}"),
             TimeoutKind::Headers(d) => write!(f, "no response headers within {d:?}"),
             TimeoutKind::Idle(d) => write!(f, "stream idle for more than {d:?}"),
             TimeoutKind::StreamTotal(d) => write!(f, "stream not finished within {d:?}"),
@@ -257,6 +354,10 @@ impl TimeoutError {
 
     pub(crate) fn set_context(&mut self, context: CallContext) {
         self.context = Some(context);
+    }
+
+    pub(crate) fn context_mut(&mut self) -> Option<&mut CallContext> {
+        self.context.as_mut()
     }
 }
 
@@ -532,6 +633,9 @@ impl From<BlockedAnswer> for Error {
 }
 
 /// An answer could not be read as what was due.
+///
+/// Reads `could not read chat completion JSON (status 200 OK) from a body that starts
+/// "<html>"`; the parser's complaint is its [`source()`](std::error::Error::source).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct DecodeError {
@@ -542,7 +646,8 @@ pub struct DecodeError {
     /// The start of what came, lossily as text, with the client's secrets replaced by `***`.
     pub snippet: String,
     /// The parser's complaint (when it quoted one of the client's secrets, an error with
-    /// its text, the secret replaced by `***`).
+    /// its text, the secret replaced by `***`): the error's
+    /// [`source()`](std::error::Error::source), not repeated in its message.
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -569,10 +674,8 @@ impl fmt::Display for DecodeError {
         if let Some(status) = self.status {
             write!(f, " (status {status})")?;
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        write!(f, "; body starts: {:?}", self.snippet)
+        // The parser's complaint is the source (see the module docs): not repeated here.
+        write!(f, " from a body that starts {:?}", self.snippet)
     }
 }
 

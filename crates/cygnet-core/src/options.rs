@@ -128,56 +128,59 @@ impl fmt::Debug for RedactedHeaders<'_> {
     }
 }
 
+/// Lists, once, every setter that per-call [`RequestOptions`] and the client builders
+/// share, by calling `$callback!` with each one's docs, name and argument; each setter sets
+/// the [`RequestOptions`] field of its name. [`RequestOptions`] and
+/// [`ClientBuilder`](crate::ClientBuilder) make their setters from this list, and so does
+/// cygnet-hyper's blocking builder: a setter added here is on all three, and none can be
+/// on one and missing from another. Not part of the public API (hence hidden); to add a
+/// per-call option, add its field to [`RequestOptions`] and its line here.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __shared_option_setters {
+    ($callback:ident) => {
+        $callback! {
+            /// Time allowed for one attempt of a non-streaming request (default 60 s), and
+            /// for a stream's response headers unless `stream_headers_timeout` is set.
+            timeout(timeout: ::core::time::Duration);
+            /// Time allowed to open a connection; enforced by the transport, which
+            /// otherwise uses its own default (5 s for cygnet-hyper's, or what its builder
+            /// sets).
+            connect_timeout(timeout: ::core::time::Duration);
+            /// Time allowed for a stream's response headers (default: the request timeout).
+            stream_headers_timeout(timeout: ::core::time::Duration);
+            /// Time a stream may stay silent between two reads (default 60 s).
+            stream_idle_timeout(timeout: ::core::time::Duration);
+            /// Time a whole stream may take, from sending the request (re-sends included)
+            /// to its last event; none by default. Where the idle timeout stops a server
+            /// that goes quiet, this stops one that drips forever. The chunks that arrived
+            /// in time stay delivered; then the stream ends with the `StreamTotal` timeout.
+            stream_total_timeout(timeout: ::core::time::Duration);
+            /// Retries after the first attempt (default 2; 0 disables).
+            max_retries(retries: u32);
+        }
+    };
+}
+
+/// Makes [`RequestOptions`]' setters from the shared list: each sets its field.
+macro_rules! option_setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty);)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$name = Some($arg);
+            self
+        }
+    )*};
+}
+
 impl RequestOptions {
     /// Options with nothing set.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the timeout for one attempt.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the connect timeout.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time allowed for a stream's response headers.
-    #[must_use]
-    pub fn stream_headers_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_headers_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time a stream may stay silent between reads.
-    #[must_use]
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time a whole stream may take, from sending the request (re-sends included)
-    /// to its last event. Off unless set. The chunks that arrived in time stay delivered;
-    /// then the stream ends with
-    /// [`TimeoutKind::StreamTotal`](crate::TimeoutKind::StreamTotal).
-    #[must_use]
-    pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_total_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the number of retries after the first attempt (0 disables).
-    #[must_use]
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = Some(retries);
-        self
-    }
+    crate::__shared_option_setters!(option_setters);
 
     /// Adds a header. A header with a [sensitive name](is_sensitive_header) is marked
     /// [sensitive](HeaderValue::set_sensitive), so transports keep it out of compression

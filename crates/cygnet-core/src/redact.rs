@@ -480,9 +480,10 @@ impl Secrets {
         }
     }
 
-    /// `cause` as it is, or, when its text shows a secret, an error that reads the same
-    /// with the secrets replaced (the original type is then lost: what it carried was the
-    /// secret).
+    /// `cause` as it is, or, when its text or that of any error in its `source()` chain
+    /// shows a secret, one error whose message is the whole chain, joined by `: ` with the
+    /// secrets replaced, and which has no source (the original types are then lost: what
+    /// they carried was the secret).
     pub fn redact_cause(
         &self,
         cause: Box<dyn std::error::Error + Send + Sync>,
@@ -490,7 +491,13 @@ impl Secrets {
         if self.is_empty() {
             return cause;
         }
-        let shown = cause.to_string();
+        // The chain as a report shows it (the error module's `Report`, spelt out here so
+        // that this module stays below the error module).
+        let first: &(dyn std::error::Error + 'static) = &*cause;
+        let shown = std::iter::successors(Some(first), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
         let debug = format!("{cause:?}");
         if !self.found_in(shown.as_bytes()) && !self.found_in(debug.as_bytes()) {
             return cause;

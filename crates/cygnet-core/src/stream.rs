@@ -274,7 +274,7 @@ impl SseStream {
             CallHold::Answered(_) => None,
         };
         let Some((call, started)) = resend else {
-            let error = self.call.with_context(error);
+            let error = self.call.with_context(error).note_delivered(self.events);
             return Some(self.fail(error));
         };
         let wait = match call.after_failure(error, started) {
@@ -321,7 +321,7 @@ impl SseStream {
     /// The whole-stream timeout, with its context, once it has passed.
     fn deadline_passed(&mut self, cx: &mut Context<'_>) -> Option<Error> {
         let error = self.deadline.as_mut()?.poll_expired(cx)?;
-        Some(self.call.with_context(error))
+        Some(self.call.with_context(error).note_delivered(self.events))
     }
 
     fn fail<T>(&mut self, error: Error) -> Poll<Option<Result<T>>> {

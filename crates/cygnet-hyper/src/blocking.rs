@@ -47,7 +47,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
-use std::time::Duration;
 
 use cygnet_core::cygnal::{CygnalControls, ProviderKey};
 use cygnet_core::sse::OwnedEvent;
@@ -854,18 +853,9 @@ impl ClientBuilder {
         /// Sets the transport (it must run on tokio); see
         /// [`cygnet_core::ClientBuilder::transport`].
         transport(transport: impl Transport);
-        /// Retries after the first attempt; see [`cygnet_core::ClientBuilder::max_retries`].
-        max_retries(retries: u32);
-        /// Time allowed for one attempt; see [`cygnet_core::ClientBuilder::timeout`].
-        timeout(timeout: Duration);
-        /// Time allowed to connect; see [`cygnet_core::ClientBuilder::connect_timeout`].
-        connect_timeout(timeout: Duration);
-        /// Time allowed for a stream's headers; see
-        /// [`cygnet_core::ClientBuilder::stream_headers_timeout`].
-        stream_headers_timeout(timeout: Duration);
-        /// Time a stream may stay silent; see
-        /// [`cygnet_core::ClientBuilder::stream_idle_timeout`].
-        stream_idle_timeout(timeout: Duration);
+        /// Sets the transport from a shared handle (it must run on tokio); see
+        /// [`cygnet_core::ClientBuilder::shared_transport`].
+        shared_transport(transport: Arc<dyn Transport>);
         /// Options for every request; see [`cygnet_core::ClientBuilder::default_options`].
         default_options(options: RequestOptions);
         /// The largest body read; see [`cygnet_core::ClientBuilder::max_body_bytes`].
@@ -876,6 +866,10 @@ impl ClientBuilder {
         /// [`cygnet_core::ClientBuilder::allow_insecure_http`].
         allow_insecure_http(allow: bool);
     }
+
+    // Every setter of a per-call option, from the one list the async builder and
+    // `RequestOptions` make theirs from: none can be missing here.
+    cygnet_core::__shared_option_setters!(forward);
 
     /// Changes the underlying async builder with `f`, for settings not forwarded here.
     #[must_use]

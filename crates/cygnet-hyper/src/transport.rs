@@ -766,53 +766,51 @@ fn is_certificate_refusal(error: &(dyn StdError + 'static)) -> bool {
     }
 }
 
-/// An error whose message is its whole cause chain, for readable one-line reports.
+/// hyper-util's error, shown from its first useful link on.
 ///
-/// hyper-util's own message is only "client error (Connect)"; the useful part ("Connection
-/// refused", "invalid peer certificate: UnknownIssuer") sits further down the chain, which
-/// many reporters never print. The original error stays reachable through `source()`.
+/// hyper-util's own message is only "client error (Connect)", which says less than the
+/// kind's words ("could not connect") already do; the useful part ("tcp connect error",
+/// "Connection refused", "invalid peer certificate: UnknownIssuer") sits further down the
+/// chain. This error stands in for the wrapper: its message is the first link's that is not
+/// the wrapper, and its `source()` is that link's source, so a reporter that walks the chain
+/// shows each cause once (the workspace's error rule: a message never repeats its source)
+/// and the causes below stay reachable, as they are, for `downcast_ref`.
 struct Described {
-    message: String,
-    source: BoxError,
+    error: BoxError,
 }
 
 impl Described {
     fn new(error: impl StdError + Send + Sync + 'static) -> Self {
-        let mut parts: Vec<String> = Vec::new();
-        let mut next: Option<&(dyn StdError + 'static)> = Some(&error);
-        while let Some(e) = next {
-            let text = e.to_string();
-            // Skip hyper-util's generic wrapper text and repeats of the same message.
-            if !text.starts_with("client error (") && parts.last() != Some(&text) {
-                parts.push(text);
-            }
-            next = e.source();
-        }
-        if parts.is_empty() {
-            parts.push(error.to_string());
-        }
         Self {
-            message: parts.join(": "),
-            source: Box::new(error),
+            error: Box::new(error),
         }
+    }
+
+    /// The first link of the chain that is not hyper-util's generic wrapper (the error
+    /// itself when every link is).
+    fn shown(&self) -> &(dyn StdError + 'static) {
+        let first: &(dyn StdError + 'static) = &*self.error;
+        std::iter::successors(Some(first), |e| (*e).source())
+            .find(|e| !e.to_string().starts_with("client error ("))
+            .unwrap_or(first)
     }
 }
 
 impl fmt::Debug for Described {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.source, f)
+        fmt::Debug::fmt(&self.error, f)
     }
 }
 
 impl fmt::Display for Described {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        fmt::Display::fmt(self.shown(), f)
     }
 }
 
 impl StdError for Described {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.source)
+        self.shown().source()
     }
 }
 

@@ -132,7 +132,12 @@
 //!   request and where the bodies differ. Time runs on a [`MockClock`].
 //! - [`Cassette::auto`] chooses: record when the file is missing (or when
 //!   `CYGNET_RECORD=1`), replay otherwise, and in replay mode the real transport is never
-//!   even built. `CYGNET_RECORD=0` forbids recording (for CI).
+//!   even built. `CYGNET_RECORD=0` forbids recording; with `CI` set a missing cassette is
+//!   an error rather than a recording, unless asked ([`Cassette::record_in_ci`]).
+//! - A recording never captures what it cannot have meant to: no request without a real key
+//!   ([`REPLAY_API_KEY`] is the stand-in it refuses), no transport failure unless
+//!   [`Cassette::record_failures`] asks, and no file when nothing was recorded (see
+//!   [`recorder`](recorder#what-is-never-recorded)).
 //! - The API key, `Authorization`, `grayswan-api-key` and cookies are never written;
 //!   [`Redactions`] adds headers, JSON fields and literal values of your own.
 //!
@@ -184,21 +189,21 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
-pub mod cassette;
-pub mod cassette_format;
 pub mod clock;
 mod executor;
 mod fixtures;
-mod lock;
-pub mod recorder;
-pub mod redact;
-pub mod replay;
+pub mod record_replay;
 mod reply;
 mod scripted_body;
 mod transport;
 
-pub use cassette::{Cassette, CassetteTransport, RecordMode, RECORD_ENV};
-pub use cassette_format::{CassetteError, CASSETTE_FORMAT_VERSION, MAX_CASSETTE_BYTES};
+// Record and replay live in their own folder; their modules keep their old paths.
+pub use record_replay::{cassette, cassette_format, recorder, redact, replay};
+
+pub use cassette::{Cassette, CassetteTransport, RecordMode, CI_ENV, RECORD_ENV};
+pub use cassette_format::{
+    CassetteError, CASSETTE_FORMAT_VERSION, MAX_CASSETTE_BYTES, REPLAY_API_KEY,
+};
 pub use clock::{MockClock, MockInstant, MockSleep};
 pub use executor::{block_on, now_or_never};
 pub use fixtures::{MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};

@@ -290,7 +290,7 @@ pub struct ArgumentsError {
     pub function: String,
     /// The arguments as the model wrote them.
     pub arguments: String,
-    /// What serde_json said.
+    /// What serde_json said: the error's `source()`, not repeated in its message.
     pub source: serde_json::Error,
 }
 
@@ -307,10 +307,12 @@ impl fmt::Display for ArgumentsError {
             shown = &shown[..end];
             cut = "...";
         }
+        // What serde_json said is the source, not repeated here (a message never repeats
+        // its source: cygnet-core's error rule).
         write!(
             f,
-            "arguments of tool call `{}` do not fit the expected type: {} (arguments: {shown}{cut})",
-            self.function, self.source
+            "arguments of tool call `{}` ({shown}{cut}) do not fit the expected type",
+            self.function
         )
     }
 }
