@@ -19,6 +19,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cygnet::error::Report;
 use cygnet::mock::{Cassette, CassetteError, CassetteTransport};
 use cygnet::{ClientBuilder, HyperTransport};
 
@@ -45,7 +46,7 @@ async fn main() -> ExitCode {
             );
             return ExitCode::FAILURE;
         }
-        Err(error) => return common::report(&Failure::Other(error.to_string())),
+        Err(error) => return common::report(&Failure::Other(Report::new(&error).to_string())),
     };
     common::exit(run(transport).await)
 }
@@ -73,7 +74,7 @@ async fn run(transport: CassetteTransport) -> Result<(), Failure> {
     let mut builder = ClientBuilder::from_env().transport(transport.clone());
     if !transport.is_recording() {
         // Never sent anywhere: the replay answers in process.
-        builder = builder.api_key("sk-replay");
+        builder = builder.api_key(cygnet::mock::REPLAY_API_KEY);
     }
     let client = builder.build()?;
 
@@ -93,5 +94,5 @@ async fn run(transport: CassetteTransport) -> Result<(), Failure> {
 
     transport
         .finish()
-        .map_err(|e| Failure::Other(e.to_string()))
+        .map_err(|e| Failure::Other(Report::new(&e).to_string()))
 }

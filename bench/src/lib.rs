@@ -280,3 +280,55 @@ async fn serve(
         .body(StreamBody::new(futures::stream::iter(frames)).boxed())
         .expect("a valid response"))
 }
+
+/// A loopback HTTP/1.1 server for the guard's latency rows: `POST /cygnal/monitor` answers a
+/// passing verdict after `monitor`, `POST /chat/completion` the completion after `chat`, each
+/// delay on the server's own timer, as a slow monitor or model would. Runs until the process
+/// ends.
+pub fn spawn_guard_server(monitor: std::time::Duration, chat: std::time::Duration) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind loopback");
+            tx.send(listener.local_addr().expect("local addr"))
+                .expect("report the address");
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: http::Request<hyper::body::Incoming>| async move {
+                            let path = request.uri().path().to_owned();
+                            let _ = request.into_body().collect().await;
+                            let (delay, body) = if path.ends_with("/cygnal/monitor") {
+                                (monitor, Bytes::from_static(br#"{"violation":0.01}"#))
+                            } else {
+                                (chat, completion_json())
+                            };
+                            tokio::time::sleep(delay).await;
+                            Ok::<_, Infallible>(
+                                http::Response::builder()
+                                    .header("content-type", "application/json")
+                                    .body(Full::new(body))
+                                    .expect("a valid response"),
+                            )
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    rx.recv().expect("the server starts")
+}

@@ -6,8 +6,11 @@
 //! cygnet-bench linear                                 one huge event vs many small
 //! cygnet-bench mem                                    memory, in a fresh process
 //! cygnet-bench nonstream                              non-streaming calls
+//! cygnet-bench guard                                  guarded calls: before vs during the call
 //! cygnet-bench e2e --examples-dir DIR                 end to end over loopback
 //! cygnet-bench e2e-blocking --examples-dir DIR        the blocking stream against the async one
+//!     [--chunks N] [--runs N]                         (e2e rows: chunks streamed, default 100,000;
+//!                                                     timed runs of each program, default 5)
 //! cygnet-bench loadtest [--streams N]                 1,000 concurrent streams on one client
 //! cygnet-bench parse                                  the chunk parse alone, once (for profiling)
 //! ```
@@ -581,11 +584,11 @@ fn children_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-/// Starts the e2e server (100k chunks in 16 KiB frames); its base URL.
+/// Starts the e2e server ([`e2e_chunks`] chunks in 16 KiB frames); its base URL.
 fn e2e_server() -> String {
     let addr = spawn_server(
         ServerConfig {
-            stream_body: Bytes::from(sse_body(E2E_CHUNKS)),
+            stream_body: Bytes::from(sse_body(e2e_chunks())),
             frame: 16 * 1024,
             completion: completion_json(),
         },
@@ -594,18 +597,37 @@ fn e2e_server() -> String {
     format!("http://{addr}")
 }
 
-const E2E_CHUNKS: usize = 100_000;
+/// The chunks of the end-to-end stream (`--chunks`, default 100,000) and the timed runs of
+/// each program (`--runs`, default 5), set once from the command line.
+static E2E_CHUNKS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+static E2E_RUNS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+fn e2e_chunks() -> usize {
+    *E2E_CHUNKS.get().unwrap_or(&100_000)
+}
+
+fn e2e_runs() -> usize {
+    *E2E_RUNS.get().unwrap_or(&5)
+}
+
+/// The e2e rows' common title: how many chunks, printed where.
+fn e2e_title(what: &str) -> String {
+    format!(
+        "e2e {}k chunks, printed to /dev/null: {what}",
+        e2e_chunks() / 1000
+    )
+}
 
 /// Best wall and best CPU of each program: first a checked run of each (stdout a pipe, every
-/// delta counted), then the timed runs with stdout on /dev/null, interleaved, best of 5: the
-/// machine is shared, so take each one's least disturbed run.
+/// delta counted), then the timed runs with stdout on /dev/null, interleaved, best of
+/// [`e2e_runs`] (5 unless told): the machine is shared, so take each one's least disturbed run.
 fn time_programs(programs: &[(&str, PathBuf, &str)], base: &str) -> Vec<(Duration, Duration)> {
-    let expected = expected_text(E2E_CHUNKS).len();
+    let expected = expected_text(e2e_chunks()).len();
     for (_, program, runtime) in programs {
         run_child(program, runtime, base, Some(expected));
     }
     let mut results = vec![(Duration::MAX, Duration::MAX); programs.len()];
-    for _ in 0..5 {
+    for _ in 0..e2e_runs() {
         for (i, (_, program, runtime)) in programs.iter().enumerate() {
             let (wall, cpu) = run_child(program, runtime, base, None);
             results[i].0 = results[i].0.min(wall);
@@ -626,19 +648,16 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 /// The blocking stream's rows: its figures, and its cost per chunk against the async stream's
 /// (both examples print every delta of the same stream, so CPU over CPU is per chunk).
 fn blocking_rows(report: &mut Report, ours: (Duration, Duration), blocking: (Duration, Duration)) {
+    let (wall, cpu) = (ratio(blocking.0, ours.0), ratio(blocking.1, ours.1));
     report.row(
-        "e2e 100k chunks, printed to /dev/null: cygnet blocking_chat_stream example",
+        &e2e_title("cygnet blocking_chat_stream example"),
         format!(
             "{:.0} ms wall, {:.0} ms CPU",
             ms(blocking.0),
             ms(blocking.1)
         ),
-        format!(
-            "{:.2}x / {:.2}x chat_stream",
-            ratio(blocking.0, ours.0),
-            ratio(blocking.1, ours.1)
-        ),
-        &format!("CPU <= 1.5x {}", ok(ratio(blocking.1, ours.1) <= 1.5)),
+        format!("{wall:.2}x / {cpu:.2}x chat_stream"),
+        &format!("wall, CPU <= 1.2x {}", ok(wall <= 1.2 && cpu <= 1.2)),
     );
 }
 
@@ -660,7 +679,7 @@ fn e2e_blocking(report: &mut Report, examples_dir: &Path) {
     let results = time_programs(&programs, &base);
     let ours = results[0];
     report.row(
-        "e2e 100k chunks, printed to /dev/null: cygnet chat_stream example",
+        &e2e_title("cygnet chat_stream example"),
         format!("{:.0} ms wall, {:.0} ms CPU", ms(ours.0), ms(ours.1)),
         String::new(),
         "",
@@ -705,7 +724,7 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
     let (ours, openai, bare) = (results[0], results[1], results[2]);
     let r = ratio;
     report.row(
-        "e2e 100k chunks, printed to /dev/null: cygnet chat_stream example",
+        &e2e_title("cygnet chat_stream example"),
         format!("{:.0} ms wall, {:.0} ms CPU", ms(ours.0), ms(ours.1)),
         format!(
             "{:.2}x / {:.2}x async-openai",
@@ -719,7 +738,7 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
         ),
     );
     report.row(
-        "e2e 100k chunks, printed to /dev/null: cygnet vs bare hyper",
+        &e2e_title("cygnet vs bare hyper"),
         format!(
             "{:.2}x wall, {:.2}x CPU",
             r(ours.0, bare.0),
@@ -740,7 +759,7 @@ fn e2e(report: &mut Report, examples_dir: &Path) {
             String::new()
         };
         report.row(
-            &format!("e2e 100k chunks, printed to /dev/null: {name}"),
+            &e2e_title(name),
             format!(
                 "{:.0} ms wall, {:.0} ms CPU",
                 ms(results[i].0),
@@ -960,6 +979,85 @@ fn raise_fd_limit() {
     }
 }
 
+// ---------- the guard's latency ----------
+
+/// An unguarded chat call against the guarded one with its input checked before the call and
+/// during it, on loopback, with a scripted monitor delay and chat delay: during the call must
+/// cost about the slower of the two, not their sum.
+fn guard_latency(report: &mut Report) {
+    use cygnet_core::guard::{CheckMode, GuardPolicy};
+    const MONITOR: Duration = Duration::from_millis(50);
+    const CHAT: Duration = Duration::from_millis(80);
+    const CALLS: usize = 15;
+    let addr = spawn_guard_server(MONITOR, CHAT);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (plain, before, during) = runtime.block_on(async {
+        let client = cygnet_core::Client::builder()
+            .api_key(FAKE_KEY)
+            .base_url(format!("http://{addr}"))
+            .transport(cygnet_hyper::HyperTransport::new())
+            .build()
+            .expect("client");
+        let request = request();
+        // The input stage alone, so each row adds exactly one monitor call to the chat call.
+        let policy = GuardPolicy::new().check_output(false);
+        let before_client = client.guarded(policy.clone());
+        let during_client = client.guarded(policy.mode(CheckMode::DuringCall));
+        // Warm the pool (two connections, for the concurrent calls).
+        during_client.chat(&request).await.expect("guarded chat");
+        // Median of CALLS, the three interleaved so they see the same machine.
+        let (mut plain, mut before, mut during) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..CALLS {
+            let start = Instant::now();
+            client.chat(&request).await.expect("chat");
+            plain.push(start.elapsed());
+            let start = Instant::now();
+            before_client.chat(&request).await.expect("guarded chat");
+            before.push(start.elapsed());
+            let start = Instant::now();
+            during_client.chat(&request).await.expect("guarded chat");
+            during.push(start.elapsed());
+        }
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        (median(plain), median(before), median(during))
+    });
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let sum = ms(MONITOR + CHAT);
+    let max = ms(MONITOR.max(CHAT));
+    report.row(
+        "guard, monitor 50 ms + chat 80 ms: unguarded chat",
+        format!("{:.1} ms per call", ms(plain)),
+        "1.00x".into(),
+        "",
+    );
+    report.row(
+        "guard, monitor 50 ms + chat 80 ms: before the call",
+        format!("{:.1} ms per call", ms(before)),
+        format!(
+            "{:.2}x unguarded, {:.2}x sum",
+            ms(before) / ms(plain),
+            ms(before) / sum
+        ),
+        "about the sum",
+    );
+    let during_vs_max = ms(during) / max;
+    report.row(
+        "guard, monitor 50 ms + chat 80 ms: during the call",
+        format!("{:.1} ms per call", ms(during)),
+        format!(
+            "{:.2}x unguarded, {during_vs_max:.2}x max",
+            ms(during) / ms(plain)
+        ),
+        &format!("<= 1.15x max {}", ok(during_vs_max <= 1.15)),
+    );
+}
+
 // ---------- driver ----------
 
 fn arg_value(args: &[String], name: &str) -> Option<String> {
@@ -976,6 +1074,19 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let task = args.first().map(String::as_str).unwrap_or("all");
     let examples_dir = arg_value(&args, "--examples-dir").map(PathBuf::from);
+    for (flag, cell) in [("--chunks", &E2E_CHUNKS), ("--runs", &E2E_RUNS)] {
+        if let Some(value) = arg_value(&args, flag) {
+            match value.parse::<usize>() {
+                Ok(n) if n > 0 => {
+                    let _ = cell.set(n);
+                }
+                _ => {
+                    eprintln!("{flag} needs a positive whole number, not {value:?}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
     let mut report = Report::default();
     match task {
         "micro" => {
@@ -1031,7 +1142,7 @@ fn main() -> ExitCode {
             // The e2e server alone, for profiling a client against it: prints its base URL.
             let addr = spawn_server(
                 ServerConfig {
-                    stream_body: Bytes::from(sse_body(100_000)),
+                    stream_body: Bytes::from(sse_body(e2e_chunks())),
                     frame: 16 * 1024,
                     completion: completion_json(),
                 },
@@ -1040,6 +1151,11 @@ fn main() -> ExitCode {
             println!("http://{addr}");
             std::thread::sleep(Duration::from_secs(300));
             return ExitCode::SUCCESS;
+        }
+        "guard" => {
+            // The guard's added latency, before and during the call.
+            header();
+            guard_latency(&mut report);
         }
         "nonstream" => {
             // The non-streaming comparison alone (for profiling).
@@ -1057,6 +1173,7 @@ fn main() -> ExitCode {
             framing(&mut report);
             typed(&mut report);
             linear(&mut report);
+            guard_latency(&mut report);
             // Memory in a fresh process, so the peak is not the earlier benchmarks'.
             let exe = std::env::current_exe().expect("own path");
             let out = Command::new(exe)

@@ -122,10 +122,13 @@ impl From<std::io::Error> for Failure {
 
 /// Prints `failure` on stderr (status and the server's message where there is one, and a
 /// hint for a rejected key) and returns exit status 1.
+///
+/// The error is printed with every cause in its chain, on one line (`error.report()`):
+/// cygnet's errors keep their causes out of their own messages, so each shows once.
 pub fn report(failure: &Failure) -> ExitCode {
     match failure {
         Failure::Api(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", error.report());
             if let cygnet::Error::Api(api) = error {
                 if let Some(id) = api.request_id() {
                     eprintln!("request id: {id}");

@@ -275,6 +275,7 @@ pub struct ExampleCommand {
     name: String,
     base_url: Option<String>,
     args: Vec<std::ffi::OsString>,
+    envs: Vec<(String, String)>,
 }
 
 /// What an example printed and how it ended.
@@ -295,6 +296,7 @@ impl ExampleCommand {
             name: name.into(),
             base_url: None,
             args: Vec::new(),
+            envs: Vec::new(),
         }
     }
 
@@ -304,12 +306,19 @@ impl ExampleCommand {
             name: name.into(),
             base_url: Some(base_url.into()),
             args: Vec::new(),
+            envs: Vec::new(),
         }
     }
 
     /// Adds a command-line argument.
     pub fn arg(mut self, arg: impl Into<std::ffi::OsString>) -> Self {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Sets an environment variable of the child (e.g. a fake `OPENAI_API_KEY`).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.envs.push((name.into(), value.into()));
         self
     }
 
@@ -320,12 +329,15 @@ impl ExampleCommand {
         command
             .env_remove("GRAYSWAN_API_KEY")
             .env_remove("GRAY_SWAN_BASE_URL")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("GRAYSWAN_POLICY_ID")
             .env_remove("RUST_LOG");
         if let Some(base) = &self.base_url {
             command
                 .env("GRAYSWAN_API_KEY", FAKE_KEY)
                 .env("GRAY_SWAN_BASE_URL", base);
         }
+        command.envs(self.envs.iter().map(|(n, v)| (n, v)));
         command
             .args(&self.args)
             .stdin(Stdio::null())

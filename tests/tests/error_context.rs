@@ -25,7 +25,7 @@ fn a_refused_connection_on_the_mock_names_target_attempts_and_cause() {
         .with_options(RequestOptions::new().max_retries(2));
     let error = block_on(client.chat(&seed_request())).unwrap_err();
     assert_eq!(
-        error.to_string(),
+        error.report().to_string(),
         "POST mock.invalid:443: could not connect after 3 attempts: connection refused"
     );
     assert_eq!(error.attempts(), Some(3));
@@ -49,7 +49,7 @@ fn a_refused_certificate_on_the_mock_is_tried_once_and_says_so() {
         .with_options(RequestOptions::new().max_retries(2));
     let error = block_on(client.chat(&seed_request())).unwrap_err();
     assert_eq!(
-        error.to_string(),
+        error.report().to_string(),
         "POST mock.invalid:443: could not verify the server's certificate after 1 attempt: \
          invalid peer certificate: UnknownIssuer"
     );
@@ -64,8 +64,8 @@ fn a_timeout_on_the_mock_names_target_attempts_and_deadline() {
         .timeout(Duration::from_secs(5));
     let error = block_on(mock.client().with_options(options).chat(&seed_request())).unwrap_err();
     assert_eq!(
-        error.to_string(),
-        "POST mock.invalid:443: timed out after 2 attempts: request timed out after 5s"
+        error.report().to_string(),
+        "POST mock.invalid:443: timed out after 2 attempts: no complete answer within 5s"
     );
     assert_eq!(
         error.timeout_kind(),
@@ -79,7 +79,7 @@ fn an_unscripted_request_on_the_mock_reads_like_any_transport_failure() {
     let mock = MockTransport::new();
     let error = block_on(mock.client().chat(&seed_request())).unwrap_err();
     assert_eq!(
-        error.to_string(),
+        error.report().to_string(),
         "POST mock.invalid:443: transport failed after 1 attempt: \
          cygnet-mock: no reply scripted for POST /chat/completion (request #1)"
     );
@@ -100,7 +100,7 @@ async fn a_closed_loopback_port_through_hyper_names_target_attempts_and_cause() 
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Connect),
         "{error:?}"
     );
-    let text = error.to_string();
+    let text = error.report().to_string();
     let prefix = format!("POST 127.0.0.1:{port}: could not connect after 2 attempts: ");
     assert!(text.starts_with(&prefix), "{text}");
     assert!(text.contains("Connection refused"), "{text}");
@@ -117,7 +117,7 @@ async fn a_closed_loopback_port_through_hyper_names_target_attempts_and_cause() 
     .await
     .unwrap_err();
     let prefix = format!("POST 127.0.0.1:{port}: could not connect after 1 attempt: ");
-    assert!(error.to_string().starts_with(&prefix), "{error}");
+    assert!(error.report().to_string().starts_with(&prefix), "{error}");
 }
 
 #[test]
@@ -130,7 +130,11 @@ fn a_closed_loopback_port_through_the_blocking_client_reads_the_same() {
             .max_retries(0)
             .build()
             .expect("blocking client");
-        client.chat(&seed_request()).unwrap_err().to_string()
+        client
+            .chat(&seed_request())
+            .unwrap_err()
+            .report()
+            .to_string()
     });
     let prefix = format!("POST 127.0.0.1:{port}: could not connect after 1 attempt: ");
     assert!(text.starts_with(&prefix), "{text}");

@@ -221,6 +221,8 @@ async fn examples_run_offline_without_a_key() {
         ("tools", "get_weather"),
         ("moderation", "flagged:"),
         ("monitor", "ipi: true"),
+        ("cygnal", "Sorry, I can't help with that."),
+        ("guarded_agent", "[guard] chat: output: passed"),
         ("custom_runtime", "large language model"),
     ] {
         let out = ExampleCommand::offline(name).run().await;
@@ -374,4 +376,71 @@ async fn record_replay_records_with_a_key_then_replays_the_same_output_without_o
     assert_eq!(replayed.stdout, expected);
     assert!(replayed.stderr.contains("replays"), "{}", replayed.stderr);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The provider key the cygnal example gets in these tests.
+const PROVIDER_KEY: &str = "sk-proj-example-fake";
+
+/// Runs the cygnal example against a server answering `reply`, with both keys (and, when
+/// given, a policy id) set.
+async fn run_cygnal(
+    reply: &serde_json::Value,
+    policy: Option<&str>,
+) -> (tests::ExampleOutput, LoopbackServer) {
+    let server = LoopbackServer::start(Reply::json(200, reply)).await;
+    let mut command =
+        ExampleCommand::against("cygnal", &server.base_url()).env("OPENAI_API_KEY", PROVIDER_KEY);
+    if let Some(policy) = policy {
+        command = command.env("GRAYSWAN_POLICY_ID", policy);
+    }
+    (command.run().await, server)
+}
+
+#[tokio::test]
+async fn cygnal_sends_both_keys_and_its_policy_and_prints_the_answer() {
+    let answer = "I can't pick stocks for you, but here is how to think about it.";
+    let (out, mut server) = run_cygnal(&completion_json(answer), Some("pol_example")).await;
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, format!("{answer}\n"));
+    assert!(!out.stderr.contains("blocked"), "{}", out.stderr);
+    let request = server.next_request().await;
+    assert_eq!(request.path(), "/cygnal/chat/completions");
+    let bearer = format!("Bearer {PROVIDER_KEY}");
+    assert_eq!(request.header("authorization"), Some(bearer.as_str()));
+    assert_eq!(request.header("grayswan-api-key"), Some(tests::FAKE_KEY));
+    assert!(request.header("category-financial-advice").is_some());
+    assert_eq!(request.header("pre-violation"), Some("0.5"));
+    assert_eq!(request.header("post-violation"), Some("0.5"));
+    let body = request.json();
+    assert_eq!(body["model"], "gpt-5");
+    assert_eq!(body["policy_id"], "pol_example");
+    assert_eq!(body["messages"][1]["role"], "user");
+}
+
+#[tokio::test]
+async fn cygnal_prints_a_blocked_answer_as_the_refusal_and_says_so_on_stderr() {
+    let refusal = "Sorry, I can't help with that.";
+    let (out, mut server) =
+        run_cygnal(&cygnet_test_support::blocked_completion_json(refusal), None).await;
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, format!("{refusal}\n"));
+    assert!(out.stderr.contains("Gray Swan blocked"), "{}", out.stderr);
+    assert!(server
+        .next_request()
+        .await
+        .json()
+        .get("policy_id")
+        .is_none());
+}
+
+#[tokio::test]
+async fn cygnal_without_the_provider_key_exits_1_naming_it() {
+    let server = LoopbackServer::start(Reply::json(200, &completion_json("no"))).await;
+    let out = ExampleCommand::against("cygnal", &server.base_url())
+        .run()
+        .await;
+    assert_eq!(out.code, Some(1), "stdout {:?}", out.stdout);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("OPENAI_API_KEY"), "{}", out.stderr);
+    assert!(!out.stderr.contains(tests::FAKE_KEY));
 }

@@ -123,7 +123,8 @@ async fn an_answer_without_a_decision_is_an_error_over_the_wire_too() {
         match result {
             Err(Error::Api(e)) if api => assert_eq!(e.status.map(|s| s.as_u16()), Some(200)),
             Err(Error::Decode(e)) if !api => {
-                assert!(e.to_string().contains("violation"), "{body}: {e}")
+                let report = cygnet::error::Report::new(&*e).to_string();
+                assert!(report.contains("violation"), "{body}: {report}")
             }
             other => panic!("{body}: {other:?}"),
         }

@@ -234,7 +234,7 @@ fn ureq_transport_errors_read_like_every_other_transport() {
         .build()
         .unwrap();
     let error = smol::block_on(client.chat(&request())).unwrap_err();
-    let text = error.to_string();
+    let text = error.report().to_string();
     let prefix = format!("POST 127.0.0.1:{port}: could not connect after 1 attempt: ");
     assert!(text.starts_with(&prefix), "{text}");
     assert_eq!(error.attempts(), Some(1));

@@ -49,7 +49,7 @@ async fn an_html_page_is_a_decode_error_naming_status_content_type_and_snippet()
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Decode(_)), "{error:?}");
-    let text = error.to_string();
+    let text = error.report().to_string();
     assert!(text.contains("200 OK"), "{text}");
     assert!(text.contains("\"text/html\""), "{text}");
     assert!(text.contains("Bad gateway"), "{text}");

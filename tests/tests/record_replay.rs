@@ -112,7 +112,10 @@ async fn a_hyper_recording_replays_the_same_error_status_stream_chunks_and_conne
     .await;
     let (errors_url, stream_url) = (errors.url(), stream.base_url());
 
-    let recorder = Recorder::new(&path, HyperTransport::new());
+    // The refused connection is recorded on purpose: failures are not, by default.
+    let recorder = Cassette::new(&path)
+        .record_failures(true)
+        .recorder(HyperTransport::new());
     let mut recorded = Vec::new();
     recorded.push(
         bounded(
@@ -187,6 +190,23 @@ async fn a_hyper_recording_replays_the_same_error_status_stream_chunks_and_conne
     }
     assert_eq!(replayed, recorded);
     replayer.assert_all_used();
+    // The replayed failure reads like the live one, and its cause says it was replayed.
+    let request = chat_request(
+        "https://replay.invalid",
+        &json!({"input": "hello"}),
+        "sk-other-fake",
+    );
+    let replayed_failure = bounded(
+        "a replayed failure",
+        Replayer::open(&path).expect("cassette").send(request),
+    )
+    .await
+    .unwrap_err();
+    let report = cygnet::error::Report::new(&replayed_failure).to_string();
+    assert!(
+        report.contains(&format!("replayed from cassette {}", path.display())),
+        "{report}"
+    );
 
     // And a client on a fresh replay sees the same API error and the same stream.
     let client = ClientBuilder::new()

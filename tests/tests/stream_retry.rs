@@ -253,7 +253,7 @@ fn the_error_after_the_last_attempt_is_that_attempts_own() {
     );
     assert_eq!(error.attempts(), Some(2));
     assert_eq!(
-        error.to_string(),
+        error.report().to_string(),
         "POST mock.invalid:443: connection broke after 2 attempts: \
          connection reset mid-stream (scripted by cygnet-mock)"
     );
@@ -331,7 +331,7 @@ fn a_streaming_answer_that_is_not_a_stream_says_what_it_was() {
     );
     let error = block_on(mock.client().chat_stream(&seed_request())).unwrap_err();
     assert!(matches!(error, Error::Decode(_)), "{error:?}");
-    let text = error.to_string();
+    let text = error.report().to_string();
     assert!(text.contains("200 OK"), "{text}");
     assert!(text.contains("text/html; charset=utf-8"), "{text}");
     assert!(text.contains("Service Unavailable"), "{text}");

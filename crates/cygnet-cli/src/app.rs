@@ -1,5 +1,6 @@
-//! The command from start to exit status: parse the arguments, read the inputs, build the
-//! client from the environment, run the subcommand under Ctrl-C, report.
+//! The command from start to exit status: parse the arguments, build the client from the
+//! environment and the global flags (or offline, see [`crate::connect`]), read the inputs,
+//! run the subcommand under Ctrl-C, report.
 //!
 //! Inputs (`--data` files, a prompt on standard input) are read before the request starts,
 //! while Ctrl-C still ends the process the ordinary way; from then on the work races
@@ -11,17 +12,18 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use cygnet::config::API_KEY_ENV;
-use cygnet::redact::Secrets;
+use cygnet::cygnal::{Cygnal, ProviderKey};
 use cygnet::Client;
 
-use crate::args::{ChatArgs, Cli, Command, ModerateArgs, MonitorArgs};
+use crate::args::{ChatArgs, Cli, Command, ConnectionArgs, ModerateArgs, MonitorArgs};
 use crate::chat::{self, ChatOptions};
+use crate::connect;
 use crate::failure::{exit_status, report, Failure, Outcome};
 use crate::input::{read_text, trim_prompt, Source, MAX_INPUT_BYTES};
-use crate::moderate::moderate;
+use crate::moderate::{moderate, ModerateOptions};
 use crate::monitor::{monitor, MonitorOptions};
 use crate::output::write_now;
+use crate::route::Route;
 
 /// Runs the command with the process's arguments and standard streams; returns its exit
 /// status.
@@ -35,10 +37,18 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
         }
     };
+    // `chat --cygnal` reads a second key, kept out of the report too.
+    let provider_env = match &cli.command {
+        Command::Chat(args) => provider_key_var(args).map(str::to_owned),
+        _ => None,
+    };
     let result = run(cli);
     if let Err(failure) = &result {
-        // The key as the client read it, to keep out of the report whatever echoed it.
-        let secrets = Secrets::new(std::env::var(API_KEY_ENV).ok());
+        // The keys as the client read them, to keep out of the report whatever echoed them.
+        let mut secrets = connect::secrets();
+        if let Some(key) = provider_env.and_then(|name| std::env::var(name).ok()) {
+            secrets = secrets.with(key);
+        }
         report(failure, &secrets, &mut io::stdout(), &mut io::stderr());
     }
     ExitCode::from(exit_status(&result))
@@ -56,16 +66,17 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
             write_now(&mut io::stdout().lock(), &String::from_utf8_lossy(&script))?;
             Ok(Outcome::Success)
         }
-        Command::Chat(args) => run_chat(&args),
-        Command::Moderate(args) => run_moderate(&args),
-        Command::Monitor(args) => run_monitor(&args),
+        Command::Chat(args) => run_chat(&args, &cli.connection),
+        Command::Moderate(args) => run_moderate(&args, &cli.connection),
+        Command::Monitor(args) => run_monitor(&args, &cli.connection),
     }
 }
 
-fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
+fn run_chat(args: &ChatArgs, connection: &ConnectionArgs) -> Result<Outcome, Failure> {
     let runtime = runtime()?;
     let _context = runtime.enter();
-    let client = client_from_env()?;
+    let client = connect::client(connection, &mut io::stderr())?;
+    let guarded = cygnal_route(args, &client, connection.offline)?;
     let options = ChatOptions::from_args(args, io::stdout().is_terminal());
 
     let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
@@ -108,7 +119,8 @@ fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
         let mut stdout = io::stdout().lock();
         match &prompt {
             Some(prompt) => {
-                let outcome = chat::single(&client, &options, prompt, &data, &mut stdout).await;
+                let route = chat_route(&client, guarded.as_ref());
+                let outcome = chat::single(route, &options, prompt, &data, &mut stdout).await;
                 if let Ok(Outcome::Blocked) = outcome {
                     let _ = writeln!(io::stderr(), "{}", chat::BLOCKED_NOTICE);
                 }
@@ -123,7 +135,7 @@ fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
                 );
                 let lines = tokio::io::BufReader::new(tokio::io::stdin());
                 chat::conversation(
-                    &client,
+                    chat_route(&client, guarded.as_ref()),
                     &options,
                     &data,
                     lines,
@@ -139,10 +151,10 @@ fn run_chat(args: &ChatArgs) -> Result<Outcome, Failure> {
     result
 }
 
-fn run_moderate(args: &ModerateArgs) -> Result<Outcome, Failure> {
+fn run_moderate(args: &ModerateArgs, connection: &ConnectionArgs) -> Result<Outcome, Failure> {
     let runtime = runtime()?;
     let _context = runtime.enter();
-    let client = client_from_env()?;
+    let client = connect::client(connection, &mut io::stderr())?;
     let text = if !args.text.is_empty() {
         args.text.join(" ")
     } else if io::stdin().is_terminal() {
@@ -157,18 +169,19 @@ fn run_moderate(args: &ModerateArgs) -> Result<Outcome, Failure> {
             "the text to moderate is empty: give it as arguments or on standard input".into(),
         ));
     }
+    let options = ModerateOptions::from_args(args, io::stdout().is_terminal());
     let result = runtime.block_on(until_interrupted(async {
         let mut stdout = io::stdout().lock();
-        moderate(&client, &text, args.json, args.fail_if_flagged, &mut stdout).await
+        moderate(&client, &text, &options, &mut stdout).await
     }));
     runtime.shutdown_background();
     result
 }
 
-fn run_monitor(args: &MonitorArgs) -> Result<Outcome, Failure> {
+fn run_monitor(args: &MonitorArgs, connection: &ConnectionArgs) -> Result<Outcome, Failure> {
     let runtime = runtime()?;
     let _context = runtime.enter();
-    let client = client_from_env()?;
+    let client = connect::client(connection, &mut io::stderr())?;
     let sources: Vec<Source> = args.data.iter().map(|p| Source::from_arg(p)).collect();
     let data_from_stdin = sources.iter().filter(|s| **s == Source::Stdin).count();
     if data_from_stdin > 1 {
@@ -219,15 +232,43 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(Failure::Runtime)
 }
 
-/// The client from `GRAYSWAN_API_KEY`, `GRAY_SWAN_BASE_URL` and the network settings of the
-/// environment, as the library reads them.
-fn client_from_env() -> Result<Client, Failure> {
-    let has_key =
-        std::env::var_os(API_KEY_ENV).is_some_and(|key| !key.to_string_lossy().trim().is_empty());
-    if !has_key {
-        return Err(Failure::MissingKey);
+/// The variable `chat --cygnal` reads the provider's key from: `--provider-key-env`, or
+/// `OPENAI_API_KEY`; `None` without `--cygnal`.
+fn provider_key_var(args: &ChatArgs) -> Option<&str> {
+    let default = cygnet::cygnal::OPENAI_API_KEY_ENV;
+    args.cygnal
+        .then(|| args.provider_key_env.as_deref().unwrap_or(default))
+}
+
+/// Cygnal's route for `chat --cygnal` (the provider's key read from its variable before
+/// anything is sent; the mock's fake key when `offline`), or `None` for Cygnet's own.
+fn cygnal_route(
+    args: &ChatArgs,
+    client: &Client,
+    offline: bool,
+) -> Result<Option<Cygnal>, Failure> {
+    let Some(name) = provider_key_var(args) else {
+        return Ok(None);
+    };
+    if args.model == cygnet::models::CYGNET {
+        return Err(Failure::Usage(
+            "--cygnal guards another provider's model: name it with --model (e.g. gpt-5)".into(),
+        ));
     }
-    Ok(cygnet::from_env()?)
+    let key = if offline {
+        ProviderKey::new(cygnet::mock::MOCK_PROVIDER_KEY)?
+    } else {
+        ProviderKey::from_env_var(name)?
+    };
+    Ok(Some(client.cygnal(key)))
+}
+
+/// The route a chat takes: Cygnal's when `guarded`, Cygnet's otherwise.
+fn chat_route<'a>(client: &'a Client, guarded: Option<&'a Cygnal>) -> Route<'a> {
+    match guarded {
+        Some(cygnal) => Route::Cygnal(cygnal),
+        None => Route::Cygnet(client),
+    }
 }
 
 /// `work`, or [`Failure::Interrupted`] as soon as Ctrl-C is pressed (then `work` is dropped

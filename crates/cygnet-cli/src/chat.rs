@@ -10,13 +10,14 @@
 
 use std::io::Write;
 
-use cygnet::{ChatCompletionRequest, Client, Message};
+use cygnet::{ChatCompletionRequest, Message};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::args::ChatArgs;
 use crate::failure::{Failure, Outcome};
 use crate::input::{check_total, InputError, Source, MAX_INPUT_BYTES};
 use crate::output::{escape_controls, escape_json, write_now, ControlEscaper};
+use crate::route::Route;
 
 /// What a chat request is made of besides its messages, and how answers are printed.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,8 +123,8 @@ pub fn user_turn(prompt: &str, data: &[String]) -> Vec<Message> {
 /// [`Failure::Api`] when the request or the stream fails, [`Failure::Answer`] when an
 /// answer (whole or streamed) that was not blocked has no text to print,
 /// [`Failure::ClosedOutput`] or [`Failure::Output`] when printing fails.
-pub async fn answer(
-    client: &Client,
+pub async fn answer<'a>(
+    client: impl Into<Route<'a>>,
     request: &ChatCompletionRequest,
     style: Style,
     out: &mut impl Write,
@@ -132,6 +133,7 @@ pub async fn answer(
         request.messages.iter().filter_map(|m| m.content.as_deref()),
         MAX_INPUT_BYTES,
     )?;
+    let client = client.into();
     if style.stream {
         stream_answer(client, request, style, out).await
     } else {
@@ -140,7 +142,7 @@ pub async fn answer(
 }
 
 async fn whole_answer(
-    client: &Client,
+    client: Route<'_>,
     request: &ChatCompletionRequest,
     style: Style,
     out: &mut impl Write,
@@ -191,7 +193,7 @@ async fn whole_answer(
 }
 
 async fn stream_answer(
-    client: &Client,
+    client: Route<'_>,
     request: &ChatCompletionRequest,
     style: Style,
     out: &mut impl Write,
@@ -286,8 +288,8 @@ fn no_text(finish_reason: Option<String>) -> Failure {
 ///
 /// # Errors
 /// As [`answer`].
-pub async fn single(
-    client: &Client,
+pub async fn single<'a>(
+    client: impl Into<Route<'a>>,
     options: &ChatOptions,
     prompt: &str,
     data: &[String],
@@ -311,14 +313,15 @@ pub async fn single(
 ///
 /// # Errors
 /// As [`answer`], and [`Failure::Input`] when a line cannot be read (or is not UTF-8).
-pub async fn conversation<R: AsyncBufRead + Unpin>(
-    client: &Client,
+pub async fn conversation<'a, R: AsyncBufRead + Unpin>(
+    client: impl Into<Route<'a>>,
     options: &ChatOptions,
     data: &[String],
     mut lines: R,
     out: &mut impl Write,
     mut prompt: Option<&mut dyn Write>,
 ) -> Result<Outcome, Failure> {
+    let client = client.into();
     let mut history: Vec<Message> = Vec::new();
     let mut line = String::new();
     let mut outcome = Outcome::Success;

@@ -15,8 +15,8 @@ use std::io::{self, Write};
 use cygnet::config::API_KEY_ENV;
 use cygnet::redact::Secrets;
 
+use crate::escape::escape_line;
 use crate::input::InputError;
-use crate::output::escape_line;
 
 /// How a command that did its work ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub enum Outcome {
 #[non_exhaustive]
 pub enum Failure {
     /// No API key in the environment.
-    #[error("no API key: set the {API_KEY_ENV} environment variable to your Gray Swan API key")]
+    #[error("no API key: set the {API_KEY_ENV} environment variable to your Gray Swan API key (or try the command with --offline)")]
     MissingKey,
     /// The client or the API failed.
     #[error(transparent)]
@@ -93,8 +93,10 @@ pub fn report(
         Failure::Interrupted => {
             let _ = stdout.write_all(b"\n").and_then(|()| stdout.flush());
         }
+        // The whole chain on one line: cygnet's errors keep their causes out of their own
+        // messages (see cygnet's error module), so each cause shows once.
         Failure::Api(error) => {
-            let _ = writeln!(stderr, "error: {}", clean(error.to_string()));
+            let _ = writeln!(stderr, "error: {}", clean(error.report().to_string()));
             if let cygnet::Error::Api(api) = error {
                 if let Some(id) = api.request_id() {
                     let _ = writeln!(stderr, "request id: {}", clean(id.to_owned()));
@@ -105,7 +107,8 @@ pub fn report(
             }
         }
         other => {
-            let _ = writeln!(stderr, "error: {}", clean(other.to_string()));
+            let report = cygnet::error::Report::new(other).to_string();
+            let _ = writeln!(stderr, "error: {}", clean(report));
         }
     }
 }
@@ -136,7 +139,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(err).unwrap(),
-            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key\n"
+            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key (or try the command with --offline)\n"
         );
         assert!(out.is_empty());
 

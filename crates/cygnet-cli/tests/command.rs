@@ -351,7 +351,7 @@ fn a_missing_key_is_an_error_naming_the_variable() {
         assert_eq!(run.code(), 1, "{run:#?}");
         assert_eq!(
             run.stderr,
-            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key\n"
+            "error: no API key: set the GRAYSWAN_API_KEY environment variable to your Gray Swan API key (or try the command with --offline)\n"
         );
         assert_eq!(run.stdout, "");
     }
@@ -465,7 +465,7 @@ fn usage_errors_exit_with_1_and_help_with_0() {
         assert_eq!(run.code(), 1, "{args:?}: {run:#?}");
         // No subcommand at all: the help, on stderr.
         let expected = if args.is_empty() {
-            "Usage: cygnet <COMMAND>"
+            "Usage: cygnet [OPTIONS] <COMMAND>"
         } else {
             "error: "
         };

@@ -4,7 +4,7 @@
 
 use cygnet::mock::{MockReply, MockTransport};
 use cygnet_cli::chat::{self, ChatOptions, Style};
-use cygnet_cli::moderate::moderate;
+use cygnet_cli::moderate::{moderate, ModerateOptions};
 use cygnet_cli::{Failure, Outcome};
 use cygnet_test_support::bounded;
 use serde_json::json;
@@ -188,12 +188,13 @@ async fn moderation_prints_the_verdict_and_flags_on_demand() {
         let client = &client;
         async move {
             let mut out = Vec::new();
-            let outcome = bounded(
-                LOGIC,
-                moderate(client, "text", false, fail_if_flagged, &mut out),
-            )
-            .await
-            .unwrap();
+            let options = ModerateOptions {
+                fail_if_flagged,
+                ..ModerateOptions::default()
+            };
+            let outcome = bounded(LOGIC, moderate(client, "text", &options, &mut out))
+                .await
+                .unwrap();
             (outcome, String::from_utf8(out).unwrap())
         }
     };

@@ -65,8 +65,8 @@ use crate::stream::ChatStream;
 /// [module documentation](self) for how fields are merged.
 ///
 /// ```
-/// use cygnet_core::Accumulator;
-/// use cygnet_types::{ChatCompletionChunk, FinishReason};
+/// use cygnet::Accumulator;
+/// use cygnet::types::{ChatCompletionChunk, FinishReason};
 ///
 /// let events = [
 ///     r#"{"id":"c1","created":7,"model":"cygnet","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
@@ -90,8 +90,8 @@ use crate::stream::ChatStream;
 /// It is also [`Extend`] and [`FromIterator`], which makes folding an iterator one line:
 ///
 /// ```
-/// # use cygnet_core::Accumulator;
-/// # let chunks: Vec<cygnet_types::ChatCompletionChunk> = Vec::new();
+/// # use cygnet::Accumulator;
+/// # let chunks: Vec<cygnet::types::ChatCompletionChunk> = Vec::new();
 /// let completion = chunks.iter().collect::<Accumulator>().finish();
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -171,8 +171,8 @@ impl Accumulator {
     /// it; see [`Blocked`] and the [module documentation](self#blocked-answers).
     ///
     /// ```
-    /// use cygnet_core::Accumulator;
-    /// use cygnet_types::ChatCompletionChunk;
+    /// use cygnet::Accumulator;
+    /// use cygnet::types::ChatCompletionChunk;
     ///
     /// let events = [
     ///     r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Step one: "}}]}"#,
@@ -433,8 +433,8 @@ pin_project_lite::pin_project! {
     /// [`AccumulatingStream::into_completion`] the final one.
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut stream = client.chat_stream(&request).await?.accumulate();
     /// while let Some(chunk) = stream.next_chunk().await {
     ///     if let Some(text) = chunk?.text_delta() {
@@ -513,8 +513,8 @@ where
     /// it [`Error::Blocked`](crate::Error::Blocked).
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let completion = client.chat_stream(&request).await?.accumulate().collect_completion().await?;
     /// # Ok(())
     /// # }
@@ -560,8 +560,8 @@ impl ChatStream {
     /// [`AccumulatingStream`].
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut stream = client.chat_stream(&request).await?.accumulate();
     /// while let Some(chunk) = stream.next_chunk().await {
     ///     print!("{}", chunk?.text_delta().unwrap_or_default());
@@ -581,8 +581,8 @@ impl ChatStream {
     /// does.
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let completion = client.chat_stream(&request).await?.collect_completion().await?;
     /// println!("{}", completion.content().unwrap_or_default());
     /// # Ok(())

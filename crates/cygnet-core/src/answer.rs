@@ -282,7 +282,7 @@ mod tests {
             &Secrets::default(),
         ));
         assert!(matches!(error, Error::Decode(_)), "{error:?}");
-        let text = error.to_string();
+        let text = error.report().to_string();
         assert!(text.contains("200 OK"), "{text}");
         assert!(text.contains("text/html; charset=utf-8"), "{text}");
         assert!(text.contains("<html>xxx"), "{text}");
@@ -335,7 +335,7 @@ mod tests {
         // And without the fields of an answer, it is a decode error naming them.
         assert!(matches!(
             parse::<ChatCompletion>(r#"{"error":false}"#),
-            Err(Error::Decode(e)) if e.to_string().contains("missing field `choices`")
+            Err(Error::Decode(e)) if crate::error::Report::new(&*e).to_string().contains("missing field `choices`")
         ));
     }
 
@@ -360,7 +360,10 @@ mod tests {
                 Err(Error::Decode(e)) => {
                     assert!(!named.is_empty(), "{body}: {e}");
                     assert_eq!(e.status, Some(StatusCode::OK));
-                    assert!(e.to_string().contains(named), "{body}: {e}");
+                    assert!(
+                        crate::error::Report::new(&*e).to_string().contains(named),
+                        "{body}: {e}"
+                    );
                     assert!(e.snippet.starts_with('{'));
                 }
                 Ok(verdict) => assert!(named.is_empty() && !verdict.flagged, "{body}"),
@@ -376,7 +379,12 @@ mod tests {
         assert!(matches!(error, Error::Api(_)), "{error}");
         for body in [r#"{"error":false}"#, r#"{"error":false,"violation":null}"#] {
             match parse::<cygnet_types::MonitorResponse>(body) {
-                Err(Error::Decode(e)) => assert!(e.to_string().contains("violation"), "{e}"),
+                Err(Error::Decode(e)) => assert!(
+                    crate::error::Report::new(&*e)
+                        .to_string()
+                        .contains("violation"),
+                    "{e}"
+                ),
                 other => panic!("{body}: {other:?}"),
             }
         }
@@ -401,7 +409,7 @@ mod tests {
         let error = cygnet_types::ChatCompletionChunk::from_json("{}").unwrap_err();
         assert!(matches!(
             chunk_error(StatusCode::OK, "{}", error, &Secrets::default()),
-            Error::Decode(e) if e.to_string().contains("missing field `choices`")
+            Error::Decode(e) if crate::error::Report::new(&*e).to_string().contains("missing field `choices`")
         ));
     }
 }

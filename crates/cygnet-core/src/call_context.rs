@@ -9,9 +9,14 @@
 //!
 //! ```text
 //! POST api.grayswan.ai:443: could not connect after 3 attempts: dns error: ...
-//! POST 127.0.0.1:8080: connection broke after 1 attempt: connection reset
+//! POST 127.0.0.1:8080: connection broke after 1 attempt, once 12 chunks were delivered: connection reset
 //! POST api.grayswan.ai:443: timed out after 3 attempts: no response headers within 5s
 //! ```
+//!
+//! (A transport error's cause, after the last `: `, is its `source()`, shown by a reporter
+//! that walks the chain; see the error module's rule.) A stream that fails after some of its
+//! chunks reached the caller says how many: those chunks stay delivered, and the call is not
+//! re-sent.
 //!
 //! The target holds the host and port only: never the URL's userinfo, path or query, and so
 //! never a credential.
@@ -26,9 +31,9 @@ pub(crate) const TIMED_OUT: &str = "timed out";
 /// The method, host and port a request went to; shown as `POST api.grayswan.ai:443`.
 ///
 /// ```
-/// use cygnet_core::RequestTarget;
-/// let uri: http::Uri = "https://api.grayswan.ai/chat/completion".parse().unwrap();
-/// let target = RequestTarget::from_uri(&http::Method::POST, &uri);
+/// use cygnet::RequestTarget;
+/// let uri: cygnet::http::Uri = "https://api.grayswan.ai/chat/completion".parse().unwrap();
+/// let target = RequestTarget::from_uri(&cygnet::http::Method::POST, &uri);
 /// assert_eq!(target.to_string(), "POST api.grayswan.ai:443");
 /// assert_eq!(target.port(), Some(443));
 /// ```
@@ -87,12 +92,17 @@ impl fmt::Display for RequestTarget {
 pub struct CallContext {
     target: RequestTarget,
     attempts: u32,
+    delivered: Option<u64>,
 }
 
 impl CallContext {
     /// The context of a call to `target` that made `attempts` attempts.
     pub fn new(target: RequestTarget, attempts: u32) -> Self {
-        Self { target, attempts }
+        Self {
+            target,
+            attempts,
+            delivered: None,
+        }
     }
 
     /// The method, host and port of the request.
@@ -105,13 +115,30 @@ impl CallContext {
         self.attempts
     }
 
-    /// Writes `POST host:port: <what> after N attempt(s)`.
+    /// How many chunks of a stream reached the caller before the stream failed; `None` for
+    /// a call that failed before any did (and for non-streaming calls).
+    pub fn delivered(&self) -> Option<u64> {
+        self.delivered
+    }
+
+    /// Notes that `chunks` chunks reached the caller before the failure.
+    pub(crate) fn set_delivered(&mut self, chunks: u64) {
+        self.delivered = Some(chunks);
+    }
+
+    /// Writes `POST host:port: <what> after N attempt(s)`, and `, once K chunk(s) were
+    /// delivered` for a stream that failed after some of its chunks reached the caller.
     pub(crate) fn describe(&self, f: &mut fmt::Formatter<'_>, what: &str) -> fmt::Result {
         let plural = if self.attempts == 1 { "" } else { "s" };
         write!(
             f,
             "{}: {what} after {} attempt{plural}",
             self.target, self.attempts
-        )
+        )?;
+        match self.delivered {
+            Some(1) => f.write_str(", once 1 chunk was delivered"),
+            Some(chunks) => write!(f, ", once {chunks} chunks were delivered"),
+            None => Ok(()),
+        }
     }
 }

@@ -4,6 +4,24 @@
 //! (`GRAYSWAN_API_KEY`, `GRAY_SWAN_BASE_URL`) and overridden in code. A missing key or a bad
 //! base URL is reported by [`ClientBuilder::build`], before any request is sent.
 //!
+//! # Near misses
+//!
+//! A variable whose name is one slip away from the right one (`GRAY_SWAN_API_KEY`,
+//! `GRAYSWAN_BASE_URL`, LiteLLM's `GRAYSWAN_API_BASE`; the lists are [`API_KEY_NEAR_MISSES`]
+//! and [`BASE_URL_NEAR_MISSES`]) would otherwise be ignored without a word: the key would be
+//! "missing", or worse, the call (key and `data` content included) would go to
+//! `https://api.grayswan.ai` instead of the server meant. So [`ClientBuilder::from_env`]
+//! notes it and [`ClientBuilder::build`] fails with [`Error::Config`] naming the variable to
+//! use, before anything is sent:
+//!
+//! - a near miss set while the right variable is unset is an error;
+//! - both set to the same value (ignoring surrounding whitespace) is fine: the right one is read;
+//! - both set to different values is an error too: which one was meant cannot be told;
+//! - a value set in code ([`ClientBuilder::api_key`], [`ClientBuilder::base_url`]) replaces the
+//!   environment's, and with it any near miss of that setting.
+//!
+//! Empty values count as unset, and no message shows a variable's value.
+//!
 //! This module only collects and checks settings; the client module turns checked settings
 //! into a [`Client`](crate::Client), so the dependency runs one way.
 
@@ -19,6 +37,29 @@ use crate::transport::Transport;
 pub const API_KEY_ENV: &str = "GRAYSWAN_API_KEY";
 /// The environment variable overriding the base URL.
 pub const BASE_URL_ENV: &str = "GRAY_SWAN_BASE_URL";
+/// Names easily set instead of [`API_KEY_ENV`]; see the [module docs](self#near-misses).
+pub const API_KEY_NEAR_MISSES: &[&str] = &[
+    "GRAY_SWAN_API_KEY",
+    "GRAYSWAN_KEY",
+    "GRAY_SWAN_KEY",
+    "GRAYSWAN_APIKEY",
+    "GRAYSWAN_API_TOKEN",
+    "grayswan_api_key",
+];
+/// Names easily set instead of [`BASE_URL_ENV`] (`GRAYSWAN_API_BASE` is what LiteLLM's Gray
+/// Swan integration reads); see the [module docs](self#near-misses).
+pub const BASE_URL_NEAR_MISSES: &[&str] = &[
+    "GRAYSWAN_BASE_URL",
+    "GRAYSWAN_API_BASE",
+    "GRAY_SWAN_API_BASE",
+    "GRAYSWAN_API_BASE_URL",
+    "GRAY_SWAN_API_BASE_URL",
+    "GRAYSWAN_API_URL",
+    "GRAY_SWAN_API_URL",
+    "GRAYSWAN_URL",
+    "GRAY_SWAN_URL",
+    "gray_swan_base_url",
+];
 /// The base URL used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://api.grayswan.ai";
 /// Retries after the first attempt, by default.
@@ -39,7 +80,7 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = crate::sse::DEFAULT_MAX_EVENT_SIZE;
 /// An API key. Its `Debug` and `Display` never show the key.
 ///
 /// ```
-/// let key = cygnet_core::ApiKey::new("sk-test-fake");
+/// let key = cygnet::ApiKey::new("sk-test-fake");
 /// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -90,20 +131,40 @@ impl Default for Limits {
 
 /// Builds a [`Client`](crate::Client).
 ///
+/// # Which entry point
+///
+/// One per need:
+///
+/// | you want | start from |
+/// |---|---|
+/// | the real API from async code (the `cygnet` crate's default `hyper` feature) | `cygnet::builder()` (preset from the environment, hyper transport), or `cygnet::from_env()` to build at once |
+/// | the real API from code that is not async | `cygnet::blocking::Client::builder()` / `from_env()` |
+/// | your own transport, configured in code (the mock in tests, another HTTP stack) | [`Client::builder()`](crate::Client::builder) and [`transport`](ClientBuilder::transport); for the mock, `MockTransport::client_builder()` |
+/// | your own transport, configured from the environment | [`ClientBuilder::from_env`] and [`transport`](ClientBuilder::transport) |
+///
+/// Why `Client::builder()` cannot default to the hyper transport: this crate names no HTTP
+/// stack and no runtime (so that `default-features = false` leaves them out of a build), and
+/// nothing of the `cygnet` crate runs before a caller's first call into it, so at `build()`
+/// there is no transport to fall back on without hidden global state set up before `main`.
+/// Instead, building without a transport fails with [`Error::Config`] naming
+/// `cygnet::builder()` and [`transport`](ClientBuilder::transport), before anything is sent.
+///
 /// ```
 /// # use std::time::Duration;
-/// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
-/// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
-/// #   fn sleep(&self, _: Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
-/// let client = cygnet_core::Client::builder()
+/// let mock = cygnet::mock::MockTransport::new(); // or any other `Transport`
+/// let client = cygnet::Client::builder()
 ///     .api_key("sk-test-fake")
 ///     .base_url("https://api.grayswan.ai/")
 ///     .max_retries(5)
 ///     .timeout(Duration::from_secs(30))
-///     .transport(T)
+///     .transport(mock)
 ///     .build()
 ///     .unwrap();
 /// assert!(!format!("{client:?}").contains("sk-test-fake"));
+///
+/// // Without a transport: an error that says where to start instead.
+/// let error = cygnet::Client::builder().api_key("sk-test-fake").build().unwrap_err();
+/// assert!(error.to_string().contains("cygnet::builder()"));
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
@@ -113,6 +174,13 @@ pub struct ClientBuilder {
     options: RequestOptions,
     limits: Limits,
     allow_insecure_http: bool,
+    /// What [`ClientBuilder::from_env`] found wrong with the key's variables.
+    env_key_problem: Option<String>,
+    /// What [`ClientBuilder::from_env`] found wrong with the base URL's variables.
+    env_base_url_problem: Option<String>,
+    /// Whether the builder read the environment, which decides what a missing key's error
+    /// advises.
+    from_env: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -124,42 +192,114 @@ impl fmt::Debug for ClientBuilder {
             .field("options", &self.options)
             .field("limits", &self.limits)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            // Names of variables only, never their values.
+            .field("env_key_problem", &self.env_key_problem)
+            .field("env_base_url_problem", &self.env_base_url_problem)
             .finish()
     }
 }
 
+/// Makes [`ClientBuilder`]'s setters of per-call options from their shared list (see
+/// `__shared_option_setters` in the options module): each sets the option in the client's
+/// default options.
+macro_rules! builder_option_setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty);)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.options = self.options.$name($arg);
+            self
+        }
+    )*};
+}
+
 impl ClientBuilder {
-    /// A builder with nothing set.
+    /// A builder with nothing set: the same as [`Client::builder()`](crate::Client::builder),
+    /// which is the one to use (hidden from the docs so that there is one way to start).
+    #[doc(hidden)]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A builder with the key from `GRAYSWAN_API_KEY` and the base URL from
     /// `GRAY_SWAN_BASE_URL`, where they are set and not empty.
+    ///
+    /// A near miss (`GRAY_SWAN_API_KEY`, `GRAYSWAN_BASE_URL`, ...: see the [module
+    /// docs](self#near-misses)) makes [`ClientBuilder::build`] fail naming the right variable,
+    /// unless the setting is then given in code.
     pub fn from_env() -> Self {
-        let mut builder = Self::new();
-        if let Some(key) = env_var(API_KEY_ENV) {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`ClientBuilder::from_env`] with the variables read through `lookup` instead of the
+    /// process's environment: a map in tests, or a program's own configuration.
+    ///
+    /// ```
+    /// use cygnet_core::ClientBuilder;
+    ///
+    /// let env = |name: &str| (name == "GRAYSWAN_BASE_URL").then(|| "http://localhost:8080".to_owned());
+    /// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
+    /// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
+    /// #   fn sleep(&self, _: std::time::Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
+    /// let error = ClientBuilder::from_env_with(env)
+    ///     .api_key("sk-test-fake")
+    ///     .transport(T)
+    ///     .build()
+    ///     .unwrap_err();
+    /// // Not silently https://api.grayswan.ai: the variable to use is named.
+    /// assert!(error.to_string().contains("GRAY_SWAN_BASE_URL"));
+    /// ```
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let read = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut builder = Self {
+            from_env: true,
+            ..Self::default()
+        };
+        let key = read(API_KEY_ENV);
+        let key_problem = near_miss(
+            read,
+            API_KEY_ENV,
+            key.as_deref(),
+            API_KEY_NEAR_MISSES,
+            "the API key",
+        );
+        if let Some(key) = key {
             builder = builder.api_key(key);
         }
-        if let Some(url) = env_var(BASE_URL_ENV) {
+        let url = read(BASE_URL_ENV);
+        let url_problem = near_miss(
+            read,
+            BASE_URL_ENV,
+            url.as_deref(),
+            BASE_URL_NEAR_MISSES,
+            &format!("the base URL (default {DEFAULT_BASE_URL})"),
+        );
+        if let Some(url) = url {
             builder = builder.base_url(url);
         }
+        builder.env_key_problem = key_problem;
+        builder.env_base_url_problem = url_problem;
         builder
     }
 
-    /// Sets the API key.
+    /// Sets the API key (and so sets aside a near miss of `GRAYSWAN_API_KEY` that
+    /// [`ClientBuilder::from_env`] found).
     #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(ApiKey::new(key));
+        self.env_key_problem = None;
         self
     }
 
     /// Sets the base URL; a trailing slash and a path prefix (`https://proxy/v1/`) are fine.
     /// It is split by the strict rule of [`UrlParts`] (a port is a number from 1 to 65535; an
     /// `@` after a `/`, `?` or `#` is refused) and must have no credentials, query or fragment.
+    /// It sets aside a near miss of `GRAY_SWAN_BASE_URL` that [`ClientBuilder::from_env`]
+    /// found.
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self.env_base_url_problem = None;
         self
     }
 
@@ -177,66 +317,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries after the first attempt (default 2; 0 disables).
-    #[must_use]
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.options.max_retries = Some(retries);
-        self
-    }
+    // The setters it shares with `RequestOptions` (and cygnet-hyper's blocking builder),
+    // from their one list: each sets the option for every request of the client.
+    crate::__shared_option_setters!(builder_option_setters);
 
-    /// Time allowed for one attempt of a non-streaming request (default 60 s), and for a
-    /// stream's response headers unless [`ClientBuilder::stream_headers_timeout`] is set.
-    /// Each retry gets it anew; [`ClientBuilder::total_timeout`] bounds the whole call.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options.timeout = Some(timeout);
-        self
-    }
-
-    /// Time allowed to open a connection; enforced by the transport, which otherwise uses
-    /// its own default (5 s for cygnet-hyper's, or what its builder sets).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.options.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Time allowed for a stream's response headers (default: the request timeout).
-    #[must_use]
-    pub fn stream_headers_timeout(mut self, timeout: Duration) -> Self {
-        self.options.stream_headers_timeout = Some(timeout);
-        self
-    }
-
-    /// Time a stream may stay silent between two reads (default 60 s).
-    #[must_use]
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.options.stream_idle_timeout = Some(timeout);
-        self
-    }
-
-    /// Time a whole stream may take, from sending the request (re-sends included) to its
-    /// last event; none by default. Where the idle timeout stops a server that goes quiet,
-    /// this stops one that drips forever. The chunks that arrived in time stay delivered;
-    /// then the stream ends with [`TimeoutKind::StreamTotal`](crate::TimeoutKind::StreamTotal).
-    #[must_use]
-    pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
-        self.options.stream_total_timeout = Some(timeout);
-        self
-    }
-
-    /// Time a whole call may take to be answered, every attempt and the waits between them
-    /// included; none by default. [`timeout`](Self::timeout) bounds one attempt and timed-out
-    /// attempts are retried, so this is the bound on what a caller waits. A retry whose wait
-    /// would end after it is not made; the call ends at the bound with
-    /// [`TimeoutKind::Total`](crate::TimeoutKind::Total). For a stream it covers the time to
-    /// the first event; [`stream_total_timeout`](Self::stream_total_timeout) covers the whole
-    /// stream. See [`RequestOptions::total_timeout`].
-    #[must_use]
-    pub fn total_timeout(mut self, timeout: Duration) -> Self {
-        self.options.total_timeout = Some(timeout);
-        self
-    }
 
     /// Options applied to every request of the client; per-call options override them.
     #[must_use]
@@ -274,17 +358,33 @@ impl ClientBuilder {
 
     /// Checks the configuration (see [`ClientBuilder::build`]).
     pub(crate) fn into_config(self) -> Result<ClientConfig> {
-        let api_key = self.api_key.ok_or_else(|| {
-            Error::Config(format!(
-                "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
-            ))
-        })?;
-        check_api_key(api_key.expose())?;
+        if let Some(problem) = self.env_key_problem.or(self.env_base_url_problem) {
+            return Err(Error::Config(problem));
+        }
+        // The transport first: without one, the fix is a different starting point, which
+        // sets the key from the environment too.
         let transport = self.transport.ok_or_else(|| {
             Error::Config(
-                "no transport: use cygnet-hyper (the `cygnet` crate's default) or ClientBuilder::transport".into(),
+                "no transport: for the real API start from `cygnet::builder()` or \
+                 `cygnet::from_env()` (the `cygnet` crate's default `hyper` feature), which set \
+                 the hyper transport and read GRAYSWAN_API_KEY; `Client::builder()` is for your \
+                 own transport, given with `.transport(..)`"
+                    .into(),
             )
         })?;
+        let api_key = self.api_key.ok_or_else(|| {
+            Error::Config(if self.from_env {
+                format!(
+                    "no API key: set the {API_KEY_ENV} environment variable or call ClientBuilder::api_key"
+                )
+            } else {
+                format!(
+                    "no API key: call ClientBuilder::api_key, or start from \
+                     `ClientBuilder::from_env()`, which reads {API_KEY_ENV}"
+                )
+            })
+        })?;
+        check_api_key(api_key.expose())?;
         let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
         let base = BaseUrl::parse(base_url, self.allow_insecure_http)?;
         Ok(ClientConfig {
@@ -328,7 +428,7 @@ fn check_api_key(key: &str) -> Result<()> {
 /// parse and never a query. Text without an `@` comes back as it is.
 ///
 /// ```
-/// use cygnet_core::config::redact_userinfo;
+/// use cygnet::config::redact_userinfo;
 /// assert_eq!(redact_userinfo("http://user:pa/ss@proxy:3128"), "http://***@proxy:3128");
 /// assert_eq!(redact_userinfo("https://api.grayswan.ai/v1"), "https://api.grayswan.ai/v1");
 /// ```
@@ -345,7 +445,7 @@ pub fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
 /// with none of its text.
 ///
 /// ```
-/// use cygnet_core::config::redact_url;
+/// use cygnet::config::redact_url;
 /// assert_eq!(redact_url("http://user:pw@proxy:3128/"), "http://***@proxy:3128/");
 /// assert_eq!(redact_url("https://h/v1?key=sk-test-fake"), "https://h/v1");
 /// assert!(!redact_url("https://user:s3cr/et@h").contains("s3cr"));
@@ -382,7 +482,7 @@ pub fn redact_url(url: &str) -> String {
 /// fragment; [`UrlParts::redacted`] is the form messages show.
 ///
 /// ```
-/// use cygnet_core::config::{UrlError, UrlParts};
+/// use cygnet::config::{UrlError, UrlParts};
 ///
 /// let parts = UrlParts::parse("http://user:p%2Fss@proxy.internal:3128").unwrap();
 /// assert_eq!(parts.host(), "proxy.internal");
@@ -652,7 +752,7 @@ fn parse_port(text: &str) -> std::result::Result<u16, UrlError> {
 /// [`ClientBuilder::allow_insecure_http`] like any other name.
 ///
 /// ```
-/// use cygnet_core::config::is_loopback_host;
+/// use cygnet::config::is_loopback_host;
 /// assert!(is_loopback_host("localhost") && is_loopback_host("127.0.0.2") && is_loopback_host("[::1]"));
 /// assert!(!is_loopback_host("api.localhost") && !is_loopback_host("localhost.example"));
 /// ```
@@ -668,8 +768,50 @@ pub fn is_loopback_host(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// What is wrong with the near misses of variable `right` (whose value is `value`), read
+/// through `read` (which leaves out empty values), for `what` it sets: see the [module
+/// docs](self#near-misses). Names the variables, never shows a value.
+fn near_miss(
+    read: impl Fn(&str) -> Option<String>,
+    right: &str,
+    value: Option<&str>,
+    misses: &[&str],
+    what: &str,
+) -> Option<String> {
+    let set: Vec<(&str, String)> = misses
+        .iter()
+        .filter_map(|name| read(name).map(|v| (*name, v)))
+        .collect();
+    let (names, are) = match value {
+        None => (
+            set.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            set.len() > 1,
+        ),
+        Some(value) => {
+            let differ: Vec<&str> = set
+                .iter()
+                .filter(|(_, v)| v.trim() != value.trim())
+                .map(|(name, _)| *name)
+                .collect();
+            let plural = differ.len() > 1;
+            (differ, plural)
+        }
+    };
+    if names.is_empty() {
+        return None;
+    }
+    let names = names.join(", ");
+    let (is, it) = if are { ("are", "them") } else { ("is", "it") };
+    Some(match value {
+        None => format!(
+            "{names} {is} set, but {what} is read from {right}, which is not: rename {it} to \
+             {right}; nothing was sent"
+        ),
+        Some(_) => format!(
+            "{right} and {names} are set to different values, and {what} is read from {right} \
+             alone: unset {names}, or give {it} the same value; nothing was sent"
+        ),
+    })
 }
 
 /// A checked base URL: scheme, authority and a path prefix without trailing slash.
@@ -1041,5 +1183,146 @@ mod tests {
             assert!(!error.contains("fake"), "{error}");
         }
         assert!(check_api_key("sk-test-FAKE_key.0123~!").is_ok());
+    }
+
+    /// A lookup of `pairs`, as `from_env_with` takes it.
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    /// A transport that is never asked: configuration fails before anything is sent.
+    struct Unused;
+
+    #[crate::transport::async_trait]
+    impl Transport for Unused {
+        async fn send(
+            &self,
+            _: http::Request<bytes::Bytes>,
+        ) -> std::result::Result<http::Response<crate::Body>, crate::TransportError> {
+            unreachable!("nothing is sent when the configuration is wrong")
+        }
+        fn sleep(&self, _: Duration) -> crate::transport::Sleep {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// What `build` says for the environment `pairs`: `Ok` with the base URL, or the error.
+    fn built(pairs: &[(&str, &str)]) -> std::result::Result<String, String> {
+        ClientBuilder::from_env_with(env(pairs))
+            .transport(Unused)
+            .into_config()
+            .map(|config| config.base.as_str().to_owned())
+            .map_err(|error| {
+                assert!(matches!(error, Error::Config(_)), "{error:?}");
+                error.to_string()
+            })
+    }
+
+    const KEY: (&str, &str) = (API_KEY_ENV, "sk-test-fake");
+
+    #[test]
+    fn a_near_miss_of_the_base_url_is_an_error_naming_the_right_variable() {
+        for miss in BASE_URL_NEAR_MISSES {
+            let error = built(&[KEY, (miss, "http://localhost:8080")]).unwrap_err();
+            assert!(error.contains(&format!("{miss} is set")), "{error}");
+            assert!(error.contains("rename it to GRAY_SWAN_BASE_URL"), "{error}");
+            assert!(error.contains("nothing was sent"), "{error}");
+            assert!(
+                !error.contains("localhost") && !error.contains("sk-test-fake"),
+                "{error}"
+            );
+        }
+        // LiteLLM's and the one-word spellings together: both named.
+        let error = built(&[
+            KEY,
+            ("GRAYSWAN_API_BASE", "https://a"),
+            ("GRAYSWAN_BASE_URL", "https://b"),
+        ])
+        .unwrap_err();
+        assert!(
+            error.contains("GRAYSWAN_BASE_URL, GRAYSWAN_API_BASE are set")
+                && error.contains("rename them"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_near_miss_of_the_key_is_an_error_naming_the_right_variable_not_the_key() {
+        for miss in API_KEY_NEAR_MISSES {
+            let error = built(&[(miss, "sk-test-fake")]).unwrap_err();
+            assert!(error.contains(&format!("{miss} is set")), "{error}");
+            assert!(error.contains("rename it to GRAYSWAN_API_KEY"), "{error}");
+            assert!(!error.contains("sk-test-fake"), "{error}");
+        }
+        let debug = format!(
+            "{:?}",
+            ClientBuilder::from_env_with(env(&[("GRAY_SWAN_API_KEY", "sk-test-fake")]))
+        );
+        assert!(
+            debug.contains("GRAY_SWAN_API_KEY") && !debug.contains("sk-test-fake"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn both_set_the_right_one_wins_if_equal_else_it_is_an_error() {
+        let url = (BASE_URL_ENV, "https://staging.example/v1");
+        assert_eq!(
+            built(&[
+                KEY,
+                url,
+                ("GRAYSWAN_BASE_URL", " https://staging.example/v1 ")
+            ]),
+            Ok("https://staging.example/v1".to_owned())
+        );
+        assert_eq!(
+            built(&[KEY, ("GRAY_SWAN_API_KEY", "sk-test-fake")]),
+            Ok(DEFAULT_BASE_URL.into())
+        );
+
+        let error = built(&[KEY, url, ("GRAYSWAN_API_BASE", "https://other.example")]).unwrap_err();
+        assert!(
+            error.contains("GRAY_SWAN_BASE_URL and GRAYSWAN_API_BASE are set to different values")
+                && error.contains("unset GRAYSWAN_API_BASE"),
+            "{error}"
+        );
+        assert!(!error.contains("example"), "{error}");
+        let error = built(&[KEY, ("GRAY_SWAN_API_KEY", "sk-test-other")]).unwrap_err();
+        assert!(
+            error.contains("GRAYSWAN_API_KEY and GRAY_SWAN_API_KEY"),
+            "{error}"
+        );
+        assert!(!error.contains("sk-test"), "{error}");
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_a_setting_in_code_sets_the_near_miss_aside() {
+        assert_eq!(
+            built(&[KEY, ("GRAYSWAN_BASE_URL", "  ")]),
+            Ok(DEFAULT_BASE_URL.into())
+        );
+        // An empty right variable with a near miss set is still a near miss.
+        assert!(built(&[KEY, (BASE_URL_ENV, ""), ("GRAYSWAN_BASE_URL", "https://x")]).is_err());
+
+        let config = ClientBuilder::from_env_with(env(&[
+            ("GRAY_SWAN_API_KEY", "sk-test-fake"),
+            ("GRAYSWAN_BASE_URL", "http://localhost:1"),
+        ]))
+        .api_key("sk-test-code")
+        .base_url("https://code.example")
+        .transport(Unused)
+        .into_config()
+        .unwrap();
+        assert_eq!(config.base.as_str(), "https://code.example");
+        assert_eq!(config.api_key.expose(), "sk-test-code");
+
+        // The key's near miss is reported before its absence.
+        let error = built(&[("GRAY_SWAN_API_KEY", "sk-test-fake")]).unwrap_err();
+        assert!(!error.contains("no API key"), "{error}");
     }
 }

@@ -41,7 +41,7 @@ use crate::call_context::{CallContext, RequestTarget};
 use crate::config::{
     ApiKey, BaseUrl, Limits, DEFAULT_MAX_RETRIES, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
 };
-use crate::error::{ApiError, Error, Result, StreamError, TimeoutKind};
+use crate::error::{ApiError, Error, Result, TimeoutKind};
 use crate::options::RequestOptions;
 use crate::redact::Secrets;
 use crate::retry;
@@ -59,14 +59,48 @@ pub const USER_AGENT_VALUE: &str = concat!("cygnet-rust/", env!("CARGO_PKG_VERSI
 /// The header that carries the Gray Swan key on Cygnal's routes.
 pub(crate) const GRAYSWAN_API_KEY_HEADER: &str = "grayswan-api-key";
 
-/// Which headers carry the key on a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which headers carry the keys on a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Credentials {
     /// `Authorization: Bearer <key>`: Cygnet's routes.
     Bearer,
     /// `grayswan-api-key: <key>` and `Authorization: Bearer <key>`: the Cygnal monitor, whose
     /// documentation sends both.
     Monitor,
+    /// `Authorization: Bearer <provider key>` (this value, marked sensitive) and
+    /// `grayswan-api-key: <key>`: Cygnal's protected completions, which pass `Authorization`
+    /// on to the model's provider. The Gray Swan key is not in `Authorization` here.
+    Cygnal {
+        /// `Bearer <provider key>`.
+        authorization: HeaderValue,
+    },
+}
+
+impl Credentials {
+    /// The route this call takes, for its trace span.
+    fn route(&self) -> &'static str {
+        match self {
+            Credentials::Bearer => "cygnet",
+            Credentials::Monitor => "monitor",
+            Credentials::Cygnal { .. } => "cygnal",
+        }
+    }
+
+    /// `secrets` with the credentials this call adds to the engine's (the provider key, in
+    /// its header's form and alone).
+    fn add_secrets(&self, secrets: Secrets) -> Secrets {
+        let Credentials::Cygnal { authorization } = self else {
+            return secrets;
+        };
+        let Ok(value) = authorization.to_str() else {
+            return secrets;
+        };
+        let secrets = secrets.with(value);
+        match value.split_once(' ') {
+            Some((_scheme, token)) => secrets.with(token.trim()),
+            None => secrets,
+        }
+    }
 }
 
 /// What a client and its clones share: transport, authorization, the secrets to keep out of
@@ -179,13 +213,15 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// A POST of `body` to `path` (with the options' query) over `engine`.
-    pub(crate) fn new(
+    /// A POST of `body` to `path` (with the options' query) over `engine`, with the keys in
+    /// the headers `credentials` names; the span's `route` field says which.
+    pub(crate) fn with_route(
         engine: &Arc<Engine>,
         options: &Arc<RequestOptions>,
         path: &str,
         body: Bytes,
         stream: bool,
+        credentials: Credentials,
     ) -> Result<Self> {
         // A path that does not start with `/` would be glued onto the host and could move the
         // request, and the key with it, to another authority (`@evil.example/x`).
@@ -198,25 +234,20 @@ impl Call {
         let uri: Uri = url
             .parse()
             .map_err(|e| Error::Config(format!("cannot build a request for path {path:?}: {e}")))?;
-        let span = tracing::debug_span!("cygnet.request", method = "POST", path, stream);
+        let route = credentials.route();
+        let span = tracing::debug_span!("cygnet.request", method = "POST", path, stream, route);
         Ok(Self {
             engine: Arc::clone(engine),
             options: Arc::clone(options),
             settings: Settings::resolve(options),
-            credentials: Credentials::Bearer,
             target: RequestTarget::from_uri(&Method::POST, &uri),
-            secrets: call_secrets(&engine.secrets, &options.headers),
+            secrets: credentials.add_secrets(call_secrets(&engine.secrets, &options.headers)),
+            credentials,
             uri,
             body,
             span,
             attempts: AtomicU32::new(0),
         })
-    }
-
-    /// This call with its key in the headers `credentials` names.
-    pub(crate) fn with_credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = credentials;
-        self
     }
 
     /// The call's trace span, `cygnet.request`.
@@ -381,9 +412,18 @@ impl Call {
         *request.uri_mut() = self.uri.clone();
         let len = request.body().len();
         let headers = request.headers_mut();
-        headers.insert(AUTHORIZATION, self.engine.authorization.clone());
-        if self.credentials == Credentials::Monitor {
-            headers.insert(GRAYSWAN_API_KEY_HEADER, self.engine.grayswan_key.clone());
+        match &self.credentials {
+            Credentials::Bearer => {
+                headers.insert(AUTHORIZATION, self.engine.authorization.clone());
+            }
+            Credentials::Monitor => {
+                headers.insert(AUTHORIZATION, self.engine.authorization.clone());
+                headers.insert(GRAYSWAN_API_KEY_HEADER, self.engine.grayswan_key.clone());
+            }
+            Credentials::Cygnal { authorization } => {
+                headers.insert(AUTHORIZATION, authorization.clone());
+                headers.insert(GRAYSWAN_API_KEY_HEADER, self.engine.grayswan_key.clone());
+            }
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -478,12 +518,13 @@ impl Call {
     }
 }
 
-/// `error` with `context` when it is a transport or timeout error (the kinds that end a call
-/// for want of an answer).
+/// `error` with `context` when it is a transport, timeout or API error (the kinds that end a
+/// call for want of a usable answer).
 fn add_context(mut error: Error, context: impl FnOnce() -> CallContext) -> Error {
     match &mut error {
         Error::Transport(e) => e.set_context(context()),
         Error::Timeout(e) => e.set_context(context()),
+        Error::Api(e) => e.set_context(context()),
         _ => {}
     }
     error
@@ -553,38 +594,20 @@ impl Answered {
     }
 }
 
-/// How long to wait before retrying after `error`, or `None` to give up. The jitter and the
-/// date a `Retry-After` date is read against come from the transport's clock.
+/// How long to wait before retrying after `error`, or `None` to give up. Which errors are
+/// retried is [`Error::is_retryable`], the rule callers see; the jitter and the date a
+/// `Retry-After` date is read against come from the transport's clock.
 fn retry_wait(
     error: &Error,
     retries_done: u32,
     max_retries: u32,
     clock: &dyn Transport,
 ) -> Option<Duration> {
-    if retries_done >= max_retries {
+    if retries_done >= max_retries || !error.is_retryable() {
         return None;
     }
     let empty = HeaderMap::new();
-    let headers = match error {
-        Error::Transport(e) if e.is_retryable() => &empty,
-        // A call's or a whole stream's bound covers its retries: once it passed, nothing is
-        // left.
-        Error::Timeout(e)
-            if !matches!(
-                e.kind(),
-                TimeoutKind::StreamTotal(_) | TimeoutKind::Total(_)
-            ) =>
-        {
-            &empty
-        }
-        // Only ever seen before a stream's first event: a body that ended with nothing.
-        Error::Stream(StreamError::Incomplete { .. }) => &empty,
-        Error::Api(api) => match api.status {
-            Some(status) if retry::should_retry(status, &api.headers) => &api.headers,
-            _ => return None,
-        },
-        _ => return None,
-    };
+    let headers = error.as_api().map_or(&empty, |api| &api.headers);
     let jitter = clock.jitter();
     Some(retry::retry_delay(
         headers,

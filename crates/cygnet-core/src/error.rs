@@ -17,8 +17,29 @@
 //! Unprocessable Entity: body.messages: Field required`.
 //!
 //! Transport and timeout errors that end a call also say where it went and how often it
-//! tried ([`CallContext`]): `POST api.grayswan.ai:443: could not connect after 3 attempts:
-//! dns error: ...`. Each kind of failure reads the same whatever the transport.
+//! tried ([`CallContext`]): `POST api.grayswan.ai:443: could not connect after 3 attempts`,
+//! caused by `dns error: ...`. Each kind of failure reads the same whatever the transport.
+//!
+//! # One rule for every error of the workspace
+//!
+//! An error's message says what went wrong at its own level, and **never repeats its
+//! cause**: a cause is either returned by [`source()`](std::error::Error::source) or written
+//! into the message, never both. Every error type of cygnet's crates that has a cause to
+//! offer as an error (a transport's, a parser's, the operating system's) returns it from
+//! `source()` and leaves it out of its message; one that only has a cause's words (an error
+//! rebuilt from a cassette, a cause whose text showed a secret) writes them into its message
+//! and has no `source()`. So a reporter that walks the chain (anyhow's `{:#}`, eyre,
+//! `tracing`'s error fields, [`Report`]) prints each cause once:
+//!
+//! ```text
+//! POST api.grayswan.ai:443: could not connect after 3 attempts: dns error: failed to lookup address
+//! ```
+//!
+//! This is the rule of the Rust API guidelines and of the AWS SDK (smithy-rs): the message
+//! never repeats its source. The price is that an error's own `Display` is not the whole
+//! story; [`Report`] (or [`Error::report`]) is, on one line, and it is what the examples
+//! and the command-line tool print. Errors that have no cause ([`ApiError`],
+//! [`TimeoutError`], [`StreamError`]) read whole either way.
 
 use std::fmt;
 use std::time::Duration;
@@ -64,6 +85,10 @@ pub enum Error {
     /// crate's [blocked answers](crate#blocked-answers).
     #[error(transparent)]
     Blocked(BlockedAnswer),
+    /// A [guarded](crate::guard) call was stopped: a Cygnal check blocked it, or could not
+    /// decide while the policy fails closed. Branch on it with [`Error::as_guard`].
+    #[error(transparent)]
+    Guard(Box<crate::guard::GuardError>),
 }
 
 impl Error {
@@ -92,6 +117,14 @@ impl Error {
         }
     }
 
+    /// The guard's decision, for [`Error::Guard`]: which stage stopped the call, and why.
+    pub fn as_guard(&self) -> Option<&crate::guard::GuardError> {
+        match self {
+            Error::Guard(guard) => Some(guard),
+            _ => None,
+        }
+    }
+
     /// Whether this is a timeout, of any kind.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout(_))
@@ -102,7 +135,7 @@ impl Error {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_core::{Error, TimeoutKind};
+    /// use cygnet::{Error, TimeoutKind};
     /// let error = Error::from(TimeoutKind::Idle(Duration::from_secs(7)));
     /// assert_eq!(error.timeout_kind(), Some(TimeoutKind::Idle(Duration::from_secs(7))));
     /// ```
@@ -123,16 +156,140 @@ impl Error {
         }
     }
 
-    /// How many attempts the call made before this error ended it (transport and timeout
-    /// errors only).
+    /// How many attempts the call made before this error ended it (transport, timeout and
+    /// API errors that ended a call).
     pub fn attempts(&self) -> Option<u32> {
-        self.context().map(CallContext::attempts)
+        self.context()
+            .or_else(|| self.as_api().and_then(ApiError::context))
+            .map(CallContext::attempts)
     }
 
-    /// The method, host and port of the request this error ended (transport and timeout
-    /// errors only).
+    /// The method, host and port of the request this error ended (transport, timeout and API
+    /// errors that ended a call).
     pub fn target(&self) -> Option<&RequestTarget> {
-        self.context().map(CallContext::target)
+        self.context()
+            .or_else(|| self.as_api().and_then(ApiError::context))
+            .map(CallContext::target)
+    }
+
+    /// Whether trying the same call again may succeed: the rule the client's own retries
+    /// follow, for a caller's retry logic on top of them.
+    ///
+    /// Retryable are connection failures, I/O errors and the transport's timeouts; the
+    /// client's own timeouts except [`TimeoutKind::StreamTotal`] (the bound of a whole stream,
+    /// re-sends included); a body that ended before its first event; and API errors with
+    /// status 408, 409, 429 or 500 and above, unless the server's `x-should-retry` header says
+    /// otherwise (it wins either way; see [`retry::should_retry`](crate::retry::should_retry)).
+    /// Never retryable: configuration errors, decode errors, blocked answers, other statuses,
+    /// and an error sent inside a stream.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet::{ApiError, Error, TimeoutKind};
+    /// use cygnet::http::{HeaderMap, StatusCode};
+    ///
+    /// let busy = ApiError::from_response(StatusCode::TOO_MANY_REQUESTS, HeaderMap::new(), "{}".into());
+    /// assert!(Error::from(busy).is_retryable());
+    /// let bad = ApiError::from_response(StatusCode::BAD_REQUEST, HeaderMap::new(), "{}".into());
+    /// assert!(!Error::from(bad).is_retryable());
+    /// assert!(Error::from(TimeoutKind::Request(Duration::from_secs(60))).is_retryable());
+    /// assert!(!Error::Config("no API key".into()).is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.is_retryable(),
+            // A call's or a whole stream's bound covers its retries: once it passed, nothing
+            // is left.
+            Error::Timeout(e) => !matches!(
+                e.kind(),
+                TimeoutKind::StreamTotal(_) | TimeoutKind::Total(_)
+            ),
+            Error::Stream(StreamError::Incomplete { .. }) => true,
+            Error::Api(api) => api.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// The wait the server asked for before a retry, for an API error (see
+    /// [`ApiError::retry_after`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.as_api().and_then(ApiError::retry_after)
+    }
+
+    /// Notes, on a transport or timeout error that ends a stream, that `chunks` chunks had
+    /// reached the caller (nothing when none had).
+    pub(crate) fn note_delivered(mut self, chunks: u64) -> Self {
+        let context = match &mut self {
+            Error::Transport(e) => e.context_mut(),
+            Error::Timeout(e) => e.context_mut(),
+            _ => None,
+        };
+        if let (Some(context), true) = (context, chunks > 0) {
+            context.set_delivered(chunks);
+        }
+        self
+    }
+
+    /// The whole story on one line: this error's message and each of its causes, joined by
+    /// `: ` (see the [module docs](self) for why the message alone does not repeat them).
+    ///
+    /// ```
+    /// use cygnet_core::transport::{TransportError, TransportErrorKind};
+    /// let error = cygnet_core::Error::from(TransportError::new(
+    ///     TransportErrorKind::Connect,
+    ///     "connection refused",
+    /// ));
+    /// assert_eq!(error.to_string(), "could not connect");
+    /// assert_eq!(error.report().to_string(), "could not connect: connection refused");
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        Report::new(self)
+    }
+}
+
+/// Shows an error and every cause in its [`source()`](std::error::Error::source) chain on
+/// one line, joined by `: `: what the examples and the command-line tool print.
+///
+/// Works for any error, not just cygnet's; since every cygnet error keeps its cause out of
+/// its own message (see the [module docs](self)), each cause shows once.
+///
+/// ```
+/// use cygnet_core::error::Report;
+/// let io = std::io::Error::other("disk full");
+/// assert_eq!(Report::new(&io).to_string(), "disk full");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Report<'a> {
+    error: &'a (dyn std::error::Error + 'static),
+}
+
+impl<'a> Report<'a> {
+    /// A report of `error` and its causes.
+    pub fn new(error: &'a (dyn std::error::Error + 'static)) -> Self {
+        Self { error }
+    }
+
+    /// The error and its causes, outermost first.
+    pub fn chain(&self) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+        std::iter::successors(Some(self.error), |e| (*e).source())
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.chain().enumerate() {
+            if i > 0 {
+                f.write_str(": ")?;
+            }
+            fmt::Display::fmt(error, f)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -140,7 +297,7 @@ impl Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutKind {
-    /// The whole non-streaming request took longer than allowed.
+    /// One attempt of a non-streaming request took longer than allowed.
     Request(Duration),
     /// A stream's response headers took longer than allowed.
     Headers(Duration),
@@ -157,7 +314,7 @@ pub enum TimeoutKind {
 impl fmt::Display for TimeoutKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TimeoutKind::Request(d) => write!(f, "request timed out after {d:?}"),
+            TimeoutKind::Request(d) => write!(f, "no complete answer within {d:?}"),
             TimeoutKind::Headers(d) => write!(f, "no response headers within {d:?}"),
             TimeoutKind::Idle(d) => write!(f, "stream idle for more than {d:?}"),
             TimeoutKind::StreamTotal(d) => write!(f, "stream not finished within {d:?}"),
@@ -174,7 +331,7 @@ impl fmt::Display for TimeoutKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_core::{TimeoutError, TimeoutKind};
+/// use cygnet::{TimeoutError, TimeoutKind};
 /// let error = TimeoutError::new(TimeoutKind::Headers(Duration::from_secs(5)));
 /// assert_eq!(error.to_string(), "no response headers within 5s");
 /// assert!(error.context().is_none());
@@ -206,6 +363,10 @@ impl TimeoutError {
 
     pub(crate) fn set_context(&mut self, context: CallContext) {
         self.context = Some(context);
+    }
+
+    pub(crate) fn context_mut(&mut self) -> Option<&mut CallContext> {
+        self.context.as_mut()
     }
 }
 
@@ -295,8 +456,8 @@ impl ApiErrorKind {
 /// Unprocessable Entity: body.messages: Field required`.
 ///
 /// ```
-/// use cygnet_core::ApiError;
-/// use http::{HeaderMap, StatusCode};
+/// use cygnet::ApiError;
+/// use cygnet::http::{HeaderMap, StatusCode};
 ///
 /// let body = r#"{"error":true,"message":"Invalid model requested","detail":"No model x",
 ///   "error_code":"invalid_model","details":{"model":"x"}}"#;
@@ -330,6 +491,8 @@ pub struct ApiError {
     pub body: Bytes,
     /// The typed parts of the body besides the message.
     parts: BodyParts,
+    /// Where the call went and how often it tried, once this error ended a call.
+    context: Option<CallContext>,
 }
 
 /// What an error body says besides its message.
@@ -353,6 +516,7 @@ impl ApiError {
             headers,
             body,
             parts,
+            context: None,
         }
     }
 
@@ -366,6 +530,7 @@ impl ApiError {
             headers: HeaderMap::new(),
             body,
             parts,
+            context: None,
         }
     }
 
@@ -400,6 +565,45 @@ impl ApiError {
     /// is wrong there. Empty when the body has none.
     pub fn validation(&self) -> &[ValidationError] {
         &self.parts.validation
+    }
+
+    /// Where the call went and how often it tried, once this error ended a call (the client
+    /// fills it in; `None` for an error built by hand).
+    pub fn context(&self) -> Option<&CallContext> {
+        self.context.as_ref()
+    }
+
+    pub(crate) fn set_context(&mut self, context: CallContext) {
+        self.context = Some(context);
+    }
+
+    /// Whether the client retries this answer: status 408, 409, 429 or 500 and above, unless
+    /// the server's `x-should-retry` header says otherwise; never an error sent inside a
+    /// stream. See [`Error::is_retryable`].
+    pub fn is_retryable(&self) -> bool {
+        self.status
+            .is_some_and(|status| crate::retry::should_retry(status, &self.headers))
+    }
+
+    /// The wait the server asked for before a retry, read as the client's retries read it:
+    /// `retry-after-ms` (milliseconds) first, else `retry-after` (seconds, fractions allowed,
+    /// or an HTTP date). `None` when neither parses or the wait is not within (0, 60] seconds,
+    /// where the client's retries fall back to their own backoff.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cygnet::ApiError;
+    /// use cygnet::http::{HeaderMap, StatusCode};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("retry-after", "2".parse().unwrap());
+    /// let error = ApiError::from_response(StatusCode::TOO_MANY_REQUESTS, headers, "{}".into());
+    /// assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        let seconds = crate::retry::retry_after(&self.headers, std::time::SystemTime::now())?;
+        (seconds > 0.0 && seconds <= crate::retry::MAX_RETRY_AFTER.as_secs_f64())
+            .then(|| Duration::from_secs_f64(seconds))
     }
 }
 
@@ -438,6 +642,9 @@ impl From<BlockedAnswer> for Error {
 }
 
 /// An answer could not be read as what was due.
+///
+/// Reads `could not read chat completion JSON (status 200 OK) from a body that starts
+/// "<html>"`; the parser's complaint is its [`source()`](std::error::Error::source).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct DecodeError {
@@ -448,7 +655,8 @@ pub struct DecodeError {
     /// The start of what came, lossily as text, with the client's secrets replaced by `***`.
     pub snippet: String,
     /// The parser's complaint (when it quoted one of the client's secrets, an error with
-    /// its text, the secret replaced by `***`).
+    /// its text, the secret replaced by `***`): the error's
+    /// [`source()`](std::error::Error::source), not repeated in its message.
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -475,10 +683,8 @@ impl fmt::Display for DecodeError {
         if let Some(status) = self.status {
             write!(f, " (status {status})")?;
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        write!(f, "; body starts: {:?}", self.snippet)
+        // The parser's complaint is the source (see the module docs): not repeated here.
+        write!(f, " from a body that starts {:?}", self.snippet)
     }
 }
 

@@ -27,8 +27,8 @@
 //! bare text that could not say it was blocked, fails that way by itself.
 //!
 //! ```
-//! # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-//! #     -> cygnet_core::Result<()> {
+//! # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+//! #     -> cygnet::Result<()> {
 //! let completion = client.chat(&request).await?;
 //! if let Some(blocked) = completion.blocked() {
 //!     eprintln!("Gray Swan blocked the answer: {}", blocked.refusal().unwrap_or_default());
@@ -47,8 +47,10 @@ mod answer;
 mod call_context;
 pub mod client;
 pub mod config;
+pub mod cygnal;
 mod engine;
 pub mod error;
+pub mod guard;
 pub mod options;
 pub mod redact;
 pub mod retry;
@@ -61,6 +63,7 @@ pub use accumulate::{AccumulatingStream, Accumulator};
 pub use call_context::{CallContext, RequestTarget};
 pub use client::{ApiResponse, Client, RawResponse};
 pub use config::{ApiKey, ClientBuilder, Limits};
+pub use cygnal::{Cygnal, CygnalControls, ProviderKey, CYGNAL_CHAT_COMPLETIONS_PATH};
 pub use cygnet_types as types;
 pub use error::{
     ApiError, ApiErrorKind, DecodeError, Error, Result, StreamError, TimeoutError, TimeoutKind,

@@ -24,9 +24,9 @@ pub const SENSITIVE_HEADERS: [&str; 8] = [
 /// Whether header `name` (any case) carries credentials: one of [`SENSITIVE_HEADERS`].
 ///
 /// ```
-/// assert!(cygnet_core::is_sensitive_header("Authorization"));
-/// assert!(cygnet_core::is_sensitive_header("grayswan-api-key"));
-/// assert!(!cygnet_core::is_sensitive_header("x-request-id"));
+/// assert!(cygnet::is_sensitive_header("Authorization"));
+/// assert!(cygnet::is_sensitive_header("grayswan-api-key"));
+/// assert!(!cygnet::is_sensitive_header("x-request-id"));
 /// ```
 pub fn is_sensitive_header(name: &str) -> bool {
     SENSITIVE_HEADERS
@@ -42,7 +42,7 @@ pub fn is_sensitive_header(name: &str) -> bool {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_core::RequestOptions;
+/// use cygnet::RequestOptions;
 ///
 /// let options = RequestOptions::new()
 ///     .timeout(Duration::from_secs(5))
@@ -57,7 +57,7 @@ pub fn is_sensitive_header(name: &str) -> bool {
 /// or one marked [sensitive](HeaderValue::set_sensitive), as `***`:
 ///
 /// ```
-/// # use cygnet_core::RequestOptions;
+/// # use cygnet::RequestOptions;
 /// let options = RequestOptions::new().header("x-api-key", "sk-test-fake");
 /// assert!(!format!("{options:?}").contains("sk-test-fake"));
 /// ```
@@ -111,10 +111,10 @@ impl fmt::Debug for RequestOptions {
 /// [sensitive name](is_sensitive_header) and of those marked sensitive.
 ///
 /// ```
-/// let mut headers = http::HeaderMap::new();
+/// let mut headers = cygnet::http::HeaderMap::new();
 /// headers.insert("cookie", "id=s3cret".parse().unwrap());
 /// headers.insert("x-trace", "abc".parse().unwrap());
-/// let debug = format!("{:?}", cygnet_core::options::RedactedHeaders(&headers));
+/// let debug = format!("{:?}", cygnet::options::RedactedHeaders(&headers));
 /// assert_eq!(debug, r#"{"cookie": "***", "x-trace": "abc"}"#);
 /// ```
 pub struct RedactedHeaders<'a>(pub &'a HeaderMap);
@@ -133,86 +133,71 @@ impl fmt::Debug for RedactedHeaders<'_> {
     }
 }
 
+/// Lists, once, every setter that per-call [`RequestOptions`] and the client builders
+/// share, by calling `$callback!` with each one's docs, name and argument; each setter sets
+/// the [`RequestOptions`] field of its name. [`RequestOptions`] and
+/// [`ClientBuilder`](crate::ClientBuilder) make their setters from this list, and so does
+/// cygnet-hyper's blocking builder: a setter added here is on all three, and none can be
+/// on one and missing from another. Not part of the public API (hence hidden); to add a
+/// per-call option, add its field to [`RequestOptions`] and its line here.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __shared_option_setters {
+    ($callback:ident) => {
+        $callback! {
+            /// Time allowed for one attempt of a non-streaming request (default 60 s), and
+            /// for a stream's response headers unless `stream_headers_timeout` is set.
+            timeout(timeout: ::core::time::Duration);
+            /// Time allowed to open a connection; enforced by the transport, which
+            /// otherwise uses its own default (5 s for cygnet-hyper's, or what its builder
+            /// sets).
+            connect_timeout(timeout: ::core::time::Duration);
+            /// Time allowed for a stream's response headers (default: the request timeout).
+            stream_headers_timeout(timeout: ::core::time::Duration);
+            /// Time a stream may stay silent between two reads (default 60 s).
+            stream_idle_timeout(timeout: ::core::time::Duration);
+            /// Time a whole stream may take, from sending the request (re-sends included)
+            /// to its last event; none by default. Where the idle timeout stops a server
+            /// that goes quiet, this stops one that drips forever. The chunks that arrived
+            /// in time stay delivered; then the stream ends with the `StreamTotal` timeout.
+            stream_total_timeout(timeout: ::core::time::Duration);
+            /// Time a whole call may take to be answered, every attempt and every wait
+            /// between attempts included; none by default (a default bound would end calls
+            /// that succeed today, so the worst case is yours to choose). `timeout` bounds
+            /// one attempt and a timed-out attempt is retried, so without this bound a call
+            /// may take up to `(max_retries + 1) × timeout` plus the backoff waits (about
+            /// three minutes by default). When it passes, the call ends with the `Total`
+            /// timeout naming the bound and the attempts made; a retry whose wait would end
+            /// after it is not made. For a stream it covers everything up to the first
+            /// event (opening, re-sends and their waits); from then on only the idle timeout
+            /// and `stream_total_timeout` apply, so one client-wide bound does not cut short
+            /// a long answer that is flowing.
+            total_timeout(timeout: ::core::time::Duration);
+            /// Retries after the first attempt (default 2; 0 disables).
+            max_retries(retries: u32);
+        }
+    };
+}
+
+/// Makes [`RequestOptions`]' setters from the shared list: each sets its field.
+macro_rules! option_setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty);)*) => {$(
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, $arg: $ty) -> Self {
+            self.$name = Some($arg);
+            self
+        }
+    )*};
+}
+
 impl RequestOptions {
     /// Options with nothing set.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the timeout for one attempt.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the connect timeout.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time allowed for a stream's response headers.
-    #[must_use]
-    pub fn stream_headers_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_headers_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time a stream may stay silent between reads.
-    #[must_use]
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time a whole stream may take, from sending the request (re-sends included)
-    /// to its last event. Off unless set. The chunks that arrived in time stay delivered;
-    /// then the stream ends with
-    /// [`TimeoutKind::StreamTotal`](crate::TimeoutKind::StreamTotal).
-    #[must_use]
-    pub fn stream_total_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_total_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the time a whole call may take to be answered, every attempt and every wait
-    /// between attempts included. Off unless set: a default bound would end calls that
-    /// succeed today (a slow answer after a retry), so the worst case is yours to choose.
-    ///
-    /// [`timeout`](Self::timeout) bounds one attempt and a timed-out attempt is retried, so
-    /// without this bound a call may take up to `(max_retries + 1) × timeout` plus the
-    /// backoff waits (about three minutes by default). With it, the call ends when the bound
-    /// passes, with [`TimeoutKind::Total`](crate::TimeoutKind::Total) naming the bound and
-    /// the attempts made; a retry whose wait would end after the bound is not made (the call
-    /// ends at the bound instead).
-    ///
-    /// For a non-streaming call it covers everything up to the whole answer. For a stream it
-    /// covers everything up to the first event (opening, re-sends and their waits); from
-    /// then on only the idle timeout and [`stream_total_timeout`](Self::stream_total_timeout)
-    /// (which covers the whole stream) apply, so one client-wide bound does not cut short a
-    /// long answer that is flowing.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let options = cygnet_core::RequestOptions::new()
-    ///     .timeout(Duration::from_secs(20))        // each attempt
-    ///     .total_timeout(Duration::from_secs(45)); // the whole call, retries included
-    /// assert_eq!(options.total_timeout, Some(Duration::from_secs(45)));
-    /// ```
-    #[must_use]
-    pub fn total_timeout(mut self, timeout: Duration) -> Self {
-        self.total_timeout = Some(timeout);
-        self
-    }
-
-    /// Sets the number of retries after the first attempt (0 disables).
-    #[must_use]
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = Some(retries);
-        self
-    }
+    crate::__shared_option_setters!(option_setters);
 
     /// Adds a header. A header with a [sensitive name](is_sensitive_header) is marked
     /// [sensitive](HeaderValue::set_sensitive), so transports keep it out of compression

@@ -34,7 +34,7 @@
 //! [`Secrets::replace_slice`] with `cut` find any beginning of a secret there too.
 //!
 //! ```
-//! use cygnet_core::redact::Secrets;
+//! use cygnet::redact::Secrets;
 //! let secrets = Secrets::new(["sk-test/fake"]);
 //! assert_eq!(secrets.redact("bad key sk-test/fake"), "bad key ***");
 //! assert_eq!(secrets.redact(r#"{"key":"sk-test\/fake"}"#), r#"{"key":"***"}"#);
@@ -59,7 +59,7 @@ pub const REDACTED: &str = "***";
 /// never one of them.
 ///
 /// ```
-/// use cygnet_core::redact::Secrets;
+/// use cygnet::redact::Secrets;
 /// let secrets = Secrets::new(["sk-test-one"]).with("sk-test-two");
 /// assert_eq!(secrets.redact("sk-test-two, then sk-test-one"), "***, then ***");
 /// assert_eq!(format!("{secrets:?}"), "Secrets(2 redacted)");
@@ -313,7 +313,7 @@ impl Secrets {
     /// that is not part of a UTF-8 character is found as it is or escaped.
     ///
     /// ```
-    /// use cygnet_core::redact::Secrets;
+    /// use cygnet::redact::Secrets;
     /// let secrets = Secrets::from_bytes([&b"tok\xff"[..]]);
     /// assert_eq!(secrets.redact("a tok%FF b"), "a *** b");
     /// ```
@@ -378,7 +378,7 @@ impl Secrets {
     /// Does not allocate when there is none.
     ///
     /// ```
-    /// use cygnet_core::redact::Secrets;
+    /// use cygnet::redact::Secrets;
     /// let secrets = Secrets::new(["sk-test-fake"]);
     /// assert_eq!(secrets.find(b"key sk-test%2Dfake!", false), vec![4..18]);
     /// assert_eq!(secrets.find(b"key sk-te", false), vec![]);
@@ -403,7 +403,7 @@ impl Secrets {
     /// [`Secrets::redact`] with `replacement` in place of [`REDACTED`].
     ///
     /// ```
-    /// use cygnet_core::redact::Secrets;
+    /// use cygnet::redact::Secrets;
     /// let secrets = Secrets::new(["pass word"]);
     /// assert_eq!(secrets.replace("q=pass+word", "<redacted>"), "q=<redacted>");
     /// ```
@@ -428,7 +428,7 @@ impl Secrets {
     /// the very end too) replaced by `replacement`; borrowed when it held none.
     ///
     /// ```
-    /// use cygnet_core::redact::Secrets;
+    /// use cygnet::redact::Secrets;
     /// let secrets = Secrets::new(["sk-test-fake"]);
     /// assert_eq!(&*secrets.replace_slice(b"echo sk-test\\u002dfa", b"<cut>", true), b"echo <cut>");
     /// ```
@@ -480,9 +480,10 @@ impl Secrets {
         }
     }
 
-    /// `cause` as it is, or, when its text shows a secret, an error that reads the same
-    /// with the secrets replaced (the original type is then lost: what it carried was the
-    /// secret).
+    /// `cause` as it is, or, when its text or that of any error in its `source()` chain
+    /// shows a secret, one error whose message is the whole chain, joined by `: ` with the
+    /// secrets replaced, and which has no source (the original types are then lost: what
+    /// they carried was the secret).
     pub fn redact_cause(
         &self,
         cause: Box<dyn std::error::Error + Send + Sync>,
@@ -490,7 +491,13 @@ impl Secrets {
         if self.is_empty() {
             return cause;
         }
-        let shown = cause.to_string();
+        // The chain as a report shows it (the error module's `Report`, spelt out here so
+        // that this module stays below the error module).
+        let first: &(dyn std::error::Error + 'static) = &*cause;
+        let shown = std::iter::successors(Some(first), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
         let debug = format!("{cause:?}");
         if !self.found_in(shown.as_bytes()) && !self.found_in(debug.as_bytes()) {
             return cause;

@@ -20,8 +20,8 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Whether an error answer with `status` and `headers` should be retried.
 ///
 /// ```
-/// use http::{HeaderMap, StatusCode};
-/// use cygnet_core::retry::should_retry;
+/// use cygnet::http::{HeaderMap, StatusCode};
+/// use cygnet::retry::should_retry;
 /// assert!(should_retry(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new()));
 /// assert!(!should_retry(StatusCode::BAD_REQUEST, &HeaderMap::new()));
 /// let mut headers = HeaderMap::new();
@@ -61,8 +61,8 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<f64> {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use http::HeaderMap;
-/// use cygnet_core::retry::retry_delay;
+/// use cygnet::http::HeaderMap;
+/// use cygnet::retry::retry_delay;
 /// let none = HeaderMap::new();
 /// assert_eq!(retry_delay(&none, 0, 0.0, SystemTime::now()), Duration::from_secs(1));
 /// assert_eq!(retry_delay(&none, 3, 0.0, SystemTime::now()), Duration::from_secs(8));

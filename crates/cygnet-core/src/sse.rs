@@ -5,17 +5,17 @@
 //! decoder's buffer.
 //!
 //! ```
-//! use cygnet_core::sse::SseDecoder;
+//! use cygnet::sse::SseDecoder;
 //!
 //! let mut decoder = SseDecoder::new();
-//! decoder.push(bytes::Bytes::from_static(b"event: greeting\ndata: hel"));
+//! decoder.push(cygnet::bytes::Bytes::from_static(b"event: greeting\ndata: hel"));
 //! assert_eq!(decoder.next_event()?, None); // the event is not complete yet
-//! decoder.push(bytes::Bytes::from_static(b"lo\nid: 7\n\n"));
+//! decoder.push(cygnet::bytes::Bytes::from_static(b"lo\nid: 7\n\n"));
 //! let event = decoder.next_event()?.expect("a complete event");
 //! assert_eq!((event.event, event.data, event.id), ("greeting", "hello", Some("7")));
 //! assert_eq!(decoder.next_event()?, None);
 //! assert!(!decoder.finish()); // nothing was cut off
-//! # Ok::<(), cygnet_core::StreamError>(())
+//! # Ok::<(), cygnet::StreamError>(())
 //! ```
 //!
 //! # Why it is written by hand

@@ -322,7 +322,7 @@ impl SseStream {
     /// The body has nothing yet: the stream's bounds, then the idle timer.
     fn poll_quiet<R>(&mut self, cx: &mut Context<'_>) -> Step<R> {
         if let Some(error) = self.deadlines.poll_expired(cx) {
-            let error = self.call.with_context(error);
+            let error = self.call.with_context(error).note_delivered(self.events);
             return Step::Yield(self.fail(error));
         }
         match self.idle.poll(self.call.transport(), cx) {
@@ -372,7 +372,7 @@ impl SseStream {
             Poll::Ready(Err(error)) => Step::Yield(self.fail(error)),
             Poll::Pending => match self.deadlines.poll_expired(cx) {
                 Some(error) => {
-                    let error = self.call.with_context(error);
+                    let error = self.call.with_context(error).note_delivered(self.events);
                     Step::Yield(self.fail(error))
                 }
                 None => Step::Yield(Poll::Pending),
@@ -387,7 +387,7 @@ impl SseStream {
         let (CallHold::Resendable(call), Phase::Streaming { started, .. }) =
             (&self.call, &self.phase)
         else {
-            let error = self.call.with_context(error);
+            let error = self.call.with_context(error).note_delivered(self.events);
             return Step::Yield(self.fail(error));
         };
         let resend = call.resend(error, *started);
@@ -532,8 +532,8 @@ impl ChatStream {
     /// ([`ChatCompletionChunkRef::into_owned`] is the owned chunk), with the same errors.
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// use std::io::Write;
     ///
     /// let mut stream = client.chat_stream(&request).await?;

@@ -79,10 +79,10 @@ impl TextPiece {
 ///
 /// ```
 /// # use std::{pin::Pin, task::{Context, Poll}};
-/// # use cygnet_core::{types::ChatCompletionChunk, Result, TextSource, TextStream};
+/// # use cygnet::{types::ChatCompletionChunk, Result, TextSource, TextStream};
 /// struct Replayed(Vec<ChatCompletionChunk>);
 ///
-/// impl futures_core::Stream for Replayed {
+/// impl cygnet::Stream for Replayed {
 ///     type Item = Result<ChatCompletionChunk>;
 ///     fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
 ///         Poll::Ready(self.0.pop().map(Ok))
@@ -144,8 +144,8 @@ pin_project_lite::pin_project! {
     /// [module documentation](self#blocked-answers).
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut text = client.chat_stream(&request).await?.text();
     /// while let Some(piece) = text.next_text().await {
     ///     print!("{}", piece?);
@@ -273,8 +273,8 @@ impl ChatStream {
     /// Just the text of choice 0, piece by piece; see [`TextStream`].
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut text = client.chat_stream(&request).await?.text();
     /// while let Some(piece) = text.next_text().await {
     ///     print!("{}", piece?);

@@ -58,20 +58,20 @@ pub type Sleep = BoxFuture<'static, ()>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bytes::Bytes;
-/// use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
+/// use cygnet::bytes::Bytes;
+/// use cygnet::transport::{async_trait, Body, Sleep, Transport, TransportError};
 ///
 /// /// A transport that answers every request with the same JSON.
 /// struct Canned;
 ///
 /// #[async_trait]
 /// impl Transport for Canned {
-///     async fn send(&self, _request: http::Request<Bytes>)
-///         -> Result<http::Response<Body>, TransportError>
+///     async fn send(&self, _request: cygnet::http::Request<Bytes>)
+///         -> Result<cygnet::http::Response<Body>, TransportError>
 ///     {
 ///         let answer = r#"{"id":"c1","choices":[{"index":0,
 ///             "message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
-///         Ok(http::Response::new(Body::from(answer)))
+///         Ok(cygnet::http::Response::new(Body::from(answer)))
 ///     }
 ///
 ///     fn sleep(&self, _duration: Duration) -> Sleep {
@@ -287,7 +287,49 @@ pub enum TransportErrorKind {
     Other,
 }
 
+/// Lists every kind once, with its name: `ALL` and `name` are made from the one list, and
+/// `name`'s match has no wildcard, so a kind missing from the list does not compile.
+macro_rules! kinds_and_names {
+    ($($kind:ident => $name:literal,)*) => {
+        impl TransportErrorKind {
+            /// Every kind, in declaration order: for code that must handle each one (a
+            /// cassette writes each by its [`name`](Self::name)).
+            pub const ALL: &'static [TransportErrorKind] = &[$(TransportErrorKind::$kind),*];
+
+            /// A stable lowercase name for this kind (`connect`, `timeout`, `io`, `request`,
+            /// `proxy`, `certificate`, `other`), as files such as cassettes write it.
+            ///
+            /// ```
+            /// use cygnet_core::TransportErrorKind;
+            /// for &kind in TransportErrorKind::ALL {
+            ///     assert_eq!(TransportErrorKind::from_name(kind.name()), Some(kind));
+            /// }
+            /// ```
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(TransportErrorKind::$kind => $name,)*
+                }
+            }
+        }
+    };
+}
+
+kinds_and_names! {
+    Connect => "connect",
+    Timeout => "timeout",
+    Io => "io",
+    Request => "request",
+    Proxy => "proxy",
+    Certificate => "certificate",
+    Other => "other",
+}
+
 impl TransportErrorKind {
+    /// The kind whose [`name`](Self::name) is `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
+
     /// The words for this kind of failure, the same whatever the transport.
     fn describe(self) -> &'static str {
         match self {
@@ -306,8 +348,18 @@ impl TransportErrorKind {
 ///
 /// A transport reports the kind and the cause; the client adds, to the error that ends a
 /// call, where it went and how often it tried ([`TransportError::context`]). It then reads
-/// `POST api.grayswan.ai:443: could not connect after 3 attempts: <cause>`, and
-/// `could not connect: <cause>` before.
+/// `POST api.grayswan.ai:443: could not connect after 3 attempts`, and `could not connect`
+/// before; the cause is its [`source()`](std::error::Error::source), never repeated in the
+/// message (see [the error rule](crate::error#one-rule-for-every-error-of-the-workspace)),
+/// so [`Report`](crate::error::Report) shows `...after 3 attempts: <cause>`.
+///
+/// ```
+/// use cygnet_core::error::Report;
+/// use cygnet_core::transport::{TransportError, TransportErrorKind};
+/// let error = TransportError::new(TransportErrorKind::Io, "connection reset");
+/// assert_eq!(error.to_string(), "connection broke");
+/// assert_eq!(Report::new(&error).to_string(), "connection broke: connection reset");
+/// ```
 #[derive(Debug)]
 pub struct TransportError {
     kind: TransportErrorKind,
@@ -337,11 +389,20 @@ impl TransportError {
         self.context = Some(context);
     }
 
+    pub(crate) fn context_mut(&mut self) -> Option<&mut CallContext> {
+        self.context.as_mut()
+    }
+
     /// Replaces the cause by its text with `secrets` replaced, when it shows one (a proxy's
     /// or a server's words quoted in the cause may echo a key).
     pub(crate) fn redact(&mut self, secrets: &crate::redact::Secrets) {
         let cause = std::mem::replace(&mut self.source, Box::from(""));
         self.source = secrets.redact_cause(cause);
+    }
+
+    /// The transport's cause (also the error's `source()`).
+    pub fn cause(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.source
     }
 
     /// What kind of failure this is.
@@ -364,12 +425,29 @@ impl fmt::Display for TransportError {
             Some(context) => context.describe(f, self.kind.describe())?,
             None => f.write_str(self.kind.describe())?,
         }
-        write!(f, ": {}", self.source)
+        // The cause is the source: not repeated here (see the error module's rule).
+        Ok(())
     }
 }
 
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&*self.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_name_that_reads_back() {
+        let names: std::collections::BTreeSet<_> =
+            TransportErrorKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), TransportErrorKind::ALL.len());
+        for &kind in TransportErrorKind::ALL {
+            assert_eq!(TransportErrorKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(TransportErrorKind::from_name("nonsense"), None);
     }
 }

@@ -223,7 +223,10 @@ fn a_transport_error_that_quotes_the_key_is_cleaned_too() {
     let error = futures_executor::block_on(client.chat(&seed_request())).unwrap_err();
     assert!(matches!(error, Error::Transport(_)), "{error:?}");
     assert_error_clean(&error);
-    assert!(error.to_string().ends_with("the peer said: ***"), "{error}");
+    assert!(
+        error.report().to_string().ends_with("the peer said: ***"),
+        "{error}"
+    );
 }
 
 #[test]

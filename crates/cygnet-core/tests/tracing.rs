@@ -301,3 +301,81 @@ fn a_monitor_call_is_a_request_span_on_its_path_and_never_shows_the_key() {
         }
     }
 }
+
+/// The provider key of the Cygnal tests: a second secret, in a different shape.
+const PROVIDER_KEY: &str = "sk-proj-PROVIDER-fake";
+
+#[test]
+fn every_span_names_its_route_and_a_cygnal_call_shows_neither_key() {
+    use cygnet_core::cygnal::ProviderKey;
+    use cygnet_types::CygnalRequest;
+
+    // The server echoes both keys in the error it answers first (and in a header).
+    let echo = format!(
+        r#"{{"error":true,"message":"bad keys {KEY} and {PROVIDER_KEY}","detail":"Bearer {PROVIDER_KEY}"}}"#
+    );
+    let canned = Canned::with([
+        CannedReply::json(503, echo)
+            .header("retry-after-ms", "5")
+            .header("x-echo", &format!("{KEY} {PROVIDER_KEY}")),
+        CannedReply::json(200, COMPLETION),
+        CannedReply::sse(STREAM),
+        CannedReply::json(200, COMPLETION),
+        CannedReply::json(200, r#"{"violation":0.1}"#),
+    ]);
+    let client = canned.client_builder().api_key(KEY).build().unwrap();
+    let guarded = client.cygnal(ProviderKey::new(PROVIDER_KEY).unwrap());
+    let request = CygnalRequest::new("gpt-5", vec![Message::user("Hello")]);
+    let recorder = capture(|| {
+        let completion = block_on(guarded.chat(&request)).unwrap();
+        assert_eq!(completion.content(), Some("Hi"));
+        let stream = block_on(guarded.chat_stream(&request)).unwrap();
+        assert_eq!(block_on(stream.collect::<Vec<_>>()).len(), 1);
+        block_on(client.chat(&self::request())).unwrap();
+        block_on(client.monitor(&cygnet_types::MonitorRequest::text("Hello"))).unwrap();
+    });
+    let spans = recorder.spans.lock().unwrap();
+    let routes: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "cygnet.request")
+        .map(|s| (s.field("route"), s.field("path"), s.field("stream")))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            (
+                Some("cygnal"),
+                Some("/cygnal/chat/completions"),
+                Some("false")
+            ),
+            (
+                Some("cygnal"),
+                Some("/cygnal/chat/completions"),
+                Some("true")
+            ),
+            (Some("cygnet"), Some("/chat/completion"), Some("false")),
+            (Some("monitor"), Some("/cygnal/monitor"), Some("false")),
+        ]
+    );
+    let events = recorder.events.lock().unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.name == "attempt failed; retrying")
+        .expect("the 503 was traced");
+    assert!(
+        failed
+            .field("error")
+            .unwrap()
+            .contains("bad keys *** and ***"),
+        "{failed:?}"
+    );
+    for captured in spans.iter().chain(events.iter()) {
+        for (name, value) in &captured.fields {
+            assert!(
+                !value.contains("SECRET") && !value.contains("PROVIDER"),
+                "a key leaked into {}.{name}: {value}",
+                captured.name
+            );
+        }
+    }
+}

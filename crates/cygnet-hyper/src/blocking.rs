@@ -10,8 +10,11 @@
 //! worker (which reads the sockets and fires the timers) wakes it. A stream is an
 //! [`Iterator`] read the same way: a `next()` whose chunk is already decoded or already in the
 //! read buffer returns it without waiting and without a trip to another thread (`cargo xtask
-//! bench` compares it with the async stream). Driving on the caller's thread is also why the
-//! calls borrow their request instead of copying it.
+//! bench` compares it with the async stream). The stream's body is read on the runtime, where
+//! the connection is, and its bytes cross to the caller's thread in batches, up to 256 KiB
+//! ahead of the caller, so a fast server costs a wake-up per batch rather than per read.
+//! Driving on the caller's thread is also why the calls borrow their request instead of
+//! copying it.
 //!
 //! # From async code
 //! Do not call it from async code: each call blocks the calling thread until the answer
@@ -22,10 +25,10 @@
 //! client (or a stream) never blocks either: its runtime is shut down in the background.
 //!
 //! ```no_run
-//! use cygnet_core::types::{ChatCompletionRequest, Message};
+//! use cygnet::types::{ChatCompletionRequest, Message};
 //!
-//! # fn main() -> Result<(), cygnet_core::Error> {
-//! let client = cygnet_hyper::blocking::Client::from_env()?;
+//! # fn main() -> Result<(), cygnet::Error> {
+//! let client = cygnet::blocking::Client::from_env()?;
 //! let request = ChatCompletionRequest::new(
 //!     "cygnet",
 //!     vec![Message::user("What is a large language model?")],
@@ -36,18 +39,21 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod relay;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
-use std::time::Duration;
 
+use cygnet_core::cygnal::{CygnalControls, ProviderKey};
 use cygnet_core::sse::OwnedEvent;
 use cygnet_core::types::{
     Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionChunkRef,
-    ChatCompletionRequest, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
+    ChatCompletionRequest, CygnalRequest, ModerationRequest, ModerationResponse, MonitorRequest,
+    MonitorResponse,
 };
 use cygnet_core::{
     Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, TextPiece, Transport,
@@ -174,7 +180,7 @@ impl Client {
     /// # Errors
     /// As [`cygnet_core::Client::chat_stream`].
     pub fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
-        let stream = self.call(self.inner.chat_stream(request))?;
+        let stream = self.call_stream(self.inner.chat_stream(request))?;
         Ok(ChatStream {
             inner: OnRuntime::new(stream, &self.runtime),
         })
@@ -248,8 +254,8 @@ impl Client {
     /// statuses are still [`Error::Api`].
     ///
     /// ```no_run
-    /// # fn main() -> Result<(), cygnet_core::Error> {
-    /// let client = cygnet_hyper::blocking::Client::from_env()?;
+    /// # fn main() -> Result<(), cygnet::Error> {
+    /// let client = cygnet::blocking::Client::from_env()?;
     /// let body = serde_json::json!({
     ///     "model": "cygnet",
     ///     "stream": true,
@@ -268,7 +274,7 @@ impl Client {
         path: &str,
         body: &(impl serde::Serialize + ?Sized),
     ) -> Result<SseStream> {
-        let stream = self.call(self.inner.post_stream_raw(path, body))?;
+        let stream = self.call_stream(self.inner.post_stream_raw(path, body))?;
         Ok(SseStream {
             inner: OnRuntime::new(stream, &self.runtime),
         })
@@ -278,6 +284,115 @@ impl Client {
     /// the client's runtime.
     fn call<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         self.runtime.block_on(call)?
+    }
+
+    /// [`Client::call`] for a call that opens a stream: its body is read on the runtime and
+    /// relayed to this thread in batches ([`relay`]).
+    fn call_stream<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let _relay = relay::Scope::enter();
+        self.call(call)
+    }
+}
+
+impl Client {
+    /// Cygnal's protected completions through this client, with the model provider's `key`;
+    /// see [`cygnet_core::Cygnal`]. Shares this client's pool and runtime.
+    ///
+    /// ```no_run
+    /// use cygnet_core::cygnal::ProviderKey;
+    /// use cygnet_core::types::{CygnalRequest, Message};
+    /// # fn main() -> cygnet_core::Result<()> {
+    /// let client = cygnet_hyper::blocking::Client::from_env()?;
+    /// let guarded = client.cygnal(ProviderKey::from_env()?); // OPENAI_API_KEY
+    /// let request = CygnalRequest::new("gpt-5", vec![Message::user("Hello!")]);
+    /// let completion = guarded.chat(&request)?;
+    /// if completion.is_blocked() {
+    ///     eprintln!("Gray Swan blocked the answer");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn cygnal(&self, key: ProviderKey) -> Cygnal {
+        Cygnal {
+            inner: self.inner.cygnal(key),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+}
+
+/// Cygnal's protected completions on a blocking [`Client`], made by [`Client::cygnal`]: the
+/// calls of [`cygnet_core::Cygnal`], each blocking until its answer arrives.
+///
+/// Cheap to clone; its `Debug` shows neither key.
+#[derive(Clone)]
+pub struct Cygnal {
+    inner: cygnet_core::Cygnal,
+    runtime: Arc<Runtime>,
+}
+
+impl fmt::Debug for Cygnal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::Cygnal")
+            .field("cygnal", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cygnal {
+    /// The async route underneath, to use from async code.
+    pub fn as_async(&self) -> &cygnet_core::Cygnal {
+        &self.inner
+    }
+
+    /// This route with `options` laid over its own.
+    #[must_use]
+    pub fn with_options(&self, options: RequestOptions) -> Cygnal {
+        Cygnal {
+            inner: self.inner.with_options(options),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+
+    /// This route with `controls`' headers on every call; see
+    /// [`cygnet_core::Cygnal::with_controls`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::with_controls`].
+    pub fn with_controls(&self, controls: CygnalControls) -> Result<Cygnal> {
+        Ok(Cygnal {
+            inner: self.inner.with_controls(controls)?,
+            runtime: Arc::clone(&self.runtime),
+        })
+    }
+
+    /// Sends `request` to Cygnal and waits for the whole answer; see
+    /// [`cygnet_core::Cygnal::chat`]. A blocked answer is `Ok` and says so
+    /// ([`ChatCompletion::blocked`]).
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::chat`].
+    pub fn chat(&self, request: &CygnalRequest) -> Result<ChatCompletion> {
+        self.runtime.block_on(self.inner.chat(request))?
+    }
+
+    /// Like [`Cygnal::chat`], with the status and headers of the answer.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::chat_response`].
+    pub fn chat_response(&self, request: &CygnalRequest) -> Result<ApiResponse<ChatCompletion>> {
+        self.runtime.block_on(self.inner.chat_response(request))?
+    }
+
+    /// Sends `request` with `stream: true` and returns an iterator over the chunks; see
+    /// [`cygnet_core::Cygnal::chat_stream`]. A stream Cygnal cuts ends with a chunk that says
+    /// so ([`ChatCompletionChunk::is_blocked`]).
+    ///
+    /// # Errors
+    /// As [`cygnet_core::Cygnal::chat_stream`].
+    pub fn chat_stream(&self, request: &CygnalRequest) -> Result<ChatStream> {
+        let stream = self.runtime.block_on(self.inner.chat_stream(request))??;
+        Ok(ChatStream {
+            inner: OnRuntime::new(stream, &self.runtime),
+        })
     }
 }
 
@@ -311,13 +426,15 @@ impl<S> OnRuntime<S> {
     /// Polls the stream with `poll` until it is ready, on this thread.
     ///
     /// What is already decoded or already read comes back from the first poll, with no wait
-    /// and no other thread involved; only an empty read buffer makes this thread sleep until
-    /// the runtime's worker has more bytes.
+    /// and no other thread involved; only an empty read buffer (and an empty relay queue,
+    /// see [`relay`]) makes this thread sleep until the runtime's worker has more bytes.
     fn next_with<T>(
         &mut self,
         mut poll: impl FnMut(&mut S, &mut Context<'_>) -> Poll<Option<Result<T>>>,
     ) -> Option<Result<T>> {
         let stream = self.stream.as_mut()?;
+        // A re-send made while reading the stream gets its body relayed too.
+        let _relay = relay::Scope::enter();
         match self
             .runtime
             .block_on(std::future::poll_fn(|cx| poll(stream, cx)))
@@ -365,8 +482,8 @@ impl ChatStream {
     /// gives, with the same chunks and the same errors.
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut stream = client.chat_stream(&request)?;
     /// while let Some(printed) = stream.next_chunk_with(|chunk| {
     ///     print!("{}", chunk.text_delta().unwrap_or_default())
@@ -411,8 +528,8 @@ impl ChatStream {
     /// Just the text of choice 0, piece by piece, as [`cygnet_core::TextStream`] picks it.
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// for piece in client.chat_stream(&request)?.text() {
     ///     print!("{}", piece?);
     /// }
@@ -431,8 +548,8 @@ impl ChatStream {
     /// [`AccumulatingStream`].
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let mut stream = client.chat_stream(&request)?.accumulate();
     /// for chunk in &mut stream {
     ///     print!("{}", chunk?.text_delta().unwrap_or_default());
@@ -452,8 +569,8 @@ impl ChatStream {
     /// have returned; the first error ends it.
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
+    /// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
     /// let completion = client.chat_stream(&request)?.collect_completion()?;
     /// println!("{}", completion.content().unwrap_or_default());
     /// # Ok(())
@@ -683,14 +800,14 @@ impl fmt::Debug for SseStream {
 /// ```
 /// use std::time::Duration;
 ///
-/// let client = cygnet_hyper::blocking::Client::builder()
+/// let client = cygnet::blocking::Client::builder()
 ///     .api_key("sk-test-fake")
 ///     .base_url("http://127.0.0.1:8080")
 ///     .max_retries(0)
 ///     .timeout(Duration::from_secs(10))
 ///     .build()?;
 /// assert!(!format!("{client:?}").contains("sk-test-fake"));
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
@@ -736,18 +853,9 @@ impl ClientBuilder {
         /// Sets the transport (it must run on tokio); see
         /// [`cygnet_core::ClientBuilder::transport`].
         transport(transport: impl Transport);
-        /// Retries after the first attempt; see [`cygnet_core::ClientBuilder::max_retries`].
-        max_retries(retries: u32);
-        /// Time allowed for one attempt; see [`cygnet_core::ClientBuilder::timeout`].
-        timeout(timeout: Duration);
-        /// Time allowed to connect; see [`cygnet_core::ClientBuilder::connect_timeout`].
-        connect_timeout(timeout: Duration);
-        /// Time allowed for a stream's headers; see
-        /// [`cygnet_core::ClientBuilder::stream_headers_timeout`].
-        stream_headers_timeout(timeout: Duration);
-        /// Time a stream may stay silent; see
-        /// [`cygnet_core::ClientBuilder::stream_idle_timeout`].
-        stream_idle_timeout(timeout: Duration);
+        /// Sets the transport from a shared handle (it must run on tokio); see
+        /// [`cygnet_core::ClientBuilder::shared_transport`].
+        shared_transport(transport: Arc<dyn Transport>);
         /// Options for every request; see [`cygnet_core::ClientBuilder::default_options`].
         default_options(options: RequestOptions);
         /// The largest body read; see [`cygnet_core::ClientBuilder::max_body_bytes`].
@@ -758,6 +866,10 @@ impl ClientBuilder {
         /// [`cygnet_core::ClientBuilder::allow_insecure_http`].
         allow_insecure_http(allow: bool);
     }
+
+    // Every setter of a per-call option, from the one list the async builder and
+    // `RequestOptions` make theirs from: none can be missing here.
+    cygnet_core::__shared_option_setters!(forward);
 
     /// Changes the underlying async builder with `f`, for settings not forwarded here.
     #[must_use]
@@ -779,6 +891,138 @@ impl ClientBuilder {
     /// key, a bad base URL, a bad key), or when the client's runtime cannot be started.
     pub fn build(self) -> Result<Client> {
         Client::new(self.inner.build()?)
+    }
+}
+
+/// The blocking twin of [`cygnet_core::guard::GuardedClient`]: Cygnal's checks around every
+/// call, by a [`GuardPolicy`](cygnet_core::guard::GuardPolicy); made with
+/// [`Client::guarded`]. Each call blocks until its checks decided.
+///
+/// ```no_run
+/// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
+/// #     -> cygnet_core::Result<()> {
+/// use cygnet_core::guard::GuardPolicy;
+/// let guarded = client.guarded(GuardPolicy::new());
+/// let answer = guarded.chat(&request)?;
+/// for verdict in answer.report.verdicts() {
+///     eprintln!("{verdict}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct GuardedClient {
+    inner: cygnet_core::guard::GuardedClient,
+    runtime: Arc<Runtime>,
+}
+
+impl fmt::Debug for GuardedClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("blocking::GuardedClient")
+            .field(&self.inner)
+            .finish()
+    }
+}
+
+impl Client {
+    /// This client with Cygnal's checks around every call, by `policy`; see
+    /// [`cygnet_core::Client::guarded`].
+    pub fn guarded(&self, policy: cygnet_core::guard::GuardPolicy) -> GuardedClient {
+        GuardedClient {
+            inner: self.inner.guarded(policy),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+}
+
+impl GuardedClient {
+    /// The async guarded client underneath.
+    pub fn as_async(&self) -> &cygnet_core::guard::GuardedClient {
+        &self.inner
+    }
+
+    /// A guarded chat call; see [`cygnet_core::guard::GuardedClient::chat`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::guard::GuardedClient::chat`]: [`Error::Guard`] when a check blocked
+    /// or could not decide.
+    pub fn chat(
+        &self,
+        request: &ChatCompletionRequest,
+    ) -> Result<cygnet_core::guard::Guarded<ChatCompletion>> {
+        self.runtime.block_on(self.inner.chat(request))?
+    }
+
+    /// A guarded streaming chat call; see
+    /// [`cygnet_core::guard::GuardedClient::chat_stream`]. Each `next()` blocks until the next
+    /// chunk, or the guard's verdict, arrives.
+    ///
+    /// # Errors
+    /// As [`cygnet_core::guard::GuardedClient::chat_stream`].
+    pub fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<GuardedStream> {
+        let stream = self.runtime.block_on(self.inner.chat_stream(request))??;
+        Ok(GuardedStream {
+            inner: OnRuntime::new(stream, &self.runtime),
+        })
+    }
+
+    /// Checks untrusted content before use; see [`cygnet_core::guard::GuardedClient::vet`].
+    ///
+    /// # Errors
+    /// As [`cygnet_core::guard::GuardedClient::vet`].
+    pub fn vet(&self, content: impl Into<String>) -> Result<cygnet_core::guard::VettedData> {
+        self.runtime.block_on(self.inner.vet(content))?
+    }
+}
+
+/// The chunks of a guarded streaming answer, one blocking `next()` at a time; see
+/// [`cygnet_core::guard::GuardedStream`]: a check that blocks ends it with [`Error::Guard`].
+pub struct GuardedStream {
+    inner: OnRuntime<cygnet_core::guard::GuardedStream>,
+}
+
+impl GuardedStream {
+    fn get(&self) -> Option<&cygnet_core::guard::GuardedStream> {
+        self.inner.stream.as_ref()
+    }
+
+    /// The checks so far; see [`cygnet_core::guard::GuardedStream::report`].
+    pub fn report(&self) -> Option<&cygnet_core::guard::GuardReport> {
+        self.get().map(cygnet_core::guard::GuardedStream::report)
+    }
+
+    /// How many chunks have been delivered.
+    pub fn delivered(&self) -> u64 {
+        self.get()
+            .map_or(0, cygnet_core::guard::GuardedStream::delivered)
+    }
+
+    /// How many delivered chunks no passed check covers yet; see
+    /// [`cygnet_core::guard::GuardedStream::delivered_unverified`].
+    pub fn delivered_unverified(&self) -> u64 {
+        self.get()
+            .map_or(0, cygnet_core::guard::GuardedStream::delivered_unverified)
+    }
+
+    /// The answer so far, accumulated.
+    pub fn completion(&self) -> Option<ChatCompletion> {
+        self.get()
+            .map(cygnet_core::guard::GuardedStream::completion)
+    }
+}
+
+impl Iterator for GuardedStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
+impl fmt::Debug for GuardedStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::GuardedStream")
+            .field("stream", &self.inner.stream)
+            .finish_non_exhaustive()
     }
 }
 

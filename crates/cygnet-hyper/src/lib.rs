@@ -7,10 +7,10 @@
 //!   from its caller.
 //!
 //! ```no_run
-//! use cygnet_core::types::{ChatCompletionRequest, Message};
+//! use cygnet::types::{ChatCompletionRequest, Message};
 //!
-//! # async fn run() -> Result<(), cygnet_core::Error> {
-//! let client = cygnet_hyper::from_env()?; // GRAYSWAN_API_KEY, optional GRAY_SWAN_BASE_URL
+//! # async fn run() -> Result<(), cygnet::Error> {
+//! let client = cygnet::from_env()?; // GRAYSWAN_API_KEY, optional GRAY_SWAN_BASE_URL
 //! let request = ChatCompletionRequest::new(
 //!     "cygnet",
 //!     vec![
@@ -74,12 +74,16 @@ pub fn from_env() -> Result<cygnet_core::Client, cygnet_core::Error> {
 /// A client builder preset from the environment with [`HyperTransport::new`]; override what
 /// you need before [`build`](cygnet_core::ClientBuilder::build).
 ///
+/// This is where to start for the real API from async code (`cygnet::builder()`):
+/// `Client::builder()` has no transport, since the core crate names no HTTP stack (see
+/// [which entry point](cygnet_core::ClientBuilder#which-entry-point)).
+///
 /// ```
-/// let client = cygnet_hyper::builder()
+/// let client = cygnet::builder()
 ///     .api_key("sk-test-fake")
 ///     .max_retries(5)
 ///     .build()?;
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 pub fn builder() -> cygnet_core::ClientBuilder {
     cygnet_core::ClientBuilder::from_env().transport(HyperTransport::new())

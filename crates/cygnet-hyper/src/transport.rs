@@ -116,11 +116,11 @@ type HyperClient = Client<TimeoutConnector, Full<Bytes>>;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use cygnet_core::Transport;
-/// use cygnet_hyper::HyperTransport;
+/// use cygnet::Transport;
+/// use cygnet::HyperTransport;
 ///
 /// let transport = HyperTransport::new();
-/// let request = http::Request::get("https://api.grayswan.ai/").body(bytes::Bytes::new())?;
+/// let request = cygnet::http::Request::get("https://api.grayswan.ai/").body(cygnet::bytes::Bytes::new())?;
 /// let response = transport.send(request).await?;
 /// println!("{}", response.status());
 /// # Ok(()) }
@@ -270,7 +270,12 @@ impl Transport for HyperTransport {
                 .check_plain_answer(&method, &uri, response.status())
                 .map_err(|e| TransportError::new(TransportErrorKind::Proxy, e))?;
         }
-        Ok(response.map(|incoming| Body::from_stream(IncomingStream { incoming })))
+        // The blocking client relays a stream's body through its runtime (see its module).
+        #[cfg(feature = "blocking")]
+        let body = |incoming| crate::blocking::relay::body(IncomingStream { incoming });
+        #[cfg(not(feature = "blocking"))]
+        let body = |incoming| Body::from_stream(IncomingStream { incoming });
+        Ok(response.map(body))
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {
@@ -302,14 +307,14 @@ fn tokio_origin() -> tokio::time::Instant {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_hyper::HyperTransport;
+/// use cygnet::HyperTransport;
 /// # if cfg!(not(any(feature = "webpki-roots", feature = "native-roots"))) { return Ok(()); }
 ///
 /// let transport = HyperTransport::builder()
 ///     .connect_timeout(Duration::from_secs(3))
 ///     .pool_idle_timeout(Some(Duration::from_secs(30)))
 ///     .build()?;
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct HyperTransportBuilder {
@@ -370,8 +375,8 @@ impl HyperTransportBuilder {
     /// is not a CA certificate (see [`crate::tls`]).
     ///
     /// ```
-    /// # fn run(corporate_ca_pem: &[u8]) -> Result<(), cygnet_core::Error> {
-    /// let transport = cygnet_hyper::HyperTransport::builder()
+    /// # fn run(corporate_ca_pem: &[u8]) -> Result<(), cygnet::Error> {
+    /// let transport = cygnet::HyperTransport::builder()
     ///     .add_root_certificates_pem(corporate_ca_pem)
     ///     .build()?;
     /// # Ok(()) }
@@ -398,11 +403,11 @@ impl HyperTransportBuilder {
     /// [`crate::proxy`].
     ///
     /// ```
-    /// let transport = cygnet_hyper::HyperTransport::builder()
+    /// let transport = cygnet::HyperTransport::builder()
     ///     .proxy("http://proxy.internal:3128")
     ///     .proxy_bypass("localhost, .internal")
     ///     .build()?;
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     #[must_use]
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
@@ -781,53 +786,51 @@ fn is_certificate_refusal(error: &(dyn StdError + 'static)) -> bool {
     }
 }
 
-/// An error whose message is its whole cause chain, for readable one-line reports.
+/// hyper-util's error, shown from its first useful link on.
 ///
-/// hyper-util's own message is only "client error (Connect)"; the useful part ("Connection
-/// refused", "invalid peer certificate: UnknownIssuer") sits further down the chain, which
-/// many reporters never print. The original error stays reachable through `source()`.
+/// hyper-util's own message is only "client error (Connect)", which says less than the
+/// kind's words ("could not connect") already do; the useful part ("tcp connect error",
+/// "Connection refused", "invalid peer certificate: UnknownIssuer") sits further down the
+/// chain. This error stands in for the wrapper: its message is the first link's that is not
+/// the wrapper, and its `source()` is that link's source, so a reporter that walks the chain
+/// shows each cause once (the workspace's error rule: a message never repeats its source)
+/// and the causes below stay reachable, as they are, for `downcast_ref`.
 struct Described {
-    message: String,
-    source: BoxError,
+    error: BoxError,
 }
 
 impl Described {
     fn new(error: impl StdError + Send + Sync + 'static) -> Self {
-        let mut parts: Vec<String> = Vec::new();
-        let mut next: Option<&(dyn StdError + 'static)> = Some(&error);
-        while let Some(e) = next {
-            let text = e.to_string();
-            // Skip hyper-util's generic wrapper text and repeats of the same message.
-            if !text.starts_with("client error (") && parts.last() != Some(&text) {
-                parts.push(text);
-            }
-            next = e.source();
-        }
-        if parts.is_empty() {
-            parts.push(error.to_string());
-        }
         Self {
-            message: parts.join(": "),
-            source: Box::new(error),
+            error: Box::new(error),
         }
+    }
+
+    /// The first link of the chain that is not hyper-util's generic wrapper (the error
+    /// itself when every link is).
+    fn shown(&self) -> &(dyn StdError + 'static) {
+        let first: &(dyn StdError + 'static) = &*self.error;
+        std::iter::successors(Some(first), |e| (*e).source())
+            .find(|e| !e.to_string().starts_with("client error ("))
+            .unwrap_or(first)
     }
 }
 
 impl fmt::Debug for Described {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.source, f)
+        fmt::Debug::fmt(&self.error, f)
     }
 }
 
 impl fmt::Display for Described {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        fmt::Display::fmt(self.shown(), f)
     }
 }
 
 impl StdError for Described {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.source)
+        self.shown().source()
     }
 }
 

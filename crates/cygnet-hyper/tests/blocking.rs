@@ -492,3 +492,62 @@ fn next_chunk_with_lends_every_chunk_then_ends() {
         assert!(stream.next().is_none());
     });
 }
+
+/// Several times the relay's read-ahead, read with pauses so the relay fills its queue, stops
+/// and resumes: every chunk arrives once and in order.
+#[test]
+fn a_long_stream_read_slowly_arrives_whole_and_in_order() {
+    bounded_thread(|| {
+        const CHUNKS: usize = 10_000;
+        let server = Server::start(|stream, _| serve_many_chunks(stream, CHUNKS));
+        let client = server.client();
+        let mut stream = client.chat_stream(&seed_request()).unwrap();
+        let mut text = String::new();
+        let mut read = 0;
+        while let Some(piece) =
+            stream.next_chunk_with(|chunk| chunk.text_delta().unwrap_or_default().to_owned())
+        {
+            text.push_str(&piece.unwrap());
+            read += 1;
+            if read % 2_000 == 0 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let expected: String = (0..CHUNKS).map(|i| format!("{i} ")).collect();
+        assert!(text == expected, "the text arrived changed");
+        assert_eq!(stream.chunks_received(), CHUNKS as u64);
+    });
+}
+
+/// A stream dropped while the server still has much to send: the relay, waiting for room,
+/// is stopped, and the connection closes.
+#[test]
+fn dropping_a_stream_the_server_keeps_filling_closes_the_connection() {
+    bounded_thread(|| {
+        use tokio::io::AsyncWriteExt;
+
+        let (closed_tx, closed_rx) = mpsc::channel();
+        let server = Server::start(|mut stream, _| async move {
+            write_chunked_head(&mut stream, "text/event-stream").await;
+            let event = chunk_event("more ");
+            let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+            // Writes until the client goes away (or 10 s, whichever comes first).
+            let closed = tokio::time::timeout(Duration::from_secs(10), async {
+                while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+            })
+            .await
+            .is_ok();
+            closed_tx.send(closed).unwrap();
+        });
+        let client = server.client();
+        let mut stream = client.chat_stream(&seed_request()).unwrap();
+        stream.next().unwrap().unwrap();
+        // Let the relay fill its queue and wait for room.
+        std::thread::sleep(Duration::from_millis(100));
+        drop(stream);
+        assert!(
+            closed_rx.recv().unwrap(),
+            "the server could write on after the stream was dropped"
+        );
+    });
+}

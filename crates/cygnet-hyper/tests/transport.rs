@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::*;
+use cygnet_core::error::Report;
 use cygnet_core::transport::ConnectTimeout;
 use cygnet_core::{Body, Transport, TransportErrorKind};
 use cygnet_hyper::HyperTransport;
@@ -202,7 +203,10 @@ async fn refused_connection_is_a_connect_error() {
         assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
         // The message names the cause, not just "client error (Connect)".
         assert!(
-            error.to_string().to_lowercase().contains("refused"),
+            Report::new(&error)
+                .to_string()
+                .to_lowercase()
+                .contains("refused"),
             "{error}"
         );
     })
@@ -232,8 +236,9 @@ async fn a_port_out_of_range_or_not_a_number_is_a_request_error_not_the_default_
         ] {
             let error = HyperTransport::new().send(get(url)).await.unwrap_err();
             assert_eq!(error.kind(), TransportErrorKind::Request, "{url}: {error}");
-            assert!(error.to_string().contains("port"), "{error}");
-            assert!(!error.to_string().contains("pa"), "{error}");
+            let report = Report::new(&error).to_string();
+            assert!(report.contains("port"), "{report}");
+            assert!(!report.contains("pa"), "{report}");
         }
     })
     .await;
@@ -492,7 +497,10 @@ mod tls {
             let request = get(format!("https://{addr}/"));
             let error = http1_only.send(request).await.unwrap_err();
             assert_eq!(error.kind(), TransportErrorKind::Other, "{error}");
-            assert!(error.to_string().contains("HTTP version"), "{error}");
+            assert!(
+                Report::new(&error).to_string().contains("HTTP version"),
+                "{error}"
+            );
         })
         .await;
     }
@@ -508,7 +516,7 @@ mod tls {
             assert_eq!(error.kind(), TransportErrorKind::Certificate, "{error}");
             assert!(!error.is_retryable(), "{error}");
             assert!(
-                error.to_string().contains("certificate"),
+                Report::new(&error).to_string().contains("certificate"),
                 "message should name the certificate problem: {error}"
             );
             assert_eq!(handshakes.recv().await, Some(false));
@@ -525,7 +533,12 @@ mod tls {
             let request = get("https://127.0.0.1:9/");
             let error = HyperTransport::new().send(request).await.unwrap_err();
             assert_eq!(error.kind(), TransportErrorKind::Other, "{error}");
-            assert!(error.to_string().contains("root certificates"), "{error}");
+            assert!(
+                Report::new(&error)
+                    .to_string()
+                    .contains("root certificates"),
+                "{error}"
+            );
         })
         .await;
     }

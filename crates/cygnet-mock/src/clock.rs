@@ -52,10 +52,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use cygnet_mock::MockClock;
+//! use cygnet::mock::MockClock;
 //!
 //! let clock = MockClock::new(); // auto-advance
-//! futures_executor::block_on(async {
+//! cygnet::mock::block_on(async {
 //!     clock.sleep(Duration::from_secs(3)).await;
 //!     clock.sleep(Duration::from_millis(500)).await;
 //! });
@@ -75,7 +75,7 @@ use std::time::{Duration, SystemTime};
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_mock::MockClock;
+/// use cygnet::mock::MockClock;
 ///
 /// let clock = MockClock::manual();
 /// let start = clock.now();
@@ -100,7 +100,7 @@ impl MockInstant {
     /// The virtual time since the clock was created.
     ///
     /// ```
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// assert_eq!(clock.now().since_start(), std::time::Duration::ZERO);
     /// ```
     pub fn since_start(self) -> Duration {
@@ -111,7 +111,7 @@ impl MockInstant {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// let a = clock.now();
     /// clock.advance(Duration::from_secs(1));
     /// assert_eq!(clock.now().saturating_duration_since(a), Duration::from_secs(1));
@@ -147,7 +147,7 @@ impl Sub for MockInstant {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_mock::{MockClock, MockTransport};
+/// use cygnet::mock::{MockClock, MockTransport};
 ///
 /// let clock = MockClock::manual();
 /// let mock = MockTransport::with_clock(clock.clone());
@@ -223,7 +223,7 @@ impl MockClock {
     /// A clock at virtual zero that advances by itself to the earliest pending deadline.
     ///
     /// ```
-    /// let clock = cygnet_mock::MockClock::new();
+    /// let clock = cygnet::mock::MockClock::new();
     /// assert!(!clock.is_manual());
     /// ```
     pub fn new() -> Self {
@@ -234,13 +234,12 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use futures_util::FutureExt;
     ///
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// let mut sleep = clock.sleep(Duration::from_secs(5));
-    /// assert!((&mut sleep).now_or_never().is_none());
+    /// assert!(cygnet::mock::now_or_never(&mut sleep).is_none());
     /// clock.advance(Duration::from_secs(5));
-    /// assert!(sleep.now_or_never().is_some());
+    /// assert!(cygnet::mock::now_or_never(sleep).is_some());
     /// ```
     pub fn manual() -> Self {
         Self::with_mode(false)
@@ -277,7 +276,7 @@ impl MockClock {
     /// The current virtual time.
     ///
     /// ```
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// assert_eq!(clock.now(), clock.now());
     /// ```
     pub fn now(&self) -> MockInstant {
@@ -288,8 +287,8 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let clock = cygnet_mock::MockClock::new();
-    /// futures_executor::block_on(clock.sleep(Duration::from_secs(2)));
+    /// let clock = cygnet::mock::MockClock::new();
+    /// cygnet::mock::block_on(clock.sleep(Duration::from_secs(2)));
     /// assert_eq!(clock.elapsed(), Duration::from_secs(2));
     /// ```
     pub fn elapsed(&self) -> Duration {
@@ -373,7 +372,7 @@ impl MockClock {
     /// Whether only [`advance`](Self::advance) moves this clock.
     ///
     /// ```
-    /// assert!(cygnet_mock::MockClock::manual().is_manual());
+    /// assert!(cygnet::mock::MockClock::manual().is_manual());
     /// ```
     pub fn is_manual(&self) -> bool {
         !self.state().auto_advance
@@ -384,7 +383,7 @@ impl MockClock {
     /// Turning it on wakes the waiting sleeps so they can move time.
     ///
     /// ```
-    /// let clock = cygnet_mock::MockClock::new();
+    /// let clock = cygnet::mock::MockClock::new();
     /// clock.set_auto_advance(false);
     /// assert!(clock.is_manual());
     /// ```
@@ -403,7 +402,7 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// clock.advance(Duration::from_millis(1500));
     /// assert_eq!(clock.elapsed(), Duration::from_millis(1500));
     /// ```
@@ -417,12 +416,11 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use futures_util::FutureExt;
     ///
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// let mut sleep = clock.sleep(Duration::from_secs(1));
     /// assert_eq!(clock.pending_sleeps(), 0); // not polled yet
-    /// let _ = (&mut sleep).now_or_never();
+    /// let _ = cygnet::mock::now_or_never(&mut sleep);
     /// assert_eq!(clock.pending_sleeps(), 1);
     /// drop(sleep);
     /// assert_eq!(clock.pending_sleeps(), 0);
@@ -435,11 +433,10 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use futures_util::FutureExt;
     ///
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// let mut sleep = clock.sleep(Duration::from_secs(4));
-    /// let _ = (&mut sleep).now_or_never();
+    /// let _ = cygnet::mock::now_or_never(&mut sleep);
     /// assert_eq!(clock.next_deadline().unwrap().since_start(), Duration::from_secs(4));
     /// ```
     pub fn next_deadline(&self) -> Option<MockInstant> {
@@ -450,8 +447,8 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let clock = cygnet_mock::MockClock::new();
-    /// futures_executor::block_on(clock.sleep(Duration::from_secs(60)));
+    /// let clock = cygnet::mock::MockClock::new();
+    /// cygnet::mock::block_on(clock.sleep(Duration::from_secs(60)));
     /// assert_eq!(clock.elapsed(), Duration::from_secs(60));
     /// ```
     pub fn sleep(&self, duration: Duration) -> MockSleep {
@@ -463,9 +460,9 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let clock = cygnet_mock::MockClock::new();
+    /// let clock = cygnet::mock::MockClock::new();
     /// let deadline = clock.now() + Duration::from_secs(3);
-    /// futures_executor::block_on(clock.sleep_until(deadline));
+    /// cygnet::mock::block_on(clock.sleep_until(deadline));
     /// assert_eq!(clock.now(), deadline);
     /// ```
     pub fn sleep_until(&self, deadline: MockInstant) -> MockSleep {
@@ -493,9 +490,9 @@ impl fmt::Debug for MockClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// let clock = cygnet_mock::MockClock::new();
-/// let sleep: cygnet_mock::MockSleep = clock.sleep(Duration::from_secs(1));
-/// futures_executor::block_on(sleep);
+/// let clock = cygnet::mock::MockClock::new();
+/// let sleep: cygnet::mock::MockSleep = clock.sleep(Duration::from_secs(1));
+/// cygnet::mock::block_on(sleep);
 /// ```
 #[must_use = "a sleep does nothing unless awaited"]
 pub struct MockSleep {
@@ -512,7 +509,7 @@ impl MockSleep {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// assert_eq!(clock.sleep(Duration::from_secs(2)).deadline().since_start(), Duration::from_secs(2));
     /// ```
     pub fn deadline(&self) -> MockInstant {
@@ -617,7 +614,7 @@ mod tests {
     fn auto_advance_runs_sleeps_in_order_without_real_time() {
         let clock = MockClock::new();
         let started = std::time::Instant::now();
-        futures_executor::block_on(async {
+        cygnet::mock::block_on(async {
             clock.sleep(S(3600)).await;
             clock.sleep(S(1)).await;
         });
@@ -630,7 +627,7 @@ mod tests {
     fn race_is_won_by_the_earlier_deadline_whichever_is_polled_first() {
         for (a, b, a_wins) in [(5, 10, true), (20, 10, false), (10, 10, true)] {
             let clock = MockClock::new();
-            let winner = futures_executor::block_on(async {
+            let winner = cygnet::mock::block_on(async {
                 match select(clock.sleep(S(a)), clock.sleep(S(b))).await {
                     Either::Left(_) => true,
                     Either::Right(_) => false,
@@ -647,7 +644,7 @@ mod tests {
     fn join_completes_each_at_its_own_deadline() {
         let clock = MockClock::new();
         let c = clock.clone();
-        let times = futures_executor::block_on(async {
+        let times = cygnet::mock::block_on(async {
             let a = async {
                 c.sleep(S(2)).await;
                 c.elapsed()
@@ -669,11 +666,11 @@ mod tests {
         let clock = MockClock::new();
         // Registered, then abandoned without being dropped (a body kept after a timeout).
         let mut abandoned = clock.sleep(S(5));
-        assert!((&mut abandoned).now_or_never().is_none());
-        futures_executor::block_on(clock.sleep(S(30)));
+        assert!(cygnet::mock::now_or_never(&mut abandoned).is_none());
+        cygnet::mock::block_on(clock.sleep(S(30)));
         assert_eq!(clock.elapsed(), S(30));
         assert_eq!(clock.pending_sleeps(), 0);
-        assert!(abandoned.now_or_never().is_some());
+        assert!(cygnet::mock::now_or_never(abandoned).is_some());
     }
 
     #[test]
@@ -691,25 +688,25 @@ mod tests {
         let mut long = clock.sleep(S(10));
         let mut short = clock.sleep(S(3));
         for _ in 0..5 {
-            assert!((&mut long).now_or_never().is_none());
-            assert!((&mut short).now_or_never().is_none());
+            assert!(cygnet::mock::now_or_never(&mut long).is_none());
+            assert!(cygnet::mock::now_or_never(&mut short).is_none());
         }
         assert_eq!(clock.elapsed(), Duration::ZERO);
         assert_eq!(clock.next_deadline(), Some(MockInstant(S(3))));
         clock.advance(S(3));
-        assert!((&mut short).now_or_never().is_some());
-        assert!((&mut long).now_or_never().is_none());
+        assert!(cygnet::mock::now_or_never(&mut short).is_some());
+        assert!(cygnet::mock::now_or_never(&mut long).is_none());
         clock.advance(S(7));
-        assert!(long.now_or_never().is_some());
+        assert!(cygnet::mock::now_or_never(long).is_some());
         assert_eq!(clock.pending_sleeps(), 0);
     }
 
     #[test]
     fn huge_sleeps_saturate_instead_of_overflowing() {
         let clock = MockClock::new();
-        futures_executor::block_on(clock.sleep(Duration::MAX));
+        cygnet::mock::block_on(clock.sleep(Duration::MAX));
         assert_eq!(clock.elapsed(), Duration::MAX);
-        futures_executor::block_on(clock.sleep(S(1)));
+        cygnet::mock::block_on(clock.sleep(S(1)));
         assert_eq!(clock.elapsed(), Duration::MAX);
     }
 
@@ -717,7 +714,7 @@ mod tests {
     fn switching_to_auto_releases_waiting_sleeps() {
         let clock = MockClock::manual();
         let c = clock.clone();
-        let handle = std::thread::spawn(move || futures_executor::block_on(c.sleep(S(30))));
+        let handle = std::thread::spawn(move || cygnet::mock::block_on(c.sleep(S(30))));
         let give_up = std::time::Instant::now() + Duration::from_secs(10);
         while clock.pending_sleeps() == 0 {
             assert!(

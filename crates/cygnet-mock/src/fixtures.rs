@@ -163,6 +163,23 @@ pub(crate) fn chunk_events(chunks: &[ChatCompletionChunk]) -> Vec<Bytes> {
         .collect()
 }
 
+/// The chunk `stream_options.include_usage` ends a stream with: no choices, the counts.
+pub(crate) fn usage_chunk_event(prompt_tokens: u64, completion_tokens: u64) -> Bytes {
+    let chunk = json!({
+        "id": MOCK_COMPLETION_ID,
+        "object": "chat.completion.chunk",
+        "created": MOCK_CREATED,
+        "model": MOCK_MODEL,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    });
+    frame(&chunk.to_string())
+}
+
 /// The in-stream error event the server sends: `data: {"error":{"message": ...}}`.
 pub(crate) fn error_event(message: &str) -> Bytes {
     frame(&json!({"error": {"message": message}}).to_string())

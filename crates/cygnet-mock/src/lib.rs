@@ -10,13 +10,14 @@
 //!
 //! A test scripts what the "server" answers, runs the code under test against
 //! [`MockTransport::client`], then checks what was sent and how long it took on the
-//! virtual clock. Any executor works; this one is `futures_executor`, no tokio.
+//! virtual clock. Any executor works (`#[tokio::test]`, smol); this one is the mock's own
+//! [`block_on`], so a test needs no runtime.
 //!
 //! ```
 //! use std::time::Duration;
-//! use cygnet_core::{Error, TransportErrorKind};
-//! use cygnet_mock::{MockReply, MockTransport};
-//! use cygnet_types::{ChatCompletionRequest, Message, Tool, ToolCall};
+//! use cygnet::{Error, TransportErrorKind};
+//! use cygnet::mock::{MockReply, MockTransport};
+//! use cygnet::types::{ChatCompletionRequest, Message, Tool, ToolCall};
 //! use serde_json::json;
 //!
 //! let mock = MockTransport::conversation([
@@ -36,7 +37,7 @@
 //!
 //! let weather = Tool::function("get_weather", "Current weather", json!({"type": "object"}));
 //! let mut messages = vec![Message::user("Weather in Ohio?")];
-//! futures_executor::block_on(async {
+//! cygnet::mock::block_on(async {
 //!     let request = ChatCompletionRequest::new("cygnet", messages.clone()).tools(vec![weather]);
 //!     let first = retrying.chat(&request).await?; // 429, wait, then step 2
 //!     let call = &first.tool_calls()[0];
@@ -82,10 +83,16 @@
 //! [`MockReply::monitor`], [`MockReply::ipi`], [`MockReply::mutation`],
 //! [`MockReply::violated_rule`]).
 //!
+//! Cygnal's protected completions too: [`MockTransport::cygnal`] is the route on the mock
+//! client, the OpenAI-format replies above are its answers, [`MockReply::with_usage`] adds
+//! the `include_usage` chunk, and [`CapturedRequest::provider_key`] and
+//! [`CapturedRequest::grayswan_key`] show that both keys arrived.
+//!
 //! # What the mock does with each request
 //!
 //! - The request is recorded first (see [`MockTransport::requests`]), whatever happens next.
-//! - It takes the next scripted reply (first in, first out). With none left it asks the
+//! - It takes the next scripted reply (first in, first out), passing by any reply kept for
+//!   another path ([`MockReply::on_path`]). With none left it asks the
 //!   fallback ([`MockTransport::set_fallback`]), and without one the send fails with a
 //!   transport error of kind `Other`: `no reply scripted for POST /chat/completion
 //!   (request #3)`. That kind is not retried, so a missing script line fails fast.
@@ -125,33 +132,38 @@
 //!   request and where the bodies differ. Time runs on a [`MockClock`].
 //! - [`Cassette::auto`] chooses: record when the file is missing (or when
 //!   `CYGNET_RECORD=1`), replay otherwise, and in replay mode the real transport is never
-//!   even built. `CYGNET_RECORD=0` forbids recording (for CI).
+//!   even built. `CYGNET_RECORD=0` forbids recording; with `CI` set a missing cassette is
+//!   an error rather than a recording, unless asked ([`Cassette::record_in_ci`]).
+//! - A recording never captures what it cannot have meant to: no request without a real key
+//!   ([`REPLAY_API_KEY`] is the stand-in it refuses), no transport failure unless
+//!   [`Cassette::record_failures`] asks, and no file when nothing was recorded (see
+//!   [`recorder`](recorder#what-is-never-recorded)).
 //! - The API key, `Authorization`, `grayswan-api-key` and cookies are never written;
 //!   [`Redactions`] adds headers, JSON fields and literal values of your own.
 //!
 //! ```
-//! use cygnet_mock::{Cassette, MockReply, MockTransport, RecordMode};
-//! use cygnet_types::{ChatCompletionRequest, Message};
+//! use cygnet::mock::{Cassette, MockReply, MockTransport, RecordMode};
+//! use cygnet::types::{ChatCompletionRequest, Message};
 //!
 //! let path = std::env::temp_dir().join(format!("cygnet-doc-{}.json", std::process::id()));
 //! # let _ = std::fs::remove_file(&path);
 //! let request = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
-//! // In a real suite `real` is `cygnet_hyper::HyperTransport::new`, and the mode comes from
+//! // In a real suite `real` is `cygnet::HyperTransport::new`, and the mode comes from
 //! // CYGNET_RECORD; here the "real" server is a mock, and the modes are forced.
 //! let real = || MockTransport::conversation([MockReply::stream_text(["Hel", "lo!"])]);
 //! for mode in [RecordMode::Always, RecordMode::Never] {
 //!     let transport = Cassette::new(&path).mode(mode).transport(real)?;
-//!     let client = cygnet_core::ClientBuilder::new()
+//!     let client = cygnet::Client::builder()
 //!         .api_key("sk-test-fake")
 //!         .transport(transport.clone())
 //!         .build()?;
-//!     let text = futures_executor::block_on(async {
+//!     let text = cygnet::mock::block_on(async {
 //!         let mut stream = client.chat_stream(&request).await?;
 //!         let mut text = String::new();
 //!         while let Some(chunk) = stream.next_chunk().await {
 //!             text.push_str(chunk?.content().unwrap_or_default());
 //!         }
-//!         Ok::<_, cygnet_core::Error>(text)
+//!         Ok::<_, cygnet::Error>(text)
 //!     })?;
 //!     assert_eq!(text, "Hello!");
 //!     assert_eq!(transport.is_recording(), mode == RecordMode::Always);
@@ -177,24 +189,28 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
-pub mod cassette;
-pub mod cassette_format;
 pub mod clock;
+mod executor;
 mod fixtures;
-mod lock;
-pub mod recorder;
-pub mod redact;
-pub mod replay;
+pub mod record_replay;
 mod reply;
 mod scripted_body;
 mod transport;
 
-pub use cassette::{Cassette, CassetteTransport, RecordMode, RECORD_ENV};
-pub use cassette_format::{CassetteError, CASSETTE_FORMAT_VERSION, MAX_CASSETTE_BYTES};
+// Record and replay live in their own folder; their modules keep their old paths.
+pub use record_replay::{cassette, cassette_format, recorder, redact, replay};
+
+pub use cassette::{Cassette, CassetteTransport, RecordMode, CI_ENV, RECORD_ENV};
+pub use cassette_format::{
+    CassetteError, CASSETTE_FORMAT_VERSION, MAX_CASSETTE_BYTES, REPLAY_API_KEY,
+};
 pub use clock::{MockClock, MockInstant, MockSleep};
+pub use executor::{block_on, now_or_never};
 pub use fixtures::{MOCK_COMPLETION_ID, MOCK_CREATED, MOCK_MODEL};
 pub use recorder::Recorder;
 pub use redact::{Redactions, REDACTED};
 pub use replay::{ReplayMismatch, Replayer};
 pub use reply::MockReply;
-pub use transport::{CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL};
+pub use transport::{
+    CapturedRequest, MockTransport, MOCK_API_KEY, MOCK_BASE_URL, MOCK_PROVIDER_KEY,
+};

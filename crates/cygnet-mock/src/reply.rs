@@ -32,7 +32,7 @@ use crate::scripted_body::{BodyGuard, ReplyBody, StreamScript};
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_mock::MockReply;
+/// use cygnet::mock::MockReply;
 ///
 /// let rate_limited = MockReply::json(429, serde_json::json!({"error": {"message": "slow down"}}))
 ///     .header("retry-after", "2");
@@ -47,7 +47,7 @@ use crate::scripted_body::{BodyGuard, ReplyBody, StreamScript};
 ///
 /// ```should_panic
 /// // Panics: a JSON reply has no events to fail after; use a streamed reply.
-/// let reply = cygnet_mock::MockReply::text("fine").fail_after(0);
+/// let reply = cygnet::mock::MockReply::text("fine").fail_after(0);
 /// # let _ = reply;
 /// ```
 #[derive(Clone, Debug)]
@@ -55,6 +55,8 @@ use crate::scripted_body::{BodyGuard, ReplyBody, StreamScript};
 pub struct MockReply {
     kind: ReplyKind,
     delay: Duration,
+    /// Set by [`MockReply::on_path`]: only a request to this path takes the reply.
+    path: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +99,7 @@ impl MockReply {
                 monitor: false,
             })),
             delay: Duration::ZERO,
+            path: None,
         }
     }
 
@@ -120,7 +123,7 @@ impl MockReply {
     ///
     /// ```
     /// use serde_json::json;
-    /// let bad = cygnet_mock::MockReply::json(400, json!({"error": {"message": "bad model"}}));
+    /// let bad = cygnet::mock::MockReply::json(400, json!({"error": {"message": "bad model"}}));
     /// # let _ = bad;
     /// ```
     pub fn json(status: u16, body: Value) -> Self {
@@ -132,7 +135,7 @@ impl MockReply {
     /// cut-off JSON, invalid UTF-8 and the like.
     ///
     /// ```
-    /// let proxy = cygnet_mock::MockReply::raw(502, "<html>Bad Gateway</html>")
+    /// let proxy = cygnet::mock::MockReply::raw(502, "<html>Bad Gateway</html>")
     ///     .header("content-type", "text/html");
     /// # let _ = proxy;
     /// ```
@@ -143,9 +146,9 @@ impl MockReply {
     /// A 200 reply carrying `completion` as JSON.
     ///
     /// ```
-    /// let mut completion = cygnet_types::ChatCompletion::default();
+    /// let mut completion = cygnet::types::ChatCompletion::default();
     /// completion.model = "cygnet-v0.2".into();
-    /// let reply = cygnet_mock::MockReply::completion(completion);
+    /// let reply = cygnet::mock::MockReply::completion(completion);
     /// # let _ = reply;
     /// ```
     pub fn completion(completion: ChatCompletion) -> Self {
@@ -157,7 +160,7 @@ impl MockReply {
     /// (finish reason `stop`, usage filled in).
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::text("Hello!");
+    /// let reply = cygnet::mock::MockReply::text("Hello!");
     /// # let _ = reply;
     /// ```
     pub fn text(text: impl Into<String>) -> Self {
@@ -168,15 +171,15 @@ impl MockReply {
     /// `refusal` in both the message's `content` and its `refusal`.
     ///
     /// ```
-    /// # async fn run() -> cygnet_core::Result<()> {
-    /// use cygnet_mock::{MockReply, MockTransport};
+    /// # async fn run() -> cygnet::Result<()> {
+    /// use cygnet::mock::{MockReply, MockTransport};
     /// let mock = MockTransport::conversation([MockReply::blocked("Sorry, I can't help with that.")]);
-    /// # let request = cygnet_types::ChatCompletionRequest::new("cygnet", vec![]);
+    /// # let request = cygnet::types::ChatCompletionRequest::new("cygnet", vec![]);
     /// let completion = mock.client().chat(&request).await?;
     /// assert_eq!(completion.blocked().unwrap().refusal(), Some("Sorry, I can't help with that."));
     /// # Ok(())
     /// # }
-    /// # futures_executor::block_on(run()).unwrap();
+    /// # cygnet::mock::block_on(run()).unwrap();
     /// ```
     pub fn blocked(refusal: impl Into<String>) -> Self {
         Self::json(200, fixtures::blocked_completion(refusal.into()))
@@ -187,7 +190,7 @@ impl MockReply {
     /// `[DONE]`.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::stream_blocked(["Step one: "], "Sorry, I can't help with that.");
+    /// let reply = cygnet::mock::MockReply::stream_blocked(["Step one: "], "Sorry, I can't help with that.");
     /// # let _ = reply;
     /// ```
     pub fn stream_blocked<I, S>(before: I, refusal: impl Into<String>) -> Self
@@ -204,7 +207,7 @@ impl MockReply {
     /// message, "detail": message, "error_code": code, "details": {}}`.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::error_envelope(400, "Invalid model requested", "invalid_model");
+    /// let reply = cygnet::mock::MockReply::error_envelope(400, "Invalid model requested", "invalid_model");
     /// # let _ = reply;
     /// ```
     pub fn error_envelope(status: u16, message: &str, code: &str) -> Self {
@@ -215,8 +218,8 @@ impl MockReply {
     /// `tool_calls`).
     ///
     /// ```
-    /// use cygnet_types::ToolCall;
-    /// let reply = cygnet_mock::MockReply::tool_calls(vec![
+    /// use cygnet::types::ToolCall;
+    /// let reply = cygnet::mock::MockReply::tool_calls(vec![
     ///     ToolCall::function("call_1", "get_weather", r#"{"location":"Ohio"}"#),
     /// ]);
     /// # let _ = reply;
@@ -229,7 +232,7 @@ impl MockReply {
     /// (`data: ...` and a blank line), followed by `data: [DONE]`.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::sse_events([
+    /// let reply = cygnet::mock::MockReply::sse_events([
     ///     r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#,
     /// ]);
     /// # let _ = reply;
@@ -250,7 +253,7 @@ impl MockReply {
     /// `[DONE]`. Event-indexed options (pauses, failures, stalls) see it as one event.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::sse_raw("data: {\"choices\":[]}\r\n\r\ndata: [DONE]\r\n\r\n");
+    /// let reply = cygnet::mock::MockReply::sse_raw("data: {\"choices\":[]}\r\n\r\ndata: [DONE]\r\n\r\n");
     /// # let _ = reply;
     /// ```
     pub fn sse_raw(body: impl Into<Bytes>) -> Self {
@@ -262,7 +265,7 @@ impl MockReply {
     /// finish reason `stop`, then `[DONE]`.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::stream_text(["Hel", "lo", "!"]);
+    /// let reply = cygnet::mock::MockReply::stream_text(["Hel", "lo", "!"]);
     /// # let _ = reply;
     /// ```
     pub fn stream_text<I, S>(deltas: I) -> Self
@@ -277,9 +280,9 @@ impl MockReply {
     /// A 200 stream of the given chunks, serialized one per event, then `[DONE]`.
     ///
     /// ```
-    /// let mut chunk = cygnet_types::ChatCompletionChunk::default();
-    /// chunk.usage = Some(cygnet_types::Usage::new(3, 2, 5));
-    /// let reply = cygnet_mock::MockReply::stream_chunks(vec![chunk]);
+    /// let mut chunk = cygnet::types::ChatCompletionChunk::default();
+    /// chunk.usage = Some(cygnet::types::Usage::new(3, 2, 5));
+    /// let reply = cygnet::mock::MockReply::stream_chunks(vec![chunk]);
     /// # let _ = reply;
     /// ```
     pub fn stream_chunks(chunks: Vec<ChatCompletionChunk>) -> Self {
@@ -292,8 +295,8 @@ impl MockReply {
     /// one); a final chunk with finish reason `tool_calls`; then `[DONE]`.
     ///
     /// ```
-    /// use cygnet_types::ToolCall;
-    /// let reply = cygnet_mock::MockReply::stream_tool_calls(
+    /// use cygnet::types::ToolCall;
+    /// let reply = cygnet::mock::MockReply::stream_tool_calls(
     ///     vec![ToolCall::function("call_1", "get_weather", r#"{"location":"Ohio"}"#)],
     ///     3,
     /// );
@@ -312,7 +315,7 @@ impl MockReply {
     /// 1, below 0; `NaN` is sent as `null`).
     ///
     /// ```
-    /// let injected = cygnet_mock::MockReply::monitor(0.93).ipi(true);
+    /// let injected = cygnet::mock::MockReply::monitor(0.93).ipi(true);
     /// # let _ = injected;
     /// ```
     pub fn monitor(violation: f64) -> Self {
@@ -326,7 +329,7 @@ impl MockReply {
     /// Sets the monitor answer's `ipi` flag: whether an indirect prompt injection was seen.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::monitor(0.9).ipi(true);
+    /// let reply = cygnet::mock::MockReply::monitor(0.9).ipi(true);
     /// # let _ = reply;
     /// ```
     ///
@@ -344,7 +347,7 @@ impl MockReply {
     /// Sets the monitor answer's `mutation` flag: whether a disguised request was seen.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::monitor(0.7).mutation(true);
+    /// let reply = cygnet::mock::MockReply::monitor(0.7).mutation(true);
     /// # let _ = reply;
     /// ```
     ///
@@ -363,7 +366,7 @@ impl MockReply {
     /// sends them.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::monitor(0.95)
+    /// let reply = cygnet::mock::MockReply::monitor(0.95)
     ///     .violated_rule(2, "No injections", "Follow only the user's instructions");
     /// # let _ = reply;
     /// ```
@@ -429,8 +432,8 @@ impl MockReply {
     /// a TLS failure, a reset.
     ///
     /// ```
-    /// use cygnet_core::TransportErrorKind;
-    /// let refused = cygnet_mock::MockReply::error(TransportErrorKind::Connect, "connection refused");
+    /// use cygnet::TransportErrorKind;
+    /// let refused = cygnet::mock::MockReply::error(TransportErrorKind::Connect, "connection refused");
     /// # let _ = refused;
     /// ```
     pub fn error(kind: TransportErrorKind, message: impl Into<String>) -> Self {
@@ -440,6 +443,7 @@ impl MockReply {
                 message: message.into(),
             },
             delay: Duration::ZERO,
+            path: None,
         }
     }
 
@@ -447,21 +451,47 @@ impl MockReply {
     /// caller's timeout ends it.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::hang();
+    /// let reply = cygnet::mock::MockReply::hang();
     /// # let _ = reply;
     /// ```
     pub fn hang() -> Self {
         Self {
             kind: ReplyKind::Hang,
             delay: Duration::ZERO,
+            path: None,
         }
+    }
+
+    /// Keeps the reply for the first request to `path` (e.g. `/cygnal/monitor`): requests to
+    /// other paths pass it by and take the next reply that fits. Replies without a path fit
+    /// any request, in order as before.
+    ///
+    /// For calls that run at the same time, such as a guarded call checking its input while
+    /// the chat call is in flight: each gets its own reply whichever is sent first.
+    ///
+    /// ```
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// let mock = MockTransport::conversation([
+    ///     MockReply::text("Hello!").on_path("/chat/completion"),
+    ///     MockReply::monitor(0.01).on_path("/cygnal/monitor"),
+    /// ]);
+    /// # let _ = mock;
+    /// ```
+    pub fn on_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Whether a request to `path` may take this reply.
+    pub(crate) fn fits(&self, path: &str) -> bool {
+        self.path.as_deref().is_none_or(|own| own == path)
     }
 
     /// Waits `delay` on the mock clock before the reply's head (or its error) arrives.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let slow = cygnet_mock::MockReply::text("late").delay(Duration::from_secs(20));
+    /// let slow = cygnet::mock::MockReply::text("late").delay(Duration::from_secs(20));
     /// # let _ = slow;
     /// ```
     ///
@@ -485,7 +515,7 @@ impl MockReply {
     /// Sets the status.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::stream_text(["partial"]).status(500);
+    /// let reply = cygnet::mock::MockReply::stream_text(["partial"]).status(500);
     /// # let _ = reply;
     /// ```
     ///
@@ -508,7 +538,7 @@ impl MockReply {
     /// error of kind `Other` that says so.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::json(503, serde_json::json!({}))
+    /// let reply = cygnet::mock::MockReply::json(503, serde_json::json!({}))
     ///     .header("x-should-retry", "false")
     ///     .header("x-request-id", "req_123");
     /// # let _ = reply;
@@ -535,7 +565,7 @@ impl MockReply {
     /// Leaves out the final `data: [DONE]`, as a stream cut off by a proxy.
     ///
     /// ```
-    /// let truncated = cygnet_mock::MockReply::stream_text(["Hel"]).without_done();
+    /// let truncated = cygnet::mock::MockReply::stream_text(["Hel"]).without_done();
     /// # let _ = truncated;
     /// ```
     ///
@@ -553,6 +583,39 @@ impl MockReply {
         self
     }
 
+    /// Ends the stream, before `[DONE]`, with the usage chunk OpenAI's
+    /// `stream_options.include_usage` asks for (and Cygnal passes on): no choices, and
+    /// `usage` with these counts and their sum.
+    ///
+    /// ```
+    /// # async fn run() -> cygnet_core::Result<()> {
+    /// use cygnet_mock::{MockReply, MockTransport};
+    /// let mock = MockTransport::conversation([MockReply::stream_text(["Hi"]).with_usage(12, 1)]);
+    /// # let request = cygnet_types::ChatCompletionRequest::new("cygnet", vec![]);
+    /// let completion = mock.client().chat_stream(&request).await?.collect_completion().await?;
+    /// assert_eq!(completion.usage.unwrap().total_tokens, 13);
+    /// # Ok(())
+    /// # }
+    /// # futures_executor::block_on(run()).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// On a reply that is not streamed; a whole completion carries its usage already.
+    #[track_caller]
+    pub fn with_usage(mut self, prompt_tokens: u64, completion_tokens: u64) -> Self {
+        self.events(
+            "with_usage",
+            "a whole completion carries its usage already (MockReply::text fills it in)",
+        )
+        .events
+        .push(fixtures::usage_chunk_event(
+            prompt_tokens,
+            completion_tokens,
+        ));
+        self
+    }
+
     /// Hands the body out in reads of these sizes, in turn, cycling through the list (a
     /// zero is taken as one), regardless of where events end. Without it a whole body is
     /// one read and a stream one read per event. Pauses, failures and stalls still happen
@@ -560,7 +623,7 @@ impl MockReply {
     ///
     /// ```
     /// // One byte per read: every split point is exercised.
-    /// let reply = cygnet_mock::MockReply::stream_text(["héllo"]).read_sizes([1]);
+    /// let reply = cygnet::mock::MockReply::stream_text(["héllo"]).read_sizes([1]);
     /// # let _ = reply;
     /// ```
     ///
@@ -587,7 +650,7 @@ impl MockReply {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let slow = cygnet_mock::MockReply::stream_text(["a", "b"]).pause_between(Duration::from_secs(1));
+    /// let slow = cygnet::mock::MockReply::stream_text(["a", "b"]).pause_between(Duration::from_secs(1));
     /// # let _ = slow;
     /// ```
     ///
@@ -612,7 +675,7 @@ impl MockReply {
     /// ```
     /// use std::time::Duration;
     /// // Quiet for 45 s after the first delta: trips a 30 s idle timeout.
-    /// let stall = cygnet_mock::MockReply::stream_text(["a", "b"]).pause_before(1, Duration::from_secs(45));
+    /// let stall = cygnet::mock::MockReply::stream_text(["a", "b"]).pause_before(1, Duration::from_secs(45));
     /// # let _ = stall;
     /// ```
     ///
@@ -635,7 +698,7 @@ impl MockReply {
     /// 0; the number of events means just before `[DONE]`).
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::stream_text(["Hel"]).error_after(1, "overloaded").without_done();
+    /// let reply = cygnet::mock::MockReply::stream_text(["Hel"]).error_after(1, "overloaded").without_done();
     /// # let _ = reply;
     /// ```
     ///
@@ -658,7 +721,7 @@ impl MockReply {
     /// connection reset), and ends.
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::stream_text(["a", "b", "c"]).fail_after(2);
+    /// let reply = cygnet::mock::MockReply::stream_text(["a", "b", "c"]).fail_after(2);
     /// # let _ = reply;
     /// ```
     ///
@@ -682,7 +745,7 @@ impl MockReply {
     /// caller's idle timeout ends it).
     ///
     /// ```
-    /// let reply = cygnet_mock::MockReply::stream_text(["a", "b"]).stall_after(1);
+    /// let reply = cygnet::mock::MockReply::stream_text(["a", "b"]).stall_after(1);
     /// # let _ = reply;
     /// ```
     ///

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use cygnet_core::cygnal::{Cygnal, ProviderKey};
 use cygnet_core::options::RedactedHeaders;
 use cygnet_core::transport::{
     async_trait, Body, ConnectTimeout, Sleep, Transport, TransportError, TransportErrorKind,
@@ -19,6 +20,8 @@ use crate::scripted_body::BodyGuard;
 
 /// The fake API key of [`MockTransport::client`].
 pub const MOCK_API_KEY: &str = "sk-mock";
+/// The fake provider key of [`MockTransport::cygnal`].
+pub const MOCK_PROVIDER_KEY: &str = "sk-mock-provider";
 /// The base URL of [`MockTransport::client`]: `.invalid` can never resolve, so nothing
 /// could reach a network even by mistake, and `https` needs no cleartext opt-in.
 pub const MOCK_BASE_URL: &str = "https://mock.invalid";
@@ -32,7 +35,7 @@ type Responder = Arc<dyn Fn(&CapturedRequest) -> MockReply + Send + Sync>;
 /// one clone to the client and keep another to script and assert.
 ///
 /// ```
-/// use cygnet_mock::{MockReply, MockTransport};
+/// use cygnet::mock::{MockReply, MockTransport};
 ///
 /// let mock = MockTransport::new()
 ///     .with_reply(MockReply::text("first"))
@@ -80,7 +83,7 @@ impl MockTransport {
     /// A transport with nothing scripted and an auto-advancing clock.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert_eq!(mock.request_count(), 0);
     /// ```
     pub fn new() -> Self {
@@ -91,7 +94,7 @@ impl MockTransport {
     /// transports.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::with_clock(cygnet_mock::MockClock::manual());
+    /// let mock = cygnet::mock::MockTransport::with_clock(cygnet::mock::MockClock::manual());
     /// assert!(mock.clock().is_manual());
     /// ```
     pub fn with_clock(clock: MockClock) -> Self {
@@ -106,7 +109,7 @@ impl MockTransport {
     /// A transport that answers with `replies`, in order.
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport};
+    /// use cygnet::mock::{MockReply, MockTransport};
     /// let mock = MockTransport::conversation([
     ///     MockReply::json(429, serde_json::json!({})).header("retry-after", "1"),
     ///     MockReply::text("ok"),
@@ -128,8 +131,8 @@ impl MockTransport {
     /// already scripted).
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// mock.push(cygnet_mock::MockReply::text("hi"));
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// mock.push(cygnet::mock::MockReply::text("hi"));
     /// assert_eq!(mock.remaining(), 1);
     /// ```
     pub fn push(&self, reply: MockReply) -> &Self {
@@ -140,7 +143,7 @@ impl MockTransport {
     /// [`push`](Self::push), builder style.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new().with_reply(cygnet_mock::MockReply::text("hi"));
+    /// let mock = cygnet::mock::MockTransport::new().with_reply(cygnet::mock::MockReply::text("hi"));
     /// assert_eq!(mock.remaining(), 1);
     /// ```
     #[must_use]
@@ -155,8 +158,8 @@ impl MockTransport {
     /// saying `no reply scripted for POST /chat/completion (request #3)`.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// mock.set_fallback(cygnet_mock::MockReply::text("always this"));
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// mock.set_fallback(cygnet::mock::MockReply::text("always this"));
     /// ```
     pub fn set_fallback(&self, reply: MockReply) -> &Self {
         self.state().fallback = Some(Arc::new(move |_| reply.clone()));
@@ -166,7 +169,7 @@ impl MockTransport {
     /// Answers every request the script does not cover with what `responder` makes of it.
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport};
+    /// use cygnet::mock::{MockReply, MockTransport};
     /// let echo = MockTransport::new();
     /// echo.set_fallback_fn(|request| {
     ///     let question = request.json()["messages"][0]["content"].as_str().unwrap_or("").to_owned();
@@ -184,8 +187,8 @@ impl MockTransport {
     /// Removes the fallback: unscripted requests fail again.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// mock.set_fallback(cygnet_mock::MockReply::text("x")).clear_fallback();
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// mock.set_fallback(cygnet::mock::MockReply::text("x")).clear_fallback();
     /// ```
     pub fn clear_fallback(&self) -> &Self {
         self.state().fallback = None;
@@ -197,10 +200,10 @@ impl MockTransport {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// let client = mock.client_builder().max_retries(0).timeout(Duration::from_secs(5)).build()?;
     /// # let _ = client;
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     pub fn client_builder(&self) -> ClientBuilder {
         ClientBuilder::new()
@@ -213,15 +216,15 @@ impl MockTransport {
     /// the base URL [`MOCK_BASE_URL`].
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport};
-    /// use cygnet_types::{ChatCompletionRequest, Message};
+    /// use cygnet::mock::{MockReply, MockTransport};
+    /// use cygnet::types::{ChatCompletionRequest, Message};
     ///
     /// let mock = MockTransport::conversation([MockReply::text("Hello!")]);
     /// let request = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
-    /// let completion = futures_executor::block_on(mock.client().chat(&request))?;
+    /// let completion = cygnet::mock::block_on(mock.client().chat(&request))?;
     /// assert_eq!(completion.content(), Some("Hello!"));
     /// assert_eq!(mock.last_request().unwrap().header("authorization"), Some("Bearer sk-mock"));
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     pub fn client(&self) -> Client {
         match self.client_builder().build() {
@@ -233,10 +236,38 @@ impl MockTransport {
         }
     }
 
+    /// Cygnal's protected completions on [`MockTransport::client`], with the provider key
+    /// [`MOCK_PROVIDER_KEY`]. A Cygnal answer is one scripted line: [`MockReply::text`],
+    /// [`MockReply::blocked`], [`MockReply::stream_blocked`], [`MockReply::tool_calls`], or
+    /// a stream [`with_usage`](MockReply::with_usage); [`CapturedRequest::provider_key`] and
+    /// [`CapturedRequest::grayswan_key`] check that both keys arrived.
+    ///
+    /// ```
+    /// use cygnet_mock::{MockReply, MockTransport, MOCK_API_KEY, MOCK_PROVIDER_KEY};
+    /// use cygnet_types::{CygnalRequest, Message};
+    ///
+    /// let mock = MockTransport::conversation([MockReply::blocked("Sorry, I can't help with that.")]);
+    /// let request = CygnalRequest::new("gpt-5", vec![Message::user("Hi")]);
+    /// let completion = futures_executor::block_on(mock.cygnal().chat(&request))?;
+    /// assert!(completion.is_blocked());
+    /// let sent = mock.last_request().unwrap();
+    /// assert_eq!(sent.path(), "/cygnal/chat/completions");
+    /// assert_eq!(sent.provider_key(), Some(MOCK_PROVIDER_KEY));
+    /// assert_eq!(sent.grayswan_key(), Some(MOCK_API_KEY));
+    /// # Ok::<(), cygnet_core::Error>(())
+    /// ```
+    pub fn cygnal(&self) -> Cygnal {
+        match ProviderKey::new(MOCK_PROVIDER_KEY) {
+            Ok(key) => self.client().cygnal(key),
+            // Unreachable: the key above is fixed and valid.
+            Err(e) => unreachable!("cygnet-mock: the mock provider key was refused: {e}"),
+        }
+    }
+
     /// The clock this transport keeps time on (a handle to the same clock).
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert_eq!(mock.clock().elapsed(), std::time::Duration::ZERO);
     /// ```
     pub fn clock(&self) -> MockClock {
@@ -246,7 +277,7 @@ impl MockTransport {
     /// Every request sent so far, oldest first.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert!(mock.requests().is_empty());
     /// ```
     pub fn requests(&self) -> Vec<CapturedRequest> {
@@ -256,7 +287,7 @@ impl MockTransport {
     /// The most recent request, if any.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// assert!(mock.last_request().is_none());
     /// ```
     pub fn last_request(&self) -> Option<CapturedRequest> {
@@ -266,7 +297,7 @@ impl MockTransport {
     /// How many requests have been sent.
     ///
     /// ```
-    /// assert_eq!(cygnet_mock::MockTransport::new().request_count(), 0);
+    /// assert_eq!(cygnet::mock::MockTransport::new().request_count(), 0);
     /// ```
     pub fn request_count(&self) -> usize {
         self.state().requests.len()
@@ -275,7 +306,7 @@ impl MockTransport {
     /// How many scripted replies are still waiting for a request.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::conversation([cygnet_mock::MockReply::text("x")]);
+    /// let mock = cygnet::mock::MockTransport::conversation([cygnet::mock::MockReply::text("x")]);
     /// assert_eq!(mock.remaining(), 1);
     /// ```
     pub fn remaining(&self) -> usize {
@@ -290,7 +321,7 @@ impl MockTransport {
     /// assertion.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// mock.assert_all_consumed(); // nothing scripted, nothing left
     /// ```
     #[track_caller]
@@ -315,10 +346,10 @@ impl MockTransport {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_core::Transport;
+    /// use cygnet::Transport;
     ///
-    /// let mock = cygnet_mock::MockTransport::new();
-    /// futures_executor::block_on(mock.sleep(Duration::from_secs(1)));
+    /// let mock = cygnet::mock::MockTransport::new();
+    /// cygnet::mock::block_on(mock.sleep(Duration::from_secs(1)));
     /// assert_eq!(mock.sleeps(), vec![Duration::from_secs(1)]);
     /// ```
     pub fn sleeps(&self) -> Vec<Duration> {
@@ -331,14 +362,13 @@ impl MockTransport {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_core::Transport;
-    /// use futures_util::FutureExt;
+    /// use cygnet::Transport;
     ///
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// let mut timeout = mock.sleep(Duration::from_secs(60));
-    /// let _ = (&mut timeout).now_or_never(); // started, then abandoned
+    /// let _ = cygnet::mock::now_or_never(&mut timeout); // started, then abandoned
     /// drop(timeout);
-    /// futures_executor::block_on(mock.sleep(Duration::from_secs(2)));
+    /// cygnet::mock::block_on(mock.sleep(Duration::from_secs(2)));
     /// assert_eq!(mock.sleeps(), vec![Duration::from_secs(60), Duration::from_secs(2)]);
     /// assert_eq!(mock.completed_sleeps(), vec![Duration::from_secs(2)]);
     /// ```
@@ -355,7 +385,7 @@ impl MockTransport {
     /// client that releases its connections brings this back to zero.
     ///
     /// ```
-    /// assert_eq!(cygnet_mock::MockTransport::new().open_bodies(), 0);
+    /// assert_eq!(cygnet::mock::MockTransport::new().open_bodies(), 0);
     /// ```
     pub fn open_bodies(&self) -> usize {
         self.state().open_bodies
@@ -364,7 +394,7 @@ impl MockTransport {
     /// Forgets the recorded requests and sleeps; the script, fallback and clock stay.
     ///
     /// ```
-    /// let mock = cygnet_mock::MockTransport::new();
+    /// let mock = cygnet::mock::MockTransport::new();
     /// mock.clear_history();
     /// assert_eq!(mock.request_count(), 0);
     /// ```
@@ -397,7 +427,8 @@ impl Transport for MockTransport {
             let mut state = self.state();
             state.requests.push(captured.clone());
             let number = state.requests.len();
-            match state.replies.pop_front() {
+            let fitting = state.replies.iter().position(|r| r.fits(&captured.path));
+            match fitting.and_then(|at| state.replies.remove(at)) {
                 Some(reply) => Ok(reply),
                 None => match state.fallback.clone() {
                     // Called without the lock: the responder may look at the mock.
@@ -498,15 +529,15 @@ impl fmt::Debug for MockTransport {
 /// `***`; [`header`](Self::header) still returns them, for tests that check them.
 ///
 /// ```
-/// use cygnet_core::Transport;
-/// use cygnet_mock::{MockReply, MockTransport};
+/// use cygnet::Transport;
+/// use cygnet::mock::{MockReply, MockTransport};
 ///
 /// let mock = MockTransport::conversation([MockReply::text("hi")]);
-/// let request = http::Request::post("http://mock.invalid/chat/completion")
+/// let request = cygnet::http::Request::post("http://mock.invalid/chat/completion")
 ///     .header("authorization", "Bearer sk-test-fake")
-///     .body(bytes::Bytes::from(r#"{"model":"cygnet","messages":[]}"#))
+///     .body(cygnet::bytes::Bytes::from(r#"{"model":"cygnet","messages":[]}"#))
 ///     .unwrap();
-/// futures_executor::block_on(mock.send(request)).unwrap();
+/// cygnet::mock::block_on(mock.send(request)).unwrap();
 ///
 /// let sent = mock.last_request().unwrap();
 /// assert_eq!(sent.method(), "POST");
@@ -561,6 +592,17 @@ impl CapturedRequest {
     /// The first value of header `name` (case-insensitive), when present and text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)?.to_str().ok()
+    }
+
+    /// The token of `Authorization: Bearer <token>`: on Cygnal's protected completions the
+    /// provider's key, elsewhere the Gray Swan key.
+    pub fn provider_key(&self) -> Option<&str> {
+        self.header("authorization")?.strip_prefix("Bearer ")
+    }
+
+    /// The `grayswan-api-key` header: the Gray Swan key on Cygnal's routes.
+    pub fn grayswan_key(&self) -> Option<&str> {
+        self.header("grayswan-api-key")
     }
 
     /// The body's bytes, exactly as sent.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
+use cygnet_core::error::Report;
 use cygnet_core::transport::{Body, Transport};
 use cygnet_core::{Error, RequestOptions, TransportErrorKind};
 use cygnet_mock::{
@@ -24,10 +25,13 @@ fn cassette_path(name: &str) -> PathBuf {
     fresh_dir(env!("CARGO_TARGET_TMPDIR"), "cassettes").join(name)
 }
 
-/// A recorder into a fresh cassette called `name`, over a mock answering with `replies`.
+/// A recorder into a fresh cassette called `name`, over a mock answering with `replies`;
+/// it records transport failures too, which these tests replay on purpose.
 fn recording(name: &str, replies: impl IntoIterator<Item = MockReply>) -> (PathBuf, Recorder) {
     let path = cassette_path(name);
-    let recorder = Recorder::new(&path, MockTransport::conversation(replies));
+    let recorder = Cassette::new(&path)
+        .record_failures(true)
+        .recorder(MockTransport::conversation(replies));
     (path, recorder)
 }
 
@@ -61,7 +65,7 @@ enum Seen {
 
 async fn exchange(transport: &impl Transport, request: http::Request<Bytes>) -> Seen {
     match transport.send(request).await {
-        Err(e) => Seen::Failed(e.kind(), e.to_string()),
+        Err(e) => Seen::Failed(e.kind(), Report::new(&e).to_string()),
         Ok(response) => {
             let (parts, mut body): (_, Body) = response.into_parts();
             let headers = ["content-type", "x-request-id", "retry-after"]
@@ -79,7 +83,7 @@ async fn exchange(transport: &impl Transport, request: http::Request<Bytes>) -> 
                 match chunk {
                     Ok(chunk) => chunks.push(chunk),
                     Err(e) => {
-                        end = Some((e.kind(), e.to_string()));
+                        end = Some((e.kind(), Report::new(&e).to_string()));
                         break;
                     }
                 }
@@ -141,6 +145,32 @@ fn a_replay_gives_the_same_heads_chunks_and_errors_as_the_recording() {
         let replayed: Vec<Seen> = requests()
             .into_iter()
             .map(|body| block_on(exchange(&replayer, request(body))))
+            .collect();
+        // A replayed failure says it came from the cassette; otherwise it reads as recorded.
+        let marker = format!(
+            " (replayed from cassette {}, where this failure was recorded)",
+            path.display()
+        );
+        let unmarked = |message: &String| {
+            assert!(message.ends_with(&marker), "{message}");
+            message.replace(&marker, "")
+        };
+        let replayed: Vec<Seen> = replayed
+            .into_iter()
+            .map(|seen| match seen {
+                Seen::Failed(kind, message) => Seen::Failed(kind, unmarked(&message)),
+                Seen::Answered {
+                    status,
+                    headers,
+                    chunks,
+                    end,
+                } => Seen::Answered {
+                    status,
+                    headers,
+                    chunks,
+                    end: end.map(|(kind, message)| (kind, unmarked(&message))),
+                },
+            })
             .collect();
         // JSON bodies replay as equal JSON, not byte for byte; compare those as values.
         for (i, (a, b)) in recorded.iter().zip(&replayed).enumerate() {
@@ -276,7 +306,7 @@ fn requests_match_by_body_in_any_order_and_a_stranger_names_the_closest_and_the_
         let error = block_on(replayer.send(request(one))).unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Other);
         assert!(!error.is_retryable());
-        let message = error.to_string();
+        let message = Report::new(&error).to_string();
         assert!(message.contains("already answered"), "{message}");
         assert!(message.contains(&path.display().to_string()), "{message}");
 
@@ -292,7 +322,7 @@ fn requests_match_by_body_in_any_order_and_a_stranger_names_the_closest_and_the_
             mismatch.difference(),
             Some(r#"body differs at $.messages[0].content: recorded "one", sent "three""#)
         );
-        let message = error.to_string();
+        let message = Report::new(&error).to_string();
         assert!(
             message.contains("closest recorded: exchange #1"),
             "{message}"
@@ -301,7 +331,8 @@ fn requests_match_by_body_in_any_order_and_a_stranger_names_the_closest_and_the_
         let other_path = http::Request::post("https://x.invalid/moderation")
             .body(Bytes::from_static(b"{}"))
             .unwrap();
-        let error = block_on(replayer.send(other_path)).unwrap_err().to_string();
+        let error = block_on(replayer.send(other_path)).unwrap_err();
+        let error = Report::new(&error).to_string();
         assert!(
             error.contains("path is /chat/completion?trace=1 (sent /moderation)"),
             "{error}"
@@ -575,6 +606,8 @@ fn auto_records_when_the_cassette_is_missing_and_replays_without_building_the_re
         let path = cassette_path("auto.json");
         let first = Cassette::new(&path)
             .mode(RecordMode::WhenMissing)
+            // Whatever CI says: this test is about the mode.
+            .record_in_ci(true)
             .transport(|| MockTransport::conversation([MockReply::text("recorded")]))
             .unwrap();
         assert!(first.is_recording());
@@ -584,6 +617,8 @@ fn auto_records_when_the_cassette_is_missing_and_replays_without_building_the_re
 
         let second = Cassette::new(&path)
             .mode(RecordMode::WhenMissing)
+            // Whatever CI says: this test is about the mode.
+            .record_in_ci(true)
             .transport(|| -> MockTransport {
                 panic!("the real transport was built in replay mode")
             })
@@ -800,6 +835,7 @@ fn a_secret_percent_encoded_json_escaped_split_or_cut_short_never_reaches_the_fi
         let redactions = Redactions::new().text("two words secret");
         let recorder = Cassette::new(&path)
             .redact(redactions.clone())
+            .record_failures(true)
             .recorder(MockTransport::conversation(replies));
         let targets = [upper, lower, "/stream", "/stream"];
         let recorded: Vec<Seen> = targets
@@ -988,7 +1024,9 @@ fn a_second_recorder_on_one_cassette_is_refused_and_no_exchange_is_lost() {
         let second = Recorder::new(&path, other());
         let failed = block_on(second.send(request(seed(false)))).unwrap_err();
         assert!(
-            failed.to_string().contains("already being recorded"),
+            Report::new(&failed)
+                .to_string()
+                .contains("already being recorded"),
             "{failed}"
         );
         for _ in 0..2 {
@@ -1090,7 +1128,7 @@ fn a_device_or_a_link_to_one_is_refused_without_reading_it() {
         for path in [std::path::Path::new("/dev/zero"), link.as_path()] {
             let error = Replayer::open(path).unwrap_err();
             assert!(matches!(error, CassetteError::Read { .. }), "{error:?}");
-            let message = error.to_string();
+            let message = Report::new(&error).to_string();
             assert!(message.contains("not a regular file"), "{message}");
             assert!(message.contains(&path.display().to_string()), "{message}");
         }

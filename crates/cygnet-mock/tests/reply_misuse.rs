@@ -183,6 +183,9 @@ fn a_streaming_call_answered_with_json_is_an_error() {
 fn a_streaming_call_answered_with_json_names_the_content_type() {
     bounded(|| {
         let (_, err) = stream_error(MockReply::text("fine"));
-        assert!(err.to_string().contains("application/json"), "{err}");
+        assert!(
+            err.report().to_string().contains("application/json"),
+            "{err}"
+        );
     });
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use cygnet_core::error::Report;
 use cygnet_core::transport::{Body, Transport, TransportErrorKind};
 use cygnet_mock::{MockClock, MockReply, MockTransport};
 use cygnet_types::{ChatCompletion, ChatCompletionChunk, FinishReason, Role, ToolCall};
@@ -95,7 +96,8 @@ fn replies_are_used_in_order_then_unscripted_requests_fail_clearly() {
         assert_eq!(err.kind(), TransportErrorKind::Other);
         assert!(!err.is_retryable());
         assert!(
-            err.to_string()
+            Report::new(&err)
+                .to_string()
                 .contains("no reply scripted for POST /chat/completion (request #3)"),
             "{err}"
         );
@@ -227,7 +229,7 @@ fn bad_scripted_headers_and_statuses_fail_the_send_instead_of_panicking() {
         for needle in ["header name", "value for header ok", "status 1000"] {
             let err = block_on(mock.send(chat())).unwrap_err();
             assert_eq!(err.kind(), TransportErrorKind::Other);
-            assert!(err.to_string().contains(needle), "{err}");
+            assert!(Report::new(&err).to_string().contains(needle), "{err}");
         }
     });
 }
@@ -242,7 +244,7 @@ fn transport_errors_are_returned_with_their_kind() {
         let err = block_on(mock.send(chat())).unwrap_err();
         assert_eq!(err.kind(), TransportErrorKind::Connect);
         assert!(err.is_retryable());
-        assert!(err.to_string().contains("connection refused"));
+        assert!(Report::new(&err).to_string().contains("connection refused"));
     });
 }
 

@@ -4,8 +4,8 @@
 
 use cygnet_core::{ApiErrorKind, Error};
 
-/// Asserts that `result` is a decode error of a 200 answer whose message contains `field`
-/// and that keeps a snippet of the body.
+/// Asserts that `result` is a decode error of a 200 answer whose report (its message and
+/// its cause, the parser's complaint) contains `field` and that keeps a snippet of the body.
 ///
 /// # Panics
 ///
@@ -14,7 +14,8 @@ pub fn decode_error_naming(result: Result<impl std::fmt::Debug, Error>, field: &
     match result {
         Err(Error::Decode(e)) => {
             assert_eq!(e.status.map(|s| s.as_u16()), Some(200));
-            assert!(e.to_string().contains(field), "{e}");
+            let report = cygnet_core::error::Report::new(&*e).to_string();
+            assert!(report.contains(field), "{report}");
             assert!(!e.snippet.is_empty());
         }
         other => panic!("expected a decode error naming {field}, got {other:?}"),

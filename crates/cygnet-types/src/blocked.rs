@@ -22,7 +22,7 @@ use crate::completion::{ChatCompletion, Choice, FinishReason, ResponseMessage};
 /// and the refusal it carries. Borrowed from the answer it was read from.
 ///
 /// ```
-/// use cygnet_types::ChatCompletion;
+/// use cygnet::types::ChatCompletion;
 /// let body = r#"{"choices":[{"index":0,"finish_reason":"violation","message":{
 ///   "role":"assistant","content":"Sorry, I can't help with that.",
 ///   "refusal":"Sorry, I can't help with that."}}]}"#;
@@ -98,7 +98,7 @@ pub(crate) fn blocked_if<'a>(
 /// the other choices.
 ///
 /// ```
-/// use cygnet_types::ChatCompletion;
+/// use cygnet::types::ChatCompletion;
 /// let body = r#"{"choices":[{"index":0,"finish_reason":"violation","message":{
 ///   "content":"Sorry, I can't help with that.","refusal":"Sorry, I can't help with that."}}]}"#;
 /// let completion: ChatCompletion = serde_json::from_str(body).unwrap();
@@ -211,7 +211,7 @@ impl ChatCompletion {
     /// (which still holds the completion).
     ///
     /// ```
-    /// # fn run(completion: cygnet_types::ChatCompletion) -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn run(completion: cygnet::types::ChatCompletion) -> Result<(), Box<dyn std::error::Error>> {
     /// let completion = completion.into_unblocked()?;
     /// println!("{}", completion.content().unwrap_or_default());
     /// # Ok(())

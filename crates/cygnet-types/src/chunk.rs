@@ -9,6 +9,9 @@ use crate::field::{self, or_null, NoError};
 use crate::message::Role;
 use crate::tool::ToolType;
 
+object_only! {
+#[serde(remote = "ChatCompletionChunk")]
+=>
 /// One event of a streaming chat completion.
 ///
 /// `choices`, and each choice's `index` and `delta`, must be present; the identifying fields
@@ -19,11 +22,10 @@ use crate::tool::ToolType;
 /// ```
 /// let data = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"cygnet",
 ///   "choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
-/// let chunk: cygnet_types::ChatCompletionChunk = serde_json::from_str(data).unwrap();
+/// let chunk: cygnet::types::ChatCompletionChunk = serde_json::from_str(data).unwrap();
 /// assert_eq!(chunk.content(), Some("Hel"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChatCompletionChunk {
     /// The completion's id, the same in every chunk.
@@ -51,6 +53,7 @@ pub struct ChatCompletionChunk {
     #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
     pub(crate) error: NoError,
 }
+}
 
 impl ChatCompletionChunk {
     /// The content delta of the first choice, the common case of `n` = 1.
@@ -75,7 +78,7 @@ impl ChatCompletionChunk {
     /// ```
     /// let data = r#"{"id":"c1","choices":[{"index":1,"delta":{"content":"B"}},
     ///   {"index":0,"delta":{"content":"A"}}]}"#;
-    /// let chunk: cygnet_types::ChatCompletionChunk = serde_json::from_str(data).unwrap();
+    /// let chunk: cygnet::types::ChatCompletionChunk = serde_json::from_str(data).unwrap();
     /// assert_eq!(chunk.text_delta(), Some("A"));
     /// ```
     pub fn text_delta(&self) -> Option<&str> {
@@ -96,7 +99,7 @@ impl ChatCompletionChunk {
     /// ```
     /// let data = r#"{"choices":[{"index":0,"finish_reason":"violation",
     ///   "delta":{"content":"Sorry, I can't help with that.","refusal":"Sorry, I can't help with that."}}]}"#;
-    /// let chunk = cygnet_types::ChatCompletionChunk::from_json(data).unwrap();
+    /// let chunk = cygnet::types::ChatCompletionChunk::from_json(data).unwrap();
     /// assert!(chunk.is_blocked());
     /// assert_eq!(chunk.blocked().unwrap().refusal(), Some("Sorry, I can't help with that."));
     /// ```
@@ -138,9 +141,11 @@ impl ChunkChoice {
     }
 }
 
+object_only! {
+#[serde(remote = "ChunkChoice")]
+=>
 /// What one chunk adds to one choice.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChunkChoice {
     /// Which choice this adds to.
@@ -156,10 +161,13 @@ pub struct ChunkChoice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<serde_json::Value>,
 }
+}
 
+object_only! {
+#[serde(remote = "Delta")]
+=>
 /// The part of a message one chunk carries.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Delta {
     /// The role, usually only in the first chunk.
@@ -179,6 +187,7 @@ pub struct Delta {
     /// blocked choice (which carries it in `content` too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+}
 }
 
 /// A fragment of a tool call; fragments with the same `index` make one call.
@@ -210,7 +219,3 @@ pub struct FunctionCallDelta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
 }
-
-object_only!(ChatCompletionChunk);
-object_only!(ChunkChoice);
-object_only!(Delta);

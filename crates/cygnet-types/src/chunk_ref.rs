@@ -25,6 +25,11 @@ use crate::field::{self, named, object_only, NoError};
 use crate::message::Role;
 use crate::tool::ToolType;
 
+object_only! {
+#[serde(remote = "ChatCompletionChunkRef")]
+// Named as the owned type, so that parse errors read the same on both paths.
+#[serde(expecting = "struct ChatCompletionChunk")]
+=>
 /// One event of a streaming chat completion, borrowing its text from the JSON it was read
 /// from; see [`ChatCompletionChunk`] for the owned form and the meaning of each field.
 ///
@@ -32,17 +37,14 @@ use crate::tool::ToolType;
 /// use std::borrow::Cow;
 /// let data = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"cygnet",
 ///   "choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
-/// let chunk: cygnet_types::ChatCompletionChunkRef<'_> = serde_json::from_str(data).unwrap();
+/// let chunk: cygnet::types::ChatCompletionChunkRef<'_> = serde_json::from_str(data).unwrap();
 /// assert_eq!(chunk.content(), Some("Hel"));
 /// // Borrowed from `data`, not copied.
 /// assert!(matches!(chunk.choices[0].delta.content, Some(Cow::Borrowed(_))));
 /// let owned = chunk.into_owned();
-/// assert_eq!(owned, serde_json::from_str::<cygnet_types::ChatCompletionChunk>(data).unwrap());
+/// assert_eq!(owned, serde_json::from_str::<cygnet::types::ChatCompletionChunk>(data).unwrap());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
-// Named as the owned type, so that parse errors read the same on both paths.
-#[serde(expecting = "struct ChatCompletionChunk")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChatCompletionChunkRef<'a> {
     /// The completion's id, the same in every chunk.
@@ -74,6 +76,7 @@ pub struct ChatCompletionChunkRef<'a> {
     /// Refuses a chunk with an `error` member.
     #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
     pub(crate) error: NoError,
+}
 }
 
 impl ChatCompletionChunkRef<'_> {
@@ -133,11 +136,13 @@ impl From<ChatCompletionChunkRef<'_>> for ChatCompletionChunk {
     }
 }
 
-/// What one chunk adds to one choice, borrowed; see [`ChunkChoice`].
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+object_only! {
+#[serde(remote = "ChunkChoiceRef")]
 // Named as the owned type, so that parse errors read the same on both paths.
 #[serde(expecting = "struct ChunkChoice")]
+=>
+/// What one chunk adds to one choice, borrowed; see [`ChunkChoice`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChunkChoiceRef<'a> {
     /// Which choice this adds to.
@@ -152,6 +157,7 @@ pub struct ChunkChoiceRef<'a> {
     /// Log probabilities, when asked for; kept as the server sent them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<serde_json::Value>,
+}
 }
 
 impl ChunkChoiceRef<'_> {
@@ -181,11 +187,13 @@ impl ChunkChoiceRef<'_> {
     }
 }
 
-/// The part of a message one chunk carries, borrowed; see [`Delta`].
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+object_only! {
+#[serde(remote = "DeltaRef")]
 // Named as the owned type, so that parse errors read the same on both paths.
 #[serde(expecting = "struct Delta")]
+=>
+/// The part of a message one chunk carries, borrowed; see [`Delta`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct DeltaRef<'a> {
     /// The role, usually only in the first chunk.
@@ -214,6 +222,7 @@ pub struct DeltaRef<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     pub refusal: Option<Cow<'a, str>>,
+}
 }
 
 impl DeltaRef<'_> {
@@ -303,10 +312,6 @@ impl FunctionCallDeltaRef<'_> {
         }
     }
 }
-
-object_only!(ChatCompletionChunkRef<'a>);
-object_only!(ChunkChoiceRef<'a>);
-object_only!(DeltaRef<'a>);
 
 /// The identifying strings of a borrowed chunk: absent or `null` reads as empty, like the
 /// owned chunk's `String`s, and an error names the field.

@@ -42,7 +42,7 @@ impl<'a> ChatCompletionChunkRef<'a> {
     /// serde_json.
     ///
     /// ```
-    /// use cygnet_types::ChatCompletionChunkRef;
+    /// use cygnet::types::ChatCompletionChunkRef;
     /// let json = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"cygnet",
     ///   "choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#;
     /// let chunk = ChatCompletionChunkRef::from_json(json).unwrap();
@@ -80,7 +80,7 @@ impl ChatCompletionChunk {
     /// [`ChatCompletionChunkRef::from_json`].
     ///
     /// ```
-    /// use cygnet_types::ChatCompletionChunk;
+    /// use cygnet::types::ChatCompletionChunk;
     /// let json = r#"{"id":"c1","choices":[{"index":0,"delta":{"content":"Hel"}}]}"#;
     /// let chunk = ChatCompletionChunk::from_json(json).unwrap();
     /// assert_eq!(chunk.text_delta(), Some("Hel"));

@@ -8,6 +8,9 @@ use crate::message::Role;
 use crate::open_enum::open_enum;
 use crate::tool::ToolCall;
 
+object_only! {
+#[serde(remote = "ChatCompletion")]
+=>
 /// The answer to a non-streaming chat completion request.
 ///
 /// A choice Gray Swan blocked arrives as a successful answer whose content is the refusal;
@@ -23,11 +26,10 @@ use crate::tool::ToolCall;
 /// let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"cygnet",
 ///   "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],
 ///   "future_field":true}"#;
-/// let completion: cygnet_types::ChatCompletion = serde_json::from_str(body).unwrap();
+/// let completion: cygnet::types::ChatCompletion = serde_json::from_str(body).unwrap();
 /// assert_eq!(completion.content(), Some("Hi"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChatCompletion {
     /// The completion's id.
@@ -55,6 +57,7 @@ pub struct ChatCompletion {
     #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
     pub(crate) error: NoError,
 }
+}
 
 impl ChatCompletion {
     /// The content of the first choice, the common case of `n` = 1.
@@ -76,7 +79,7 @@ impl ChatCompletion {
     /// Why the first choice stopped, the common case of `n` = 1.
     ///
     /// ```
-    /// use cygnet_types::{ChatCompletion, FinishReason};
+    /// use cygnet::types::{ChatCompletion, FinishReason};
     /// let body = r#"{"choices":[{"index":0,"message":{"content":null,"tool_calls":[
     ///   {"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},
     ///   "finish_reason":"tool_calls"}]}"#;
@@ -94,9 +97,11 @@ impl ChatCompletion {
     }
 }
 
+object_only! {
+#[serde(remote = "Choice")]
+=>
 /// One generated answer.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Choice {
     /// Which choice this is, from 0.
@@ -112,10 +117,13 @@ pub struct Choice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<serde_json::Value>,
 }
+}
 
+object_only! {
+#[serde(remote = "ResponseMessage")]
+=>
 /// The message the model generated.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ResponseMessage {
     /// Normally `assistant`; absent or `null` reads as `assistant`.
@@ -132,6 +140,7 @@ pub struct ResponseMessage {
     /// [`Choice::blocked`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+}
 }
 
 fn assistant() -> Role {
@@ -195,7 +204,3 @@ impl Usage {
         }
     }
 }
-
-object_only!(ChatCompletion);
-object_only!(Choice);
-object_only!(ResponseMessage);

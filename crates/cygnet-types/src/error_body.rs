@@ -23,7 +23,7 @@ use serde_json::Value;
 /// [`ErrorBody::validation`] find the parts wherever the body put them.
 ///
 /// ```
-/// use cygnet_types::ErrorBody;
+/// use cygnet::types::ErrorBody;
 /// let body = ErrorBody::from_slice(br#"{"error":true,"message":"Invalid model requested",
 ///   "detail":"Model 'x' is not available","error_code":"invalid_model","details":{"model":"x"}}"#)
 ///     .unwrap();
@@ -146,7 +146,7 @@ pub enum Detail {
 /// Reads as `body.messages: Field required`.
 ///
 /// ```
-/// let entry: cygnet_types::ValidationError = serde_json::from_str(
+/// let entry: cygnet::types::ValidationError = serde_json::from_str(
 ///     r#"{"loc":["body","messages",0,"role"],"msg":"Input should be 'user'","type":"enum"}"#,
 /// ).unwrap();
 /// assert_eq!(entry.to_string(), "body.messages.0.role: Input should be 'user'");

@@ -175,7 +175,7 @@ impl<'de> Visitor<'de> for NoErrorVisitor {
 ///
 /// serde's derived structs also take an array of the field values in order, which no server
 /// sends and which would let `[]` read as a message made of defaults. The response types
-/// derive their parse as an inherent function (`#[serde(remote = "Self")]`) and implement
+/// derive their parse on a private twin (`#[serde(remote = "...")]`) and implement
 /// `Deserialize` through this wrapper (see [`object_only`]); it hands `deserialize_struct` to
 /// `deserialize_map` and everything else on unchanged, so borrowing and errors are serde's.
 pub(crate) struct ObjectOnly<D>(pub(crate) D);
@@ -207,23 +207,43 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
     }
 }
 
-/// `Deserialize` (through [`ObjectOnly`]) and `Serialize` for a type whose derives are
-/// `#[serde(remote = "Self")]`.
+/// A response type, defined as written, with `Deserialize` through [`ObjectOnly`].
+///
+/// The derived parse lives on a private twin of the type (`#[serde(remote = "...")]` on a
+/// copy of its fields with their serde attributes, written out by this macro from the one
+/// definition), so the public type shows no inherent `serialize`/`deserialize` functions in
+/// the docs; its `Serialize` is an ordinary derive. The attributes before `=>` are the twin's
+/// (the `remote` path, `expecting`); after it comes the type as it is documented.
 macro_rules! object_only {
-    ($ty:ident $(<$lt:lifetime>)?) => {
-        impl<'de $(: $lt, $lt)?> ::serde::Deserialize<'de> for $ty $(<$lt>)? {
-            fn deserialize<D: ::serde::Deserializer<'de>>(
-                deserializer: D,
-            ) -> Result<Self, D::Error> {
-                $ty::deserialize($crate::field::ObjectOnly(deserializer))
-            }
+    (
+        $(#[$twin:meta])*
+        =>
+        $(#[$outer:meta])*
+        $vis:vis struct $name:ident $(<$lt:lifetime>)? {
+            $( $(#[$fattr:meta])* $fvis:vis $field:ident : $fty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$outer])*
+        $vis struct $name $(<$lt>)? {
+            $( $(#[$fattr])* $fvis $field : $fty ),*
         }
 
-        impl $(<$lt>)? ::serde::Serialize for $ty $(<$lt>)? {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                $ty::serialize(self, serializer)
+        const _: () = {
+            #[derive(::serde::Deserialize)]
+            $(#[$twin])*
+            #[allow(dead_code)]
+            struct Twin $(<$lt>)? {
+                $( $(#[$fattr])* $field : $fty ),*
             }
-        }
+
+            impl<'de $(: $lt, $lt)?> ::serde::Deserialize<'de> for $name $(<$lt>)? {
+                fn deserialize<D: ::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> Result<Self, D::Error> {
+                    Twin::deserialize($crate::field::ObjectOnly(deserializer))
+                }
+            }
+        };
     };
 }
 

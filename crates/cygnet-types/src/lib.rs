@@ -1,4 +1,5 @@
-//! Wire types for Gray Swan's Cygnet API, and for the Cygnal monitor on the same host.
+//! Wire types for Gray Swan's Cygnet API, and for Cygnal (the monitor and protected
+//! completions, [`CygnalRequest`]) on the same host.
 //!
 //! This crate holds the messages, requests, responses, stream chunks and error bodies
 //! of the API and depends on `serde` and `serde_json` alone, so a service can share them
@@ -32,7 +33,7 @@
 //! let body = r#"{"choices":[{"index":0,"finish_reason":"violation","message":{
 //!   "role":"assistant","content":"Sorry, I can't help with that.",
 //!   "refusal":"Sorry, I can't help with that."}}]}"#;
-//! let completion: cygnet_types::ChatCompletion = serde_json::from_str(body).unwrap();
+//! let completion: cygnet::types::ChatCompletion = serde_json::from_str(body).unwrap();
 //! if let Some(blocked) = completion.blocked() {
 //!     eprintln!("Gray Swan blocked the answer: {}", blocked.refusal().unwrap_or_default());
 //! }
@@ -40,7 +41,7 @@
 //! ```
 //!
 //! ```
-//! use cygnet_types::{ChatCompletionRequest, Message, models};
+//! use cygnet::types::{ChatCompletionRequest, Message, models};
 //!
 //! let request = ChatCompletionRequest::new(
 //!     models::CYGNET,
@@ -66,6 +67,8 @@ mod chunk;
 mod chunk_ref;
 mod chunk_scan;
 mod completion;
+pub mod conversation;
+mod cygnal;
 mod error_body;
 mod field;
 mod message;
@@ -81,6 +84,8 @@ pub use chunk_ref::{
     ChatCompletionChunkRef, ChunkChoiceRef, DeltaRef, FunctionCallDeltaRef, ToolCallDeltaRef,
 };
 pub use completion::{ChatCompletion, Choice, FinishReason, ResponseMessage, Usage};
+pub use conversation::Conversation;
+pub use cygnal::{CygnalRequest, ResponseFormat, Stop, StreamOptions, StreamingCygnalRequest};
 pub use error_body::{Detail, ErrorBody, ErrorField, ErrorObject, LocPart, ValidationError};
 pub use message::{Message, Role};
 pub use moderation::{ModerationRequest, ModerationResponse};

@@ -8,7 +8,7 @@ use crate::field::{self, or_null, NoError};
 /// The body of `POST /moderation`.
 ///
 /// ```
-/// let req = cygnet_types::ModerationRequest::new("some text").rewrite(true);
+/// let req = cygnet::types::ModerationRequest::new("some text").rewrite(true);
 /// assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"input":"some text","rewrite":true}"#);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -48,6 +48,9 @@ impl ModerationRequest {
     }
 }
 
+object_only! {
+#[serde(remote = "ModerationResponse")]
+=>
 /// The answer to a moderation request.
 ///
 /// `flagged`, `detected` and `passed` must be present and of their type: a verdict that did
@@ -55,14 +58,13 @@ impl ModerationRequest {
 /// A body with a top-level `error` member (other than `null`) does not parse.
 ///
 /// ```
-/// use cygnet_types::ModerationResponse;
+/// use cygnet::types::ModerationResponse;
 /// let ok = r#"{"id":"m1","flagged":true,"detected":0.9,"passed":0.1}"#;
 /// assert!(serde_json::from_str::<ModerationResponse>(ok).unwrap().flagged);
 /// let err = serde_json::from_str::<ModerationResponse>("{}").unwrap_err();
 /// assert!(err.to_string().contains("missing field"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ModerationResponse {
     /// The response's id.
@@ -99,5 +101,4 @@ pub struct ModerationResponse {
     #[serde(default, skip_serializing, deserialize_with = "NoError::deserialize")]
     pub(crate) error: NoError,
 }
-
-object_only!(ModerationResponse);
+}

@@ -10,7 +10,7 @@ use crate::tool::{Tool, ToolChoice};
 /// Every optional field is left out of the JSON unless set.
 ///
 /// ```
-/// use cygnet_types::{ChatCompletionRequest, Message};
+/// use cygnet::types::{ChatCompletionRequest, Message};
 /// let req = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]).max_tokens(64);
 /// assert_eq!(
 ///     serde_json::to_string(&req).unwrap(),
@@ -115,7 +115,7 @@ impl ChatCompletionRequest {
     /// every other field as it is, borrowed rather than copied.
     ///
     /// ```
-    /// use cygnet_types::{ChatCompletionRequest, Message};
+    /// use cygnet::types::{ChatCompletionRequest, Message};
     /// let req = ChatCompletionRequest::new("cygnet", vec![Message::user("Hi")]);
     /// assert_eq!(
     ///     serde_json::to_string(&req.as_streaming()).unwrap(),

@@ -21,7 +21,7 @@ open_enum! {
 /// A tool the model may call.
 ///
 /// ```
-/// use cygnet_types::Tool;
+/// use cygnet::types::Tool;
 /// let tool = Tool::function(
 ///     "get_weather",
 ///     "Current weather for a location",
@@ -64,7 +64,7 @@ impl Tool {
     /// or without parameters.
     ///
     /// ```
-    /// use cygnet_types::{FunctionDefinition, Tool};
+    /// use cygnet::types::{FunctionDefinition, Tool};
     /// let tool = Tool::new(FunctionDefinition::new("get_time"));
     /// assert_eq!(
     ///     serde_json::to_string(&tool).unwrap(),
@@ -103,7 +103,7 @@ impl FunctionDefinition {
     /// A function with only a name; add the rest with the setters.
     ///
     /// ```
-    /// use cygnet_types::FunctionDefinition;
+    /// use cygnet::types::FunctionDefinition;
     /// let function = FunctionDefinition::new("get_weather")
     ///     .description("Current weather for a location")
     ///     .parameters(serde_json::json!({"type": "object", "properties": {}}));
@@ -137,7 +137,7 @@ impl FunctionDefinition {
 /// Serializes as `"none"`, `"auto"` or `{"type": "function", "function": {"name": ...}}`.
 ///
 /// ```
-/// use cygnet_types::ToolChoice;
+/// use cygnet::types::ToolChoice;
 /// assert_eq!(serde_json::to_string(&ToolChoice::Auto).unwrap(), r#""auto""#);
 /// assert_eq!(
 ///     serde_json::to_string(&ToolChoice::function("get_weather")).unwrap(),
@@ -243,7 +243,7 @@ impl ToolCall {
     /// ```
     /// #[derive(serde::Deserialize)]
     /// struct Args { location: String }
-    /// let call = cygnet_types::ToolCall::function("call_1", "get_weather", r#"{"location":"Ohio"}"#);
+    /// let call = cygnet::types::ToolCall::function("call_1", "get_weather", r#"{"location":"Ohio"}"#);
     /// assert_eq!(call.parse_arguments::<Args>().unwrap().location, "Ohio");
     /// ```
     ///
@@ -290,7 +290,7 @@ pub struct ArgumentsError {
     pub function: String,
     /// The arguments as the model wrote them.
     pub arguments: String,
-    /// What serde_json said.
+    /// What serde_json said: the error's `source()`, not repeated in its message.
     pub source: serde_json::Error,
 }
 
@@ -307,10 +307,12 @@ impl fmt::Display for ArgumentsError {
             shown = &shown[..end];
             cut = "...";
         }
+        // What serde_json said is the source, not repeated here (a message never repeats
+        // its source: cygnet-core's error rule).
         write!(
             f,
-            "arguments of tool call `{}` do not fit the expected type: {} (arguments: {shown}{cut})",
-            self.function, self.source
+            "arguments of tool call `{}` ({shown}{cut}) do not fit the expected type",
+            self.function
         )
     }
 }

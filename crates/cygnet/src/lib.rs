@@ -30,10 +30,17 @@
 //! |---|---|
 //! | calls from async code (tokio) | [`from_env`] / [`builder`] (default features) |
 //! | calls from code that is not async | the [`blocking`] client (default feature `blocking`) |
-//! | to test your code without a network | feature `mock`: [`mock`], the mock's guide |
-//! | another HTTP stack or runtime | `default-features = false`, your own [`Transport`] |
+//! | to test your code without a network | feature `mock`: [`mock`], the mock's guide; [`Client::builder`] with `.transport(mock)` |
+//! | another HTTP stack or runtime | `default-features = false`, your own [`Transport`] given to [`Client::builder`] |
+//! | a conversation of several turns | [`Conversation`], or [`ChatCompletion::to_message`] |
 //! | only the wire types | the `cygnet-types` crate ([`types`] here) |
 //! | a violation score from the Cygnal monitor | [`Client::monitor`] with a [`MonitorRequest`], compared with a [`Threshold`] |
+//! | another provider's model (`gpt-5`, ...) guarded by Cygnal | [`Client::cygnal`] with a [`ProviderKey`], then [`Cygnal::chat`] with a [`CygnalRequest`] |
+//!
+//! One way to start a client per need: [`builder`] (or [`from_env`]) for the real API,
+//! [`Client::builder`] for a transport of your own. `Client::builder()` cannot default to the
+//! hyper transport (the [`ClientBuilder`] docs say why); built without a transport, it fails
+//! with an error naming `cygnet::builder()`.
 //!
 //! # Features
 //!
@@ -71,12 +78,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cygnet_core::*;
+
+/// The `http` crate, whose types the [`Transport`] trait, [`ApiError`] and [`RawResponse`]
+/// speak: `cygnet::http::StatusCode` without a dependency of your own (same version).
+pub use http;
+
+/// The `bytes` crate, whose `Bytes` carry request and response bodies (see [`Body`]).
+pub use bytes;
+
 pub use cygnet_types::{
     models, Blocked, BlockedAnswer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest,
-    FinishReason, Message, ModerationRequest, ModerationResponse, MonitorRequest, MonitorResponse,
-    ReasoningMode, Role, Threshold, ThresholdError, Tool, ToolCall, ToolChoice, Usage,
-    DEFAULT_THRESHOLD,
+    Conversation, CygnalRequest, FinishReason, Message, ModerationRequest, ModerationResponse,
+    MonitorRequest, MonitorResponse, ReasoningMode, ResponseFormat, Role, Stop, StreamOptions,
+    Threshold, ThresholdError, Tool, ToolCall, ToolChoice, Usage, DEFAULT_THRESHOLD,
 };
+/// The `futures` stream trait that [`ChatStream`] and the other streams implement, to name
+/// in bounds or to implement for a stream of your own (see [`TextSource`]).
+pub use futures_core::Stream;
 
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]

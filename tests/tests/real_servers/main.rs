@@ -150,7 +150,7 @@ async fn transport_error(
     };
     assert_eq!(transport_error.kind(), kind, "{why}: {error}");
     let retryable = transport_error.is_retryable();
-    let message = error.to_string();
+    let message = error.report().to_string();
     eprintln!("{why}: {message}");
     (error, retryable, message)
 }
@@ -416,7 +416,7 @@ async fn plain_http_goes_to_the_proxy_with_its_credentials_on_the_request() {
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Proxy),
         "{error:?}"
     );
-    let message = error.to_string();
+    let message = error.report().to_string();
     assert!(
         message.contains("407") && message.contains(&squid.url()),
         "{message}"

@@ -476,7 +476,7 @@ async fn a_server_certificate_signed_by_a_leaf_in_ssl_cert_dir_is_refused_once()
         };
         assert_eq!(error.kind(), TransportErrorKind::Certificate, "{made_by}");
         assert!(!error.is_retryable(), "{made_by}");
-        let message = error.to_string();
+        let message = cygnet_core::error::Report::new(&error).to_string();
         assert!(
             message.contains("could not verify the server's certificate after 1 attempt")
                 && message.contains("invalid peer certificate")

@@ -5,6 +5,17 @@
 //! replays it otherwise, without ever building the real transport, so a replaying test
 //! cannot reach the network. The file is the [`cassette_format`](crate::cassette_format);
 //! [`Recorder`] and [`Replayer`] document how each side works.
+//!
+//! # Never a recording that could not have been meant
+//!
+//! - In CI (the `CI` environment variable set, as CI services do), a missing cassette is
+//!   an error ([`CassetteError::RecordInCi`]), not a recording: CI has no real key and
+//!   often no network. [`RecordMode::Always`] (`CYGNET_RECORD=1`) or
+//!   [`Cassette::record_in_ci`] records there anyway.
+//! - A recorder sends no request without a real key, records no transport failure unless
+//!   [`Cassette::record_failures`] asks (and then replays it marked as replayed, naming the
+//!   file), and writes no cassette when none of its requests was recorded; see the
+//!   [recorder's rules](crate::recorder#what-is-never-recorded).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,16 +24,13 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use cygnet_core::transport::{async_trait, Body, Sleep, Transport, TransportError};
 
-use crate::cassette_format::{CassetteError, MAX_CASSETTE_BYTES};
+use super::cassette_format::{CassetteError, MAX_CASSETTE_BYTES};
+use super::recorder::Recorder;
+use super::redact::Redactions;
+use super::replay::Replayer;
 use crate::clock::MockClock;
-use crate::recorder::Recorder;
-use crate::redact::Redactions;
-use crate::replay::Replayer;
 
-/// The environment variable that chooses the [`RecordMode`] when the code does not:
-/// unset or empty for [`RecordMode::WhenMissing`], `1` (or `true`, `yes`, `always`) for
-/// [`RecordMode::Always`], `0` (or `false`, `no`, `never`) for [`RecordMode::Never`].
-pub const RECORD_ENV: &str = "CYGNET_RECORD";
+pub use super::cassette_format::RECORD_ENV;
 
 /// When a [`Cassette`] records and when it replays.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,17 +77,20 @@ impl RecordMode {
 /// A cassette file and how to record or replay it.
 ///
 /// ```no_run
-/// use cygnet_mock::Cassette;
+/// use cygnet::mock::Cassette;
 ///
 /// # async fn test() -> Result<(), Box<dyn std::error::Error>> {
 /// // Records through the real transport the first time (or with CYGNET_RECORD=1), replays
 /// // the file in every later run, with no key and no network.
-/// # fn real_transport() -> cygnet_mock::MockTransport { cygnet_mock::MockTransport::new() }
+/// # fn real_transport() -> cygnet::mock::MockTransport { cygnet::mock::MockTransport::new() }
 /// // `real_transport()` is the one the client normally uses, e.g.
-/// // `cygnet_hyper::HyperTransport::new()`.
+/// // `cygnet::HyperTransport::new()`.
 /// let transport = Cassette::auto("tests/cassettes/weather.json", real_transport)?;
-/// let client = cygnet_core::ClientBuilder::from_env()
-///     .api_key(std::env::var("GRAYSWAN_API_KEY").unwrap_or_else(|_| "sk-replay".into()))
+/// // Recording needs the real key (a recorder refuses the stand-in); a replay sends nothing.
+/// let key = std::env::var("GRAYSWAN_API_KEY")
+///     .unwrap_or_else(|_| cygnet::mock::REPLAY_API_KEY.to_owned());
+/// let client = cygnet::ClientBuilder::from_env()
+///     .api_key(key)
 ///     .transport(transport.clone())
 ///     .build()?;
 /// // ... the code under test ...
@@ -96,6 +107,8 @@ pub struct Cassette {
     replay_timing: bool,
     clock: Option<MockClock>,
     max_size: u64,
+    record_failures: bool,
+    record_in_ci: bool,
 }
 
 impl Cassette {
@@ -110,6 +123,8 @@ impl Cassette {
             replay_timing: false,
             clock: None,
             max_size: MAX_CASSETTE_BYTES,
+            record_failures: false,
+            record_in_ci: false,
         }
     }
 
@@ -168,6 +183,23 @@ impl Cassette {
         self
     }
 
+    /// Records transport failures too (no connection, a body cut off): off by default, since
+    /// a failure recorded by accident (offline, say) would replay forever as if it were
+    /// the answer. A failure recorded on purpose replays with the same kind, its words
+    /// followed by `(replayed from cassette <path>, ...)`.
+    pub fn record_failures(mut self, on: bool) -> Self {
+        self.record_failures = on;
+        self
+    }
+
+    /// Records a missing cassette even when the `CI` environment variable is set, as
+    /// [`RecordMode::WhenMissing`] does elsewhere; off by default (see the
+    /// [module docs](self#never-a-recording-that-could-not-have-been-meant)).
+    pub fn record_in_ci(mut self, on: bool) -> Self {
+        self.record_in_ci = on;
+        self
+    }
+
     /// The cassette's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -182,7 +214,9 @@ impl Cassette {
     /// [`CassetteError::Locked`] when another recorder is recording the cassette and
     /// [`CassetteError::Write`] when its directory or lock file cannot be made;
     /// [`CassetteError::Mode`] for a `CYGNET_RECORD` value that is not a mode;
-    /// [`CassetteError::Read`] when whether the file exists cannot be told.
+    /// [`CassetteError::Read`] when whether the file exists cannot be told;
+    /// [`CassetteError::RecordInCi`] when the file is missing, `CI` is set and recording
+    /// there was not asked for.
     pub fn transport<T: Transport>(
         self,
         real: impl FnOnce() -> T,
@@ -191,19 +225,15 @@ impl Cassette {
             Some(mode) => mode,
             None => RecordMode::from_env(&self.path)?,
         };
-        let record = match mode {
-            RecordMode::Always => true,
-            RecordMode::Never => false,
-            RecordMode::WhenMissing => {
-                !self
-                    .path
-                    .try_exists()
-                    .map_err(|source| CassetteError::Read {
-                        path: self.path.clone(),
-                        source,
-                    })?
-            }
+        let exists = || {
+            self.path
+                .try_exists()
+                .map_err(|source| CassetteError::Read {
+                    path: self.path.clone(),
+                    source,
+                })
         };
+        let record = should_record(mode, exists, in_ci(), self.record_in_ci, &self.path)?;
         if !record {
             return Ok(CassetteTransport::Replay(self.replayer()?));
         }
@@ -223,6 +253,7 @@ impl Cassette {
             Arc::new(inner),
             self.redactions,
             self.record_timing,
+            self.record_failures,
         )
     }
 
@@ -241,6 +272,49 @@ impl Cassette {
             self.clock.unwrap_or_default(),
             self.max_size,
         )
+    }
+}
+
+/// The name of the environment variable CI services set, and in whose presence a missing
+/// cassette is not recorded unless asked.
+pub const CI_ENV: &str = "CI";
+
+/// Whether `CI` is set to anything but empty, `0` or `false`.
+fn in_ci() -> bool {
+    let value = std::env::var_os(CI_ENV).map(|v| v.to_string_lossy().into_owned());
+    means_ci(value.as_deref())
+}
+
+fn means_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|value| {
+        let value = value.trim().to_ascii_lowercase();
+        !matches!(value.as_str(), "" | "0" | "false")
+    })
+}
+
+/// Whether to record: `Always` does; `Never` does not; `WhenMissing` does when the file is
+/// missing, except in CI unless `record_in_ci`, where a missing file is an error.
+fn should_record(
+    mode: RecordMode,
+    exists: impl FnOnce() -> Result<bool, CassetteError>,
+    ci: bool,
+    record_in_ci: bool,
+    path: &Path,
+) -> Result<bool, CassetteError> {
+    match mode {
+        RecordMode::Always => Ok(true),
+        RecordMode::Never => Ok(false),
+        RecordMode::WhenMissing => {
+            if exists()? {
+                Ok(false)
+            } else if ci && !record_in_ci {
+                Err(CassetteError::RecordInCi {
+                    path: path.to_owned(),
+                })
+            } else {
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -350,5 +424,41 @@ mod tests {
         let error = RecordMode::parse(Some("sometimes"), path).unwrap_err();
         assert!(error.to_string().contains("c.json"), "{error}");
         assert!(error.to_string().contains("\"sometimes\""), "{error}");
+    }
+
+    #[test]
+    fn in_ci_a_missing_cassette_is_recorded_only_when_asked() {
+        let path = Path::new("c.json");
+        let missing = || Ok(false);
+        let present = || Ok(true);
+        // Outside CI: as before.
+        assert!(should_record(RecordMode::WhenMissing, missing, false, false, path).unwrap());
+        assert!(!should_record(RecordMode::WhenMissing, present, false, false, path).unwrap());
+        // In CI: a missing cassette is an error that says what to do...
+        let error = should_record(RecordMode::WhenMissing, missing, true, false, path).unwrap_err();
+        assert!(
+            matches!(error, CassetteError::RecordInCi { .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("c.json") && message.contains("CYGNET_RECORD=1"),
+            "{message}"
+        );
+        // ...a present one replays, and recording happens only when asked.
+        assert!(!should_record(RecordMode::WhenMissing, present, true, false, path).unwrap());
+        assert!(should_record(RecordMode::WhenMissing, missing, true, true, path).unwrap());
+        assert!(should_record(RecordMode::Always, missing, true, false, path).unwrap());
+        assert!(!should_record(RecordMode::Never, present, true, false, path).unwrap());
+    }
+
+    #[test]
+    fn ci_counts_as_set_unless_unset_empty_zero_or_false() {
+        for value in ["true", "1", "yes", "github-actions"] {
+            assert!(means_ci(Some(value)), "{value}");
+        }
+        for value in [None, Some(""), Some("0"), Some("false"), Some(" FALSE ")] {
+            assert!(!means_ci(value), "{value:?}");
+        }
     }
 }

@@ -77,7 +77,28 @@ use cygnet_core::TransportErrorKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::redact::{scrubbed_target, Redactions, Secrets};
+use super::redact::{scrubbed_target, Redactions, Secrets};
+
+/// The environment variable that chooses the [`RecordMode`](crate::RecordMode) when the
+/// code does not: unset or empty for [`RecordMode::WhenMissing`](crate::RecordMode::WhenMissing),
+/// `1` (or `true`, `yes`, `always`) for [`RecordMode::Always`](crate::RecordMode::Always),
+/// `0` (or `false`, `no`, `never`) for [`RecordMode::Never`](crate::RecordMode::Never).
+///
+/// Defined here, with the errors that name it, and re-exported by the cassette module,
+/// which reads it: so the format does not depend on the cassette that uses it.
+pub const RECORD_ENV: &str = "CYGNET_RECORD";
+
+/// The key a replaying test gives its client when `GRAYSWAN_API_KEY` is not set: a
+/// replay never sends it anywhere, and a [`Recorder`](crate::Recorder) refuses to send it
+/// (see the [recorder's rules](crate::recorder#what-is-never-recorded)), so a recipe that
+/// falls back to it can never record with it.
+///
+/// ```
+/// let key = std::env::var("GRAYSWAN_API_KEY")
+///     .unwrap_or_else(|_| cygnet_mock::REPLAY_API_KEY.to_owned());
+/// # let _ = key;
+/// ```
+pub const REPLAY_API_KEY: &str = "sk-replay";
 
 /// The cassette format version this crate writes, and the newest it reads.
 pub const CASSETTE_FORMAT_VERSION: u64 = 1;
@@ -245,33 +266,10 @@ pub(crate) struct RecordedError {
     pub(crate) message: String,
 }
 
-pub(crate) fn kind_name(kind: TransportErrorKind) -> &'static str {
-    match kind {
-        TransportErrorKind::Connect => "connect",
-        TransportErrorKind::Timeout => "timeout",
-        TransportErrorKind::Io => "io",
-        TransportErrorKind::Request => "request",
-        TransportErrorKind::Certificate => "certificate",
-        _ => "other",
-    }
-}
-
-fn kind_from_name(name: &str) -> Option<TransportErrorKind> {
-    Some(match name {
-        "connect" => TransportErrorKind::Connect,
-        "timeout" => TransportErrorKind::Timeout,
-        "io" => TransportErrorKind::Io,
-        "request" => TransportErrorKind::Request,
-        "certificate" => TransportErrorKind::Certificate,
-        "other" => TransportErrorKind::Other,
-        _ => return None,
-    })
-}
-
 impl RecordedError {
     pub(crate) fn kind(&self) -> TransportErrorKind {
         // Checked when the cassette is loaded.
-        kind_from_name(&self.kind).unwrap_or(TransportErrorKind::Other)
+        TransportErrorKind::from_name(&self.kind).unwrap_or(TransportErrorKind::Other)
     }
 }
 
@@ -608,12 +606,16 @@ impl Exchange {
 }
 
 fn check_kind(error: &RecordedError) -> Result<(), String> {
-    match kind_from_name(&error.kind) {
+    match TransportErrorKind::from_name(&error.kind) {
         Some(_) => Ok(()),
-        None => Err(format!(
-            "error kind {:?} is not one of connect, timeout, io, request, certificate, other",
-            error.kind
-        )),
+        None => {
+            let names: Vec<&str> = TransportErrorKind::ALL.iter().map(|k| k.name()).collect();
+            Err(format!(
+                "error kind {:?} is not one of {}",
+                error.kind,
+                names.join(", ")
+            ))
+        }
     }
 }
 
@@ -684,6 +686,32 @@ pub enum CassetteError {
         /// The variable's value.
         value: String,
     },
+    /// A recorder was asked to send a request with no real API key (none, or a stand-in
+    /// such as [`REPLAY_API_KEY`]): it sent nothing and recorded
+    /// nothing, since the real API could only have answered 401.
+    NoRealKey {
+        /// The cassette's path.
+        path: PathBuf,
+    },
+    /// Requests were made while recording but none was recorded, so no cassette was
+    /// written: each was refused for want of a real key, or ended in a transport failure,
+    /// which is not recorded unless [`Cassette::record_failures`](crate::Cassette::record_failures)
+    /// asks.
+    NotRecorded {
+        /// The cassette's path.
+        path: PathBuf,
+        /// Requests refused for want of a real key.
+        refused: usize,
+        /// Requests that ended in a transport failure.
+        failed: usize,
+    },
+    /// The cassette is missing and the `CI` environment variable is set: a cassette is not
+    /// recorded in CI unless asked ([`RecordMode::Always`](crate::RecordMode::Always), that is
+    /// `CYGNET_RECORD=1`, or [`Cassette::record_in_ci`](crate::Cassette::record_in_ci)).
+    RecordInCi {
+        /// The cassette's path.
+        path: PathBuf,
+    },
 }
 
 impl CassetteError {
@@ -697,7 +725,10 @@ impl CassetteError {
             | CassetteError::Write { path, .. }
             | CassetteError::TooLarge { path, .. }
             | CassetteError::Locked { path, .. }
-            | CassetteError::Mode { path, .. } => path,
+            | CassetteError::Mode { path, .. }
+            | CassetteError::NoRealKey { path }
+            | CassetteError::NotRecorded { path, .. }
+            | CassetteError::RecordInCi { path } => path,
         }
     }
 }
@@ -709,10 +740,12 @@ impl fmt::Display for CassetteError {
                 f,
                 "cassette {} does not exist; record it first (run with {}=1 and a real transport)",
                 path.display(),
-                crate::cassette::RECORD_ENV
+                RECORD_ENV
             ),
-            CassetteError::Read { path, source } => {
-                write!(f, "cannot read cassette {}: {source}", path.display())
+            // The operating system's words are the source (the error rule of cygnet-core's
+            // error module: a message never repeats its source).
+            CassetteError::Read { path, .. } => {
+                write!(f, "cannot read cassette {}", path.display())
             }
             CassetteError::Invalid { path, reason } => {
                 write!(f, "cassette {} is not valid: {reason}", path.display())
@@ -727,8 +760,8 @@ impl fmt::Display for CassetteError {
                  cygnet-mock reads; update cygnet-mock or record it again",
                 path.display()
             ),
-            CassetteError::Write { path, source } => {
-                write!(f, "cannot write cassette {}: {source}", path.display())
+            CassetteError::Write { path, .. } => {
+                write!(f, "cannot write cassette {}", path.display())
             }
             CassetteError::TooLarge { path, limit } => write!(
                 f,
@@ -757,8 +790,36 @@ impl fmt::Display for CassetteError {
                 f,
                 "{}={value:?} (for cassette {}) is not a record mode; use 1 (record again), \
                  0 (replay only) or leave it unset (record when missing)",
-                crate::cassette::RECORD_ENV,
+                RECORD_ENV,
                 path.display()
+            ),
+            CassetteError::NoRealKey { path } => write!(
+                f,
+                "refusing to record cassette {}: the request has no real API key (none, or \
+                 the stand-in REPLAY_API_KEY), and the real API would only answer 401; set \
+                 {} to a real key to record, or commit the cassette to replay it",
+                path.display(),
+                cygnet_core::config::API_KEY_ENV
+            ),
+            CassetteError::NotRecorded {
+                path,
+                refused,
+                failed,
+            } => write!(
+                f,
+                "cassette {} was not written: of its {} request(s), {refused} had no real API \
+                 key and {failed} ended in a transport failure, and failures are not recorded \
+                 (Cassette::record_failures records them on purpose)",
+                path.display(),
+                refused + failed
+            ),
+            CassetteError::RecordInCi { path } => write!(
+                f,
+                "cassette {} does not exist, and CI is set: cassettes are not recorded in CI \
+                 (there is no real key or network there); record it locally and commit it, \
+                 or set {}=1 to record in CI anyway",
+                path.display(),
+                RECORD_ENV
             ),
         }
     }
@@ -820,17 +881,20 @@ mod tests {
     }
 
     #[test]
-    fn transport_error_kinds_keep_their_names() {
-        for kind in [
-            TransportErrorKind::Connect,
-            TransportErrorKind::Timeout,
-            TransportErrorKind::Io,
-            TransportErrorKind::Request,
-            TransportErrorKind::Certificate,
-            TransportErrorKind::Other,
-        ] {
-            assert_eq!(kind_from_name(kind_name(kind)), Some(kind), "{kind:?}");
+    fn every_transport_error_kind_passes_the_load_check() {
+        for &kind in TransportErrorKind::ALL {
+            let error = RecordedError {
+                kind: kind.name().to_owned(),
+                message: "m".into(),
+            };
+            check_kind(&error).unwrap();
+            assert_eq!(error.kind(), kind);
         }
+        let unknown = RecordedError {
+            kind: "gremlins".into(),
+            message: "m".into(),
+        };
+        assert!(check_kind(&unknown).unwrap_err().contains("proxy"));
     }
 
     #[test]

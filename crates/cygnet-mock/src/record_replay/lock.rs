@@ -20,7 +20,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::cassette_format::CassetteError;
+use super::cassette_format::CassetteError;
 
 /// The cassettes this process is recording, by absolute path.
 static RECORDING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
@@ -131,7 +131,7 @@ fn release(key: &Path) {
 /// `path` made absolute, its directory (created if missing) resolved, so two spellings of
 /// one cassette are one key.
 fn absolute(path: &Path) -> io::Result<PathBuf> {
-    let (dir, name) = crate::cassette_format::cassette_dir_and_name(path)?;
+    let (dir, name) = super::cassette_format::cassette_dir_and_name(path)?;
     Ok(dir.canonicalize()?.join(name))
 }
 

@@ -50,7 +50,7 @@ pub(crate) const DEFAULT_RESPONSE_HEADERS: [&str; 5] = [
 /// own requests carry. See the [module docs](self) for the exact rules.
 ///
 /// ```
-/// use cygnet_mock::Redactions;
+/// use cygnet::mock::Redactions;
 ///
 /// let redactions = Redactions::new()
 ///     .header("x-tenant-token") // written as "<redacted>"

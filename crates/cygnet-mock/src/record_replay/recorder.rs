@@ -17,6 +17,22 @@
 //! Writing is plain blocking file I/O on the task that ends the exchange: a recorder is a
 //! test tool, and a cassette is small.
 //!
+//! # What is never recorded
+//!
+//! A recorder only records answers it could have been meant to record:
+//!
+//! - A request without a real key is not sent and not recorded: with no `grayswan-api-key`
+//!   or `Authorization: Bearer` key, or with the stand-in key [`REPLAY_API_KEY`] (the
+//!   fallback a replaying test gives the client), the request fails with a [`CassetteError::NoRealKey`] that names the cassette and
+//!   `GRAYSWAN_API_KEY` (a fake key sent to the real API would only record its 401).
+//! - A transport failure (no connection, a DNS error, a body cut off) is not recorded unless
+//!   [`Cassette::record_failures`](crate::Cassette::record_failures) asks: a cassette of
+//!   DNS errors recorded offline would replay them forever as if live. A failure recorded on
+//!   purpose replays with words that say it came from the cassette, naming it.
+//! - A cassette none of whose requests was recorded is not written at all (so the next run
+//!   tries to record again), and [`Recorder::finish`] says why
+//!   ([`CassetteError::NotRecorded`]).
+//!
 //! # One recorder per cassette
 //!
 //! A recorder takes its cassette when it is made and keeps it until its last handle is
@@ -47,12 +63,13 @@ use futures_core::Stream;
 use http::HeaderMap;
 use serde_json::Value;
 
-use crate::cassette_format::{
-    exchange_text, kind_name, save_atomically, write_cassette, BodyEnd, CassetteError, Chunk,
-    Exchange, RecordedBody, RecordedError, RecordedRequest, RecordedResponse,
+use super::cassette_format::REPLAY_API_KEY;
+use super::cassette_format::{
+    exchange_text, save_atomically, write_cassette, BodyEnd, CassetteError, Chunk, Exchange,
+    RecordedBody, RecordedError, RecordedRequest, RecordedResponse,
 };
-use crate::lock::{CassetteLock, Refusal};
-use crate::redact::{Redactions, Secrets};
+use super::lock::{CassetteLock, Refusal};
+use super::redact::{Redactions, Secrets};
 
 /// A [`Transport`] that records every exchange with an inner transport into a cassette
 /// file, and otherwise changes nothing: the caller gets the inner transport's response
@@ -65,12 +82,12 @@ use crate::redact::{Redactions, Secrets};
 /// [`cassette_format`](crate::cassette_format) for what it holds.
 ///
 /// ```no_run
-/// use cygnet_mock::{MockReply, MockTransport, Recorder};
+/// use cygnet::mock::{MockReply, MockTransport, Recorder};
 ///
 /// // Any transport can be recorded; a real test records cygnet-hyper's.
 /// let inner = MockTransport::conversation([MockReply::text("Hello!")]);
 /// let recorder = Recorder::new("tests/cassettes/hello.json", inner);
-/// let client = cygnet_core::ClientBuilder::new()
+/// let client = cygnet::Client::builder()
 ///     .api_key("sk-test-fake")
 ///     .transport(recorder.clone())
 ///     .build()?;
@@ -88,6 +105,8 @@ struct Shared {
     inner: Arc<dyn Transport>,
     redactions: Redactions,
     timing: bool,
+    /// Whether transport failures are recorded too.
+    failures: bool,
     /// The cassette, held for this recorder alone; or why it could not be had, and then
     /// nothing is sent or written.
     lock: Result<CassetteLock, Refusal>,
@@ -105,6 +124,8 @@ struct State {
     write_error: Option<CassetteError>,
     /// Whether `finish` returned the refusal to record (else the drop reports it).
     refusal_reported: bool,
+    /// Requests refused for want of a real key.
+    refused: usize,
 }
 
 /// An exchange as it is being recorded.
@@ -120,6 +141,8 @@ enum Outcome {
     Waiting,
     Abandoned,
     Failed(RecordedError),
+    /// Ended in a transport failure that is not recorded: left out of the cassette.
+    Skipped,
     Response(Box<ResponseRecord>),
     /// Over, and scrubbed and serialised: its text in the cassette.
     Written(Arc<str>),
@@ -131,7 +154,9 @@ impl Outcome {
         match self {
             Outcome::Waiting => false,
             Outcome::Response(response) => response.end.is_some(),
-            Outcome::Abandoned | Outcome::Failed(_) | Outcome::Written(_) => true,
+            Outcome::Abandoned | Outcome::Failed(_) | Outcome::Skipped | Outcome::Written(_) => {
+                true
+            }
         }
     }
 }
@@ -154,7 +179,13 @@ impl Recorder {
     /// records nothing: it fails every request and [`finish`](Self::finish) with
     /// [`CassetteError::Locked`]. [`Recorder::try_new`] returns that error at once.
     pub fn new(path: impl AsRef<Path>, inner: impl Transport) -> Self {
-        Self::with_options(path.as_ref(), Arc::new(inner), Redactions::new(), false)
+        Self::with_options(
+            path.as_ref(),
+            Arc::new(inner),
+            Redactions::new(),
+            false,
+            false,
+        )
     }
 
     /// As [`Recorder::new`], failing when the cassette cannot be taken.
@@ -176,6 +207,7 @@ impl Recorder {
         inner: Arc<dyn Transport>,
         redactions: Redactions,
         timing: bool,
+        failures: bool,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -183,12 +215,14 @@ impl Recorder {
                 inner,
                 redactions,
                 timing,
+                failures,
                 lock: CassetteLock::acquire(path),
                 state: Mutex::new(State {
                     slots: Vec::new(),
                     dirty: true,
                     write_error: None,
                     refusal_reported: false,
+                    refused: 0,
                 }),
                 write: Mutex::new(()),
             }),
@@ -221,12 +255,17 @@ impl Recorder {
     ///
     /// [`CassetteError::Write`] when this write, or an earlier one made after an exchange
     /// ended, failed; [`CassetteError::Locked`] (every time) when another recorder was
-    /// recording this cassette when this one was made, so this one recorded nothing.
+    /// recording this cassette when this one was made, so this one recorded nothing;
+    /// [`CassetteError::NotRecorded`] when requests were made but none was recorded (each
+    /// was refused for want of a real key, or failed), so no cassette was written.
     pub fn finish(&self) -> Result<(), CassetteError> {
         if let Some(refusal) = self.refusal() {
             return Err(refusal);
         }
         self.shared.write();
+        if let Some(error) = self.shared.not_recorded() {
+            return Err(error);
+        }
         match self.shared.state().write_error.take() {
             Some(error) => Err(error),
             None => Ok(()),
@@ -240,18 +279,40 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes the cassette as it stands; a failure is kept for `finish`.
+    /// Why no cassette is written: requests were made, and none of them is recorded.
+    fn not_recorded(&self) -> Option<CassetteError> {
+        let state = self.state();
+        let skipped = state
+            .slots
+            .iter()
+            .filter(|slot| matches!(slot.outcome, Outcome::Skipped))
+            .count();
+        let nothing = skipped == state.slots.len();
+        (nothing && skipped + state.refused > 0).then(|| CassetteError::NotRecorded {
+            path: self.path.clone(),
+            refused: state.refused,
+            failed: skipped,
+        })
+    }
+
+    /// Writes the cassette as it stands; a failure is kept for `finish`. Writes nothing
+    /// when requests were made and none is recorded (see [`Shared::not_recorded`]).
     fn write(&self) {
         if self.lock.is_err() {
             return;
         }
         let _order = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        if self.not_recorded().is_some() {
+            self.state().dirty = false;
+            return;
+        }
         let exchanges: Vec<Arc<str>> = {
             let mut state = self.state();
             state.dirty = false;
             state
                 .slots
                 .iter()
+                .filter(|slot| !matches!(slot.outcome, Outcome::Skipped))
                 .map(|slot| match &slot.outcome {
                     Outcome::Written(text) => Arc::clone(text),
                     // Under way: as it stands, scrubbed now and again when it ends.
@@ -279,7 +340,7 @@ impl Shared {
             if matches!(slot.outcome, Outcome::Written(_)) || !change(&mut slot.outcome) {
                 return;
             }
-            if slot.outcome.is_over() {
+            if slot.outcome.is_over() && !matches!(slot.outcome, Outcome::Skipped) {
                 let text = exchange_text(&self.exchange(slot));
                 // The raw exchange (its secrets, its chunks) is not needed any more.
                 slot.outcome = Outcome::Written(Arc::from(text));
@@ -303,7 +364,8 @@ impl Shared {
             abandoned: false,
         };
         match &slot.outcome {
-            Outcome::Waiting | Outcome::Abandoned => exchange.abandoned = true,
+            // Skipped exchanges are left out before this is asked.
+            Outcome::Waiting | Outcome::Abandoned | Outcome::Skipped => exchange.abandoned = true,
             Outcome::Failed(error) => exchange.error = Some(scrub_error(error, secrets)),
             Outcome::Response(response) => {
                 exchange.response = Some(self.response(response, secrets));
@@ -409,17 +471,31 @@ fn scrub_error(error: &RecordedError, secrets: &Secrets) -> RecordedError {
     }
 }
 
-/// The kind and message of a transport error, so that replay rebuilds the same error: the
-/// message is the source's, which `TransportError`'s `Display` prefixes by kind.
+/// The kind and the cause of a transport error, so that replay rebuilds the same error: the
+/// message is the cause's whole chain on one line (what a report would show after the kind's
+/// words), since a replay has only its words to give back.
 fn record_error(error: &TransportError) -> RecordedError {
-    let message = match std::error::Error::source(error) {
-        Some(source) => source.to_string(),
-        None => error.to_string(),
-    };
+    let cause: &(dyn std::error::Error + 'static) = error.cause();
     RecordedError {
-        kind: kind_name(error.kind()).to_owned(),
-        message,
+        kind: error.kind().name().to_owned(),
+        message: cygnet_core::error::Report::new(cause).to_string(),
     }
+}
+
+/// Whether `headers` carry a key that could be real: Gray Swan's key header, else a bearer
+/// token, that is neither empty nor the stand-in [`REPLAY_API_KEY`]. (A test's own fake
+/// key, the mock's included, is its business: only the real API must not see a stand-in.)
+fn has_real_key(headers: &HeaderMap) -> bool {
+    let key = headers
+        .get("grayswan-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .or_else(|| {
+            let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    matches!(key, Some(key) if !key.is_empty() && key != REPLAY_API_KEY)
 }
 
 /// Marks a send given up before its head (its future dropped) as abandoned.
@@ -454,6 +530,15 @@ impl Transport for Recorder {
                 format!("cygnet-mock: {}", refusal.error(&shared.path)),
             ));
         }
+        if !has_real_key(request.headers()) {
+            shared.state().refused += 1;
+            return Err(TransportError::new(
+                TransportErrorKind::Request,
+                CassetteError::NoRealKey {
+                    path: shared.path.clone(),
+                },
+            ));
+        }
         let (recorded, secrets) = RecordedRequest::scrubbed(&request, &shared.redactions);
         let index = {
             let mut state = shared.state();
@@ -474,8 +559,13 @@ impl Transport for Recorder {
         match result {
             Err(error) => {
                 let recorded = record_error(&error);
+                let failures = shared.failures;
                 shared.update(index, |outcome| {
-                    *outcome = Outcome::Failed(recorded);
+                    *outcome = if failures {
+                        Outcome::Failed(recorded)
+                    } else {
+                        Outcome::Skipped
+                    };
                     true
                 });
                 drop(guard);
@@ -540,8 +630,11 @@ struct RecordingBody {
 impl RecordingBody {
     fn end(&mut self, end: BodyEnd) {
         self.ended = true;
+        let skip = matches!(end, BodyEnd::Error(_)) && !self.shared.failures;
         self.shared.update(self.index, |outcome| {
-            if let Outcome::Response(response) = outcome {
+            if skip {
+                *outcome = Outcome::Skipped;
+            } else if let Outcome::Response(response) = outcome {
                 response.end = Some(end);
             }
             true
@@ -621,9 +714,9 @@ mod tests {
         let delta = "x".repeat(size / 16);
         let replies = (0..count).map(|_| MockReply::stream_text(vec![delta.as_str(); 16]));
         let recorder = Recorder::new(&path, MockTransport::conversation(replies));
-        let before = crate::redact::tests::scanned();
+        let before = crate::record_replay::redact::tests::scanned();
         let mut answered = 0;
-        futures_executor::block_on(async {
+        cygnet::mock::block_on(async {
             for _ in 0..count {
                 let request = http::Request::post("http://mock.invalid/chat/completion")
                     .header("authorization", "Bearer sk-test-fake")
@@ -636,7 +729,7 @@ mod tests {
             }
         });
         recorder.finish().unwrap();
-        let scanned = crate::redact::tests::scanned() - before;
+        let scanned = crate::record_replay::redact::tests::scanned() - before;
         // Every exchange was written, and the cassette still replays.
         assert_eq!(Replayer::open(&path).unwrap().exchange_count(), count);
         drop(recorder);

@@ -40,9 +40,11 @@ use cygnet_core::transport::{
 };
 use serde_json::Value;
 
-use crate::cassette_format::{BodyEnd, CassetteError, CassetteFile, RecordedBody, RecordedRequest};
+use super::cassette_format::{
+    BodyEnd, CassetteError, CassetteFile, RecordedBody, RecordedError, RecordedRequest,
+};
+use super::redact::Redactions;
 use crate::clock::{MockClock, MockInstant};
-use crate::redact::Redactions;
 
 /// A [`Transport`] that answers every request from a cassette file: the recorded status,
 /// headers, body (streamed bodies chunk by chunk, as they arrived when recording) and
@@ -52,10 +54,10 @@ use crate::redact::Redactions;
 /// how requests are matched to exchanges.
 ///
 /// ```no_run
-/// use cygnet_mock::Replayer;
+/// use cygnet::mock::Replayer;
 ///
 /// let replayer = Replayer::open("tests/cassettes/hello.json")?;
-/// let client = cygnet_core::ClientBuilder::new()
+/// let client = cygnet::Client::builder()
 ///     .api_key("sk-test-fake") // never sent anywhere
 ///     .transport(replayer.clone())
 ///     .build()?;
@@ -88,7 +90,7 @@ impl Replayer {
     /// auto-advancing [`MockClock`].
     ///
     /// It reads only a regular file (or a link to one), of at most
-    /// [`MAX_CASSETTE_BYTES`](crate::cassette_format::MAX_CASSETTE_BYTES);
+    /// [`MAX_CASSETTE_BYTES`](super::cassette_format::MAX_CASSETTE_BYTES);
     /// [`Cassette::max_size`](crate::Cassette::max_size) sets another limit.
     ///
     /// # Errors
@@ -102,7 +104,7 @@ impl Replayer {
             Redactions::new(),
             false,
             MockClock::new(),
-            crate::cassette_format::MAX_CASSETTE_BYTES,
+            super::cassette_format::MAX_CASSETTE_BYTES,
         )
     }
 
@@ -190,7 +192,7 @@ impl Shared {
             return std::future::pending().await;
         }
         if let Some(error) = &exchange.error {
-            return Err(TransportError::new(error.kind(), error.message.clone()));
+            return Err(self.replayed(error));
         }
         let Some(recorded) = &exchange.response else {
             // Load checked that an exchange has a response, an error or is abandoned.
@@ -226,7 +228,7 @@ impl Shared {
         };
         let ending = match &recorded.end {
             BodyEnd::Eof => None,
-            BodyEnd::Error(error) => Some(TransportError::new(error.kind(), error.message.clone())),
+            BodyEnd::Error(error) => Some(self.replayed(error)),
             BodyEnd::Abandoned => Some(TransportError::new(
                 TransportErrorKind::Other,
                 format!(
@@ -240,6 +242,19 @@ impl Shared {
         };
         let body = replay_body(chunks, delays, ending, self.clock.clone());
         builder.body(body).map_err(|_| self.corrupt(index))
+    }
+
+    /// A recorded transport failure, as it is replayed: its kind, and its words marked as
+    /// coming from this cassette, so that it never passes for a live failure.
+    fn replayed(&self, error: &RecordedError) -> TransportError {
+        TransportError::new(
+            error.kind(),
+            format!(
+                "{} (replayed from cassette {}, where this failure was recorded)",
+                error.message,
+                self.path.display()
+            ),
+        )
     }
 
     fn corrupt(&self, index: usize) -> TransportError {
@@ -364,8 +379,8 @@ impl fmt::Debug for Replayer {
 /// that [`Replayer`] returns then.
 ///
 /// ```
-/// # fn check(error: &cygnet_core::TransportError) {
-/// use cygnet_mock::ReplayMismatch;
+/// # fn check(error: &cygnet::TransportError) {
+/// use cygnet::mock::ReplayMismatch;
 /// if let Some(mismatch) = std::error::Error::source(error)
 ///     .and_then(|e| e.downcast_ref::<ReplayMismatch>())
 /// {
