@@ -154,32 +154,43 @@ fn collect() -> Vec<Block> {
 }
 
 /// The dependency tables the README shows (`[dependencies]` and `[dev-dependencies]`: what
-/// it tells users to add), with the `cygnet` entry pointed at this checkout.
+/// it tells users to add, merged by table and key as cargo would read them all in one
+/// manifest), with each `cygnet` entry pointed at this checkout.
 fn readme_dependencies() -> String {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("read README.md");
     let cygnet = root().join("crates/cygnet");
-    let mut tables = Vec::new();
+    let path = format!("path = {:?}", cygnet.display().to_string());
+    let mut tables: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> =
+        Default::default();
     for (start, _) in readme.match_indices("```toml\n") {
-        let table = &readme[start + "```toml\n".len()..];
-        let table = &table[..table.find("```").expect("a TOML fence closes")];
-        if table.starts_with("[dependencies]\n") || table.starts_with("[dev-dependencies]\n") {
-            tables.push(table);
-        }
-    }
-    assert!(
-        tables.iter().any(|t| t.starts_with("[dev-dependencies]")),
-        "the README shows a [dev-dependencies] table"
-    );
-    let mut out = String::new();
-    for table in tables {
-        for line in table.lines() {
+        let block = &readme[start + "```toml\n".len()..];
+        let block = &block[..block.find("```").expect("a TOML fence closes")];
+        let mut table: Option<String> = None;
+        for line in block.lines() {
+            let line = line.split(" #").next().unwrap_or(line).trim_end();
+            if line.starts_with('[') {
+                table = matches!(line, "[dependencies]" | "[dev-dependencies]")
+                    .then(|| line.to_owned());
+                continue;
+            }
+            let (Some(table), Some((key, _))) = (&table, line.split_once(" = ")) else {
+                continue;
+            };
             let line = match line.strip_prefix("cygnet = {") {
                 Some(rest) => {
                     assert!(
                         rest.contains("version = \"0.1\""),
                         "the README's cygnet line changed: {line}"
                     );
-                    let path = format!("path = {:?}", cygnet.display().to_string());
+                    // The README's own `path` (a checkout next to the user's project) is
+                    // replaced by this checkout's.
+                    let rest = match rest.find(", path = \"") {
+                        Some(at) => {
+                            let end = rest[at + 10..].find('"').expect("a path closes") + at + 11;
+                            format!("{}{}", &rest[..at], &rest[end..])
+                        }
+                        None => rest.to_owned(),
+                    };
                     format!(
                         "cygnet = {{{}",
                         rest.replacen("version = \"0.1\"", &path, 1)
@@ -187,7 +198,22 @@ fn readme_dependencies() -> String {
                 }
                 None => line.to_owned(),
             };
-            out.push_str(line.split(" #").next().unwrap_or(&line).trim_end());
+            tables
+                .entry(table.clone())
+                .or_default()
+                .insert(key.trim().to_owned(), line);
+        }
+    }
+    assert!(
+        tables.contains_key("[dev-dependencies]"),
+        "the README shows a [dev-dependencies] table"
+    );
+    let mut out = String::new();
+    for (table, lines) in tables {
+        out.push_str(&table);
+        out.push('\n');
+        for line in lines.values() {
+            out.push_str(line);
             out.push('\n');
         }
         out.push('\n');

@@ -227,6 +227,28 @@ fn offline_chat_answers_canned_without_a_key_and_says_so() {
 }
 
 #[test]
+fn offline_chat_through_cygnal_needs_neither_key() {
+    for args in [
+        &["--offline", "chat", "--cygnal", "-m", "gpt-5", "Hi"][..],
+        &[
+            "--offline",
+            "chat",
+            "--cygnal",
+            "-m",
+            "gpt-5",
+            "--no-stream",
+            "Hi",
+        ],
+    ] {
+        assert_eq!(
+            offline(args).stdout,
+            format!("{OFFLINE_ANSWER}\n"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
 fn offline_moderate_and_monitor_answer_canned_without_a_key() {
     assert_eq!(
         offline(&["--offline", "moderate", "some", "text"]).stdout,

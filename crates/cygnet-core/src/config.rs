@@ -235,12 +235,12 @@ impl ClientBuilder {
     /// process's environment: a map in tests, or a program's own configuration.
     ///
     /// ```
-    /// use cygnet_core::ClientBuilder;
+    /// use cygnet::ClientBuilder;
     ///
     /// let env = |name: &str| (name == "GRAYSWAN_BASE_URL").then(|| "http://localhost:8080".to_owned());
-    /// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
-    /// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
-    /// #   fn sleep(&self, _: std::time::Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
+    /// # struct T; #[cygnet::transport::async_trait] impl cygnet::Transport for T {
+    /// #   async fn send(&self, _: cygnet::http::Request<cygnet::bytes::Bytes>) -> Result<cygnet::http::Response<cygnet::Body>, cygnet::TransportError> { unimplemented!() }
+    /// #   fn sleep(&self, _: std::time::Duration) -> cygnet::transport::Sleep { Box::pin(std::future::pending()) } }
     /// let error = ClientBuilder::from_env_with(env)
     ///     .api_key("sk-test-fake")
     ///     .transport(T)
@@ -320,7 +320,6 @@ impl ClientBuilder {
     // The setters it shares with `RequestOptions` (and cygnet-hyper's blocking builder),
     // from their one list: each sets the option for every request of the client.
     crate::__shared_option_setters!(builder_option_setters);
-
 
     /// Options applied to every request of the client; per-call options override them.
     #[must_use]

@@ -15,10 +15,10 @@
 //! blocked in every form (see the crate's [blocked answers](crate#blocked-answers)).
 //!
 //! ```no_run
-//! # async fn run() -> cygnet_core::Result<()> {
-//! # let client: cygnet_core::Client = unimplemented!();
-//! use cygnet_core::cygnal::{CygnalControls, ProviderKey};
-//! use cygnet_core::types::{CygnalRequest, Message, Threshold};
+//! # async fn run() -> cygnet::Result<()> {
+//! # let client: cygnet::Client = unimplemented!();
+//! use cygnet::cygnal::{CygnalControls, ProviderKey};
+//! use cygnet::types::{CygnalRequest, Message, Threshold};
 //!
 //! let guarded = client
 //!     .cygnal(ProviderKey::from_env()?) // OPENAI_API_KEY
@@ -62,11 +62,11 @@ pub const OPENAI_API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// [`Error::Config`] before anything is sent. Its `Debug` never shows it, and no error does.
 ///
 /// ```
-/// use cygnet_core::cygnal::ProviderKey;
+/// use cygnet::cygnal::ProviderKey;
 /// let key = ProviderKey::new("sk-provider-fake")?;
 /// assert_eq!(format!("{key:?}"), "ProviderKey(<redacted>)");
 /// assert!(ProviderKey::new(" ").is_err());
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct ProviderKey(Arc<str>);
@@ -168,8 +168,8 @@ fn check_key(key: &str, what: &str) -> Result<()> {
 /// ASCII (spaces included): a non-ASCII description is refused rather than sent garbled. Other headers go in through [`RequestOptions::header`].
 ///
 /// ```
-/// use cygnet_core::cygnal::CygnalControls;
-/// use cygnet_core::types::{ReasoningMode, Threshold};
+/// use cygnet::cygnal::CygnalControls;
+/// use cygnet::types::{ReasoningMode, Threshold};
 /// let controls = CygnalControls::new()
 ///     .category("no-finance", "Never give financial advice")
 ///     .pre_violation(Threshold::new(0.3).unwrap())
@@ -180,7 +180,7 @@ fn check_key(key: &str, what: &str) -> Result<()> {
 /// assert_eq!(headers["category-no-finance"], "Never give financial advice");
 /// assert_eq!(headers["pre-violation"], "0.3");
 /// assert_eq!(headers["reasoning-mode"], "hybrid");
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
@@ -337,15 +337,15 @@ fn header_value(what: &str, value: &str) -> Result<HeaderValue> {
 /// neither key.
 ///
 /// ```
-/// # struct T; #[cygnet_core::transport::async_trait] impl cygnet_core::Transport for T {
-/// #   async fn send(&self, _: http::Request<bytes::Bytes>) -> Result<http::Response<cygnet_core::Body>, cygnet_core::TransportError> { unimplemented!() }
-/// #   fn sleep(&self, _: std::time::Duration) -> cygnet_core::transport::Sleep { Box::pin(std::future::pending()) } }
-/// use cygnet_core::cygnal::ProviderKey;
-/// let client = cygnet_core::Client::builder().api_key("gs-test-fake").transport(T).build()?;
+/// # struct T; #[cygnet::transport::async_trait] impl cygnet::Transport for T {
+/// #   async fn send(&self, _: cygnet::http::Request<cygnet::bytes::Bytes>) -> Result<cygnet::http::Response<cygnet::Body>, cygnet::TransportError> { unimplemented!() }
+/// #   fn sleep(&self, _: std::time::Duration) -> cygnet::transport::Sleep { Box::pin(std::future::pending()) } }
+/// use cygnet::cygnal::ProviderKey;
+/// let client = cygnet::Client::builder().api_key("gs-test-fake").transport(T).build()?;
 /// let guarded = client.cygnal(ProviderKey::new("sk-provider-fake")?);
 /// let shown = format!("{guarded:?}");
 /// assert!(!shown.contains("gs-test-fake") && !shown.contains("sk-provider-fake"));
-/// # Ok::<(), cygnet_core::Error>(())
+/// # Ok::<(), cygnet::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Cygnal {
@@ -370,8 +370,8 @@ impl Client {
     /// see [`Cygnal`] and the [module docs](crate::cygnal).
     ///
     /// ```no_run
-    /// # fn run(client: cygnet_core::Client) -> cygnet_core::Result<()> {
-    /// let guarded = client.cygnal(cygnet_core::cygnal::ProviderKey::from_env()?);
+    /// # fn run(client: cygnet::Client) -> cygnet::Result<()> {
+    /// let guarded = client.cygnal(cygnet::cygnal::ProviderKey::from_env()?);
     /// # let _ = guarded; Ok(()) }
     /// ```
     pub fn cygnal(&self, key: ProviderKey) -> Cygnal {

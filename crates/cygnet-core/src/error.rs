@@ -234,8 +234,8 @@ impl Error {
     /// `: ` (see the [module docs](self) for why the message alone does not repeat them).
     ///
     /// ```
-    /// use cygnet_core::transport::{TransportError, TransportErrorKind};
-    /// let error = cygnet_core::Error::from(TransportError::new(
+    /// use cygnet::transport::{TransportError, TransportErrorKind};
+    /// let error = cygnet::Error::from(TransportError::new(
     ///     TransportErrorKind::Connect,
     ///     "connection refused",
     /// ));
@@ -254,7 +254,7 @@ impl Error {
 /// its own message (see the [module docs](self)), each cause shows once.
 ///
 /// ```
-/// use cygnet_core::error::Report;
+/// use cygnet::error::Report;
 /// let io = std::io::Error::other("disk full");
 /// assert_eq!(Report::new(&io).to_string(), "disk full");
 /// ```
@@ -590,6 +590,10 @@ impl ApiError {
     /// or an HTTP date). `None` when neither parses or the wait is not within (0, 60] seconds,
     /// where the client's retries fall back to their own backoff.
     ///
+    /// An HTTP-date `Retry-After` is read against the system clock; under a virtual clock
+    /// (the mock's) use [`ApiError::retry_after_at`] with that clock's wall time, which is
+    /// what the client's own retries read it against.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use cygnet::ApiError;
@@ -601,7 +605,13 @@ impl ApiError {
     /// assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {
-        let seconds = crate::retry::retry_after(&self.headers, std::time::SystemTime::now())?;
+        self.retry_after_at(std::time::SystemTime::now())
+    }
+
+    /// [`ApiError::retry_after`] with an HTTP-date `Retry-After` read against `now`, such as
+    /// a transport's [`wall_clock`](crate::Transport::wall_clock).
+    pub fn retry_after_at(&self, now: std::time::SystemTime) -> Option<Duration> {
+        let seconds = crate::retry::retry_after(&self.headers, now)?;
         (seconds > 0.0 && seconds <= crate::retry::MAX_RETRY_AFTER.as_secs_f64())
             .then(|| Duration::from_secs_f64(seconds))
     }

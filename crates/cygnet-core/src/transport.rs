@@ -300,7 +300,7 @@ macro_rules! kinds_and_names {
             /// `proxy`, `certificate`, `other`), as files such as cassettes write it.
             ///
             /// ```
-            /// use cygnet_core::TransportErrorKind;
+            /// use cygnet::TransportErrorKind;
             /// for &kind in TransportErrorKind::ALL {
             ///     assert_eq!(TransportErrorKind::from_name(kind.name()), Some(kind));
             /// }
@@ -354,8 +354,8 @@ impl TransportErrorKind {
 /// so [`Report`](crate::error::Report) shows `...after 3 attempts: <cause>`.
 ///
 /// ```
-/// use cygnet_core::error::Report;
-/// use cygnet_core::transport::{TransportError, TransportErrorKind};
+/// use cygnet::error::Report;
+/// use cygnet::transport::{TransportError, TransportErrorKind};
 /// let error = TransportError::new(TransportErrorKind::Io, "connection reset");
 /// assert_eq!(error.to_string(), "connection broke");
 /// assert_eq!(Report::new(&error).to_string(), "connection broke: connection reset");

@@ -299,10 +299,10 @@ impl Client {
     /// see [`cygnet_core::Cygnal`]. Shares this client's pool and runtime.
     ///
     /// ```no_run
-    /// use cygnet_core::cygnal::ProviderKey;
-    /// use cygnet_core::types::{CygnalRequest, Message};
-    /// # fn main() -> cygnet_core::Result<()> {
-    /// let client = cygnet_hyper::blocking::Client::from_env()?;
+    /// use cygnet::cygnal::ProviderKey;
+    /// use cygnet::types::{CygnalRequest, Message};
+    /// # fn main() -> cygnet::Result<()> {
+    /// let client = cygnet::blocking::Client::from_env()?;
     /// let guarded = client.cygnal(ProviderKey::from_env()?); // OPENAI_API_KEY
     /// let request = CygnalRequest::new("gpt-5", vec![Message::user("Hello!")]);
     /// let completion = guarded.chat(&request)?;
@@ -845,6 +845,15 @@ impl ClientBuilder {
         }
     }
 
+    /// [`ClientBuilder::new`] with the variables read through `lookup` instead of the
+    /// process's environment; see [`cygnet_core::ClientBuilder::from_env_with`].
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            inner: cygnet_core::ClientBuilder::from_env_with(lookup)
+                .transport(crate::HyperTransport::new()),
+        }
+    }
+
     forward! {
         /// Sets the API key; see [`cygnet_core::ClientBuilder::api_key`].
         api_key(key: impl Into<String>);
@@ -899,9 +908,9 @@ impl ClientBuilder {
 /// [`Client::guarded`]. Each call blocks until its checks decided.
 ///
 /// ```no_run
-/// # fn run(client: cygnet_hyper::blocking::Client, request: cygnet_core::types::ChatCompletionRequest)
-/// #     -> cygnet_core::Result<()> {
-/// use cygnet_core::guard::GuardPolicy;
+/// # fn run(client: cygnet::blocking::Client, request: cygnet::types::ChatCompletionRequest)
+/// #     -> cygnet::Result<()> {
+/// use cygnet::guard::GuardPolicy;
 /// let guarded = client.guarded(GuardPolicy::new());
 /// let answer = guarded.chat(&request)?;
 /// for verdict in answer.report.verdicts() {

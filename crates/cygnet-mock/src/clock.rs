@@ -90,7 +90,7 @@ impl MockInstant {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let at = cygnet_mock::MockInstant::from_start(Duration::from_secs(3));
+    /// let at = cygnet::mock::MockInstant::from_start(Duration::from_secs(3));
     /// assert_eq!(at.since_start(), Duration::from_secs(3));
     /// ```
     pub fn from_start(since_start: Duration) -> Self {
@@ -301,7 +301,7 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use cygnet_mock::MockClock;
+    /// use cygnet::mock::MockClock;
     /// let clock = MockClock::manual();
     /// let start = std::time::UNIX_EPOCH + Duration::from_secs(MockClock::WALL_START_UNIX_SECS);
     /// assert_eq!(clock.wall_clock(), start);
@@ -318,7 +318,7 @@ impl MockClock {
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
-    /// let clock = cygnet_mock::MockClock::manual();
+    /// let clock = cygnet::mock::MockClock::manual();
     /// let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
     /// clock.set_wall_clock(at);
     /// clock.advance(Duration::from_secs(1));
@@ -337,7 +337,7 @@ impl MockClock {
     /// give the same numbers: a test can compute the waits it expects from a twin clock.
     ///
     /// ```
-    /// use cygnet_mock::MockClock;
+    /// use cygnet::mock::MockClock;
     /// let (a, b) = (MockClock::new(), MockClock::new());
     /// a.set_jitter_seed(7);
     /// b.set_jitter_seed(7);
@@ -359,7 +359,7 @@ impl MockClock {
     /// Restarts the jitter sequence from `seed`.
     ///
     /// ```
-    /// let clock = cygnet_mock::MockClock::new();
+    /// let clock = cygnet::mock::MockClock::new();
     /// clock.set_jitter_seed(3);
     /// let first = clock.jitter();
     /// clock.set_jitter_seed(3);

@@ -470,7 +470,7 @@ impl MockReply {
     /// the chat call is in flight: each gets its own reply whichever is sent first.
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport};
+    /// use cygnet::mock::{MockReply, MockTransport};
     /// let mock = MockTransport::conversation([
     ///     MockReply::text("Hello!").on_path("/chat/completion"),
     ///     MockReply::monitor(0.01).on_path("/cygnal/monitor"),
@@ -588,15 +588,15 @@ impl MockReply {
     /// `usage` with these counts and their sum.
     ///
     /// ```
-    /// # async fn run() -> cygnet_core::Result<()> {
-    /// use cygnet_mock::{MockReply, MockTransport};
+    /// # async fn run() -> cygnet::Result<()> {
+    /// use cygnet::mock::{MockReply, MockTransport};
     /// let mock = MockTransport::conversation([MockReply::stream_text(["Hi"]).with_usage(12, 1)]);
-    /// # let request = cygnet_types::ChatCompletionRequest::new("cygnet", vec![]);
+    /// # let request = cygnet::types::ChatCompletionRequest::new("cygnet", vec![]);
     /// let completion = mock.client().chat_stream(&request).await?.collect_completion().await?;
     /// assert_eq!(completion.usage.unwrap().total_tokens, 13);
     /// # Ok(())
     /// # }
-    /// # futures_executor::block_on(run()).unwrap();
+    /// # cygnet::mock::block_on(run()).unwrap();
     /// ```
     ///
     /// # Panics

@@ -243,18 +243,18 @@ impl MockTransport {
     /// [`CapturedRequest::grayswan_key`] check that both keys arrived.
     ///
     /// ```
-    /// use cygnet_mock::{MockReply, MockTransport, MOCK_API_KEY, MOCK_PROVIDER_KEY};
-    /// use cygnet_types::{CygnalRequest, Message};
+    /// use cygnet::mock::{MockReply, MockTransport, MOCK_API_KEY, MOCK_PROVIDER_KEY};
+    /// use cygnet::types::{CygnalRequest, Message};
     ///
     /// let mock = MockTransport::conversation([MockReply::blocked("Sorry, I can't help with that.")]);
     /// let request = CygnalRequest::new("gpt-5", vec![Message::user("Hi")]);
-    /// let completion = futures_executor::block_on(mock.cygnal().chat(&request))?;
+    /// let completion = cygnet::mock::block_on(mock.cygnal().chat(&request))?;
     /// assert!(completion.is_blocked());
     /// let sent = mock.last_request().unwrap();
     /// assert_eq!(sent.path(), "/cygnal/chat/completions");
     /// assert_eq!(sent.provider_key(), Some(MOCK_PROVIDER_KEY));
     /// assert_eq!(sent.grayswan_key(), Some(MOCK_API_KEY));
-    /// # Ok::<(), cygnet_core::Error>(())
+    /// # Ok::<(), cygnet::Error>(())
     /// ```
     pub fn cygnal(&self) -> Cygnal {
         match ProviderKey::new(MOCK_PROVIDER_KEY) {

@@ -26,7 +26,7 @@ use crate::tool::{Tool, ToolChoice};
 /// goes in through the client's extra-body option.
 ///
 /// ```
-/// use cygnet_types::{CygnalRequest, Message, Stop};
+/// use cygnet::types::{CygnalRequest, Message, Stop};
 /// let request = CygnalRequest::new("gpt-5", vec![Message::user("Hi")])
 ///     .max_completion_tokens(64)
 ///     .stop(Stop::from("\n\n"))
@@ -206,7 +206,7 @@ impl CygnalRequest {
     /// every other field as it is, borrowed rather than copied.
     ///
     /// ```
-    /// use cygnet_types::{CygnalRequest, Message};
+    /// use cygnet::types::{CygnalRequest, Message};
     /// let req = CygnalRequest::new("gpt-5", vec![Message::user("Hi")]).include_usage();
     /// assert_eq!(
     ///     serde_json::to_string(&req.as_streaming()).unwrap(),
@@ -329,7 +329,7 @@ impl Serialize for StreamingCygnalRequest<'_> {
 /// Where the model stops: one sequence, or several.
 ///
 /// ```
-/// use cygnet_types::Stop;
+/// use cygnet::types::Stop;
 /// assert_eq!(serde_json::to_string(&Stop::from("END")).unwrap(), r#""END""#);
 /// assert_eq!(serde_json::to_string(&Stop::from(vec!["a", "b"])).unwrap(), r#"["a","b"]"#);
 /// ```
@@ -364,7 +364,7 @@ impl<S: Into<String>> From<Vec<S>> for Stop {
 /// Options of a streamed answer (`stream_options`).
 ///
 /// ```
-/// use cygnet_types::StreamOptions;
+/// use cygnet::types::StreamOptions;
 /// assert_eq!(
 ///     serde_json::to_string(&StreamOptions::include_usage()).unwrap(),
 ///     r#"{"include_usage":true}"#
@@ -393,7 +393,7 @@ impl StreamOptions {
 /// goes through [`ResponseFormat::from_value`].
 ///
 /// ```
-/// use cygnet_types::ResponseFormat;
+/// use cygnet::types::ResponseFormat;
 /// assert_eq!(
 ///     serde_json::to_string(&ResponseFormat::json_object()).unwrap(),
 ///     r#"{"type":"json_object"}"#

@@ -2,24 +2,18 @@
 //! [`VettedData`], untrusted content that passed its check.
 
 use std::fmt;
-use std::pin::pin;
 use std::sync::Arc;
 
-use futures_util::future::{self, Either};
+use futures_util::future;
 
-use cygnet_types::{ChatCompletion, ChatCompletionRequest, Message, MonitorRequest, Role};
+use cygnet_types::{ChatCompletion, ChatCompletionRequest, Message, MonitorRequest};
 
 use crate::client::Client;
-use crate::error::{Error, Result, TimeoutKind};
+use crate::error::Result;
+use crate::guard::check::{answer_conversation, decide, monitor_messages, settle, Shared};
 use crate::guard::policy::{CheckMode, GuardPolicy};
 use crate::guard::stream::GuardedStream;
-use crate::guard::verdict::{GuardError, GuardReport, Guarded, Stage, StageOutcome, StageVerdict};
-
-/// What a guarded client and its streams share: the client and the policy.
-pub(crate) struct Shared {
-    pub(crate) client: Client,
-    pub(crate) policy: GuardPolicy,
-}
+use crate::guard::verdict::{GuardReport, Guarded, Stage, StageVerdict};
 
 /// A [`Client`] wrapped with a [`GuardPolicy`]: every chat call is checked by Cygnal's
 /// monitor at the stages the policy names, and [`GuardedClient::vet`] checks untrusted
@@ -28,8 +22,8 @@ pub(crate) struct Shared {
 /// Made with [`Client::guarded`]. Cheap to clone; clones share the client and the policy.
 ///
 /// ```
-/// # fn run(client: cygnet_core::Client) {
-/// use cygnet_core::guard::{CheckMode, GuardPolicy};
+/// # fn run(client: cygnet::Client) {
+/// use cygnet::guard::{CheckMode, GuardPolicy};
 /// let guarded = client.guarded(GuardPolicy::new().mode(CheckMode::DuringCall));
 /// assert_eq!(guarded.policy().check_mode(), CheckMode::DuringCall);
 /// # }
@@ -85,9 +79,9 @@ impl GuardedClient {
     ///   it says so itself ([`ChatCompletion::blocked`]).
     ///
     /// ```no_run
-    /// # async fn run(client: cygnet_core::Client, request: cygnet_core::types::ChatCompletionRequest)
-    /// #     -> cygnet_core::Result<()> {
-    /// use cygnet_core::guard::GuardPolicy;
+    /// # async fn run(client: cygnet::Client, request: cygnet::types::ChatCompletionRequest)
+    /// #     -> cygnet::Result<()> {
+    /// use cygnet::guard::GuardPolicy;
     /// let guarded = client.guarded(GuardPolicy::new());
     /// match guarded.chat(&request).await {
     ///     Ok(answer) => println!("{}", answer.value.content().unwrap_or_default()),
@@ -165,8 +159,8 @@ impl GuardedClient {
     /// [`VettedData::verdict`].
     ///
     /// ```no_run
-    /// # async fn run(guarded: cygnet_core::guard::GuardedClient, page: String,
-    /// #     mut messages: Vec<cygnet_core::types::Message>) -> cygnet_core::Result<()> {
+    /// # async fn run(guarded: cygnet::guard::GuardedClient, page: String,
+    /// #     mut messages: Vec<cygnet::types::Message>) -> cygnet::Result<()> {
     /// let page = guarded.vet(page).await?; // an injected page stops here
     /// messages.push(page.into_message());
     /// # Ok(()) }
@@ -226,8 +220,8 @@ impl GuardedClient {
 /// skipped it.
 ///
 /// ```no_run
-/// # async fn run(guarded: cygnet_core::guard::GuardedClient) -> cygnet_core::Result<()> {
-/// use cygnet_core::types::Message;
+/// # async fn run(guarded: cygnet::guard::GuardedClient) -> cygnet::Result<()> {
+/// use cygnet::types::Message;
 /// let page: Message = guarded.vet("<p>It is sunny in Ohio.</p>").await?.into();
 /// # Ok(()) }
 /// ```
@@ -264,115 +258,4 @@ impl From<VettedData> for Message {
     fn from(data: VettedData) -> Self {
         data.into_message()
     }
-}
-
-/// The conversation as the monitor reads it: OpenAI-format turns, so Cygnet's own `data`
-/// role is sent as `user` (the monitor judges its content all the same).
-pub(crate) fn monitor_messages(messages: &[Message]) -> Vec<Message> {
-    messages
-        .iter()
-        .map(|message| {
-            let mut message = message.clone();
-            if message.role == Role::Data {
-                message.role = Role::User;
-            }
-            message
-        })
-        .collect()
-}
-
-/// The conversation with the answer's first choice appended as the assistant's turn.
-fn answer_conversation(messages: &[Message], completion: &ChatCompletion) -> Vec<Message> {
-    let mut conversation = monitor_messages(messages);
-    conversation.push(assistant_turn(
-        completion.content(),
-        completion.tool_calls(),
-    ));
-    conversation
-}
-
-/// The assistant's turn: its text, or its tool calls when it has no text.
-pub(crate) fn assistant_turn(
-    content: Option<&str>,
-    tool_calls: &[cygnet_types::ToolCall],
-) -> Message {
-    match content {
-        None if !tool_calls.is_empty() => Message::assistant_tool_calls(tool_calls.to_vec()),
-        content => Message::assistant(content.unwrap_or_default()),
-    }
-}
-
-/// Runs one check: the monitor call (within the policy's time limit, on the client's
-/// clock), judged by the policy. `Err` is an undecided check under a fail-closed policy.
-pub(crate) async fn decide(
-    shared: &Shared,
-    stage: Stage,
-    request: MonitorRequest,
-) -> std::result::Result<StageVerdict, (Stage, Error)> {
-    let policy = &shared.policy;
-    let request = policy.apply(request);
-    let monitor = pin!(shared.client.monitor(&request));
-    let answer = match policy.monitor_timeout_value() {
-        None => monitor.await,
-        Some(limit) => {
-            let sleep = shared.client.transport().sleep(limit);
-            match future::select(monitor, sleep).await {
-                Either::Left((answer, _)) => answer,
-                Either::Right(((), _)) => Err(Error::from(TimeoutKind::Request(limit))),
-            }
-        }
-    };
-    match answer {
-        Ok(response) => Ok(StageVerdict::judge(stage, response, policy)),
-        Err(cause) if policy.is_fail_open() => Ok(StageVerdict::failed_open(stage, cause, policy)),
-        Err(cause) => Err((stage, cause)),
-    }
-}
-
-/// Records a check's result in `report` (and the trace), and turns a block or an undecided
-/// check into the guarded call's error.
-pub(crate) fn settle(
-    decided: std::result::Result<StageVerdict, (Stage, Error)>,
-    report: &mut GuardReport,
-) -> Result<StageVerdict> {
-    let verdict = match decided {
-        Ok(verdict) => verdict,
-        Err((stage, cause)) => {
-            tracing::warn!(stage = stage.as_str(), error = %cause, "Cygnal guard: check undecided, call stopped");
-            return Err(GuardError::Undecided {
-                stage,
-                cause: Box::new(cause),
-                report: report.clone(),
-            }
-            .into());
-        }
-    };
-    let stage = verdict.stage.as_str();
-    match verdict.outcome {
-        StageOutcome::Passed => {
-            tracing::debug!(stage, score = verdict.score, "Cygnal guard: passed");
-        }
-        StageOutcome::Observed => {
-            tracing::warn!(stage, score = verdict.score, reasons = ?verdict.reasons, "Cygnal guard: violation observed, let through");
-        }
-        StageOutcome::FailedOpen => {
-            let cause = verdict.undecided.as_ref().map(ToString::to_string);
-            tracing::warn!(
-                stage,
-                error = cause.as_deref().unwrap_or_default(),
-                "Cygnal guard: check undecided, let through (fail open)"
-            );
-        }
-        StageOutcome::Blocked => {
-            tracing::info!(stage, score = verdict.score, reasons = ?verdict.reasons, "Cygnal guard: blocked");
-            report.push(verdict.clone());
-            return Err(GuardError::Blocked {
-                verdict: Box::new(verdict),
-                report: report.clone(),
-            }
-            .into());
-        }
-    }
-    report.push(verdict.clone());
-    Ok(verdict)
 }

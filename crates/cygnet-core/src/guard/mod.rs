@@ -37,9 +37,9 @@
 //! # Example
 //!
 //! ```no_run
-//! # async fn run(client: cygnet_core::Client, page: String) -> cygnet_core::Result<()> {
-//! use cygnet_core::guard::{GuardPolicy, Reason, Stage};
-//! use cygnet_core::types::{ChatCompletionRequest, Message};
+//! # async fn run(client: cygnet::Client, page: String) -> cygnet::Result<()> {
+//! use cygnet::guard::{GuardPolicy, Reason, Stage};
+//! use cygnet::types::{ChatCompletionRequest, Message};
 //!
 //! let guarded = client.guarded(GuardPolicy::new());
 //! let mut messages = vec![Message::user("Summarise this page.")];
@@ -61,6 +61,7 @@
 //! # Ok(()) }
 //! ```
 
+mod check;
 mod client;
 mod policy;
 mod stream;

@@ -47,8 +47,8 @@ pub enum CheckMode {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cygnet_core::guard::{Action, CheckMode, GuardPolicy};
-/// use cygnet_core::types::{ReasoningMode, Threshold};
+/// use cygnet::guard::{Action, CheckMode, GuardPolicy};
+/// use cygnet::types::{ReasoningMode, Threshold};
 ///
 /// let policy = GuardPolicy::new()
 ///     .threshold(Threshold::new(0.7).unwrap())

@@ -12,7 +12,7 @@ use cygnet_types::{ChatCompletion, ChatCompletionChunk, Message, MonitorRequest}
 
 use crate::accumulate::Accumulator;
 use crate::error::{Error, Result};
-use crate::guard::client::{assistant_turn, decide, monitor_messages, settle, Shared};
+use crate::guard::check::{assistant_turn, decide, monitor_messages, settle, Shared};
 use crate::guard::verdict::{GuardReport, Guarded, Stage, StageOutcome, StageVerdict};
 use crate::stream::ChatStream;
 use crate::text::TextSource;
@@ -35,8 +35,8 @@ type Check = BoxFuture<'static, std::result::Result<StageVerdict, (Stage, Error)
 /// checked again: it says so itself.
 ///
 /// ```no_run
-/// # async fn run(guarded: cygnet_core::guard::GuardedClient, request: cygnet_core::types::ChatCompletionRequest)
-/// #     -> cygnet_core::Result<()> {
+/// # async fn run(guarded: cygnet::guard::GuardedClient, request: cygnet::types::ChatCompletionRequest)
+/// #     -> cygnet::Result<()> {
 /// let mut stream = guarded.chat_stream(&request).await?;
 /// while let Some(chunk) = stream.next_chunk().await {
 ///     match chunk {

@@ -95,7 +95,7 @@ pub const RECORD_ENV: &str = "CYGNET_RECORD";
 ///
 /// ```
 /// let key = std::env::var("GRAYSWAN_API_KEY")
-///     .unwrap_or_else(|_| cygnet_mock::REPLAY_API_KEY.to_owned());
+///     .unwrap_or_else(|_| cygnet::mock::REPLAY_API_KEY.to_owned());
 /// # let _ = key;
 /// ```
 pub const REPLAY_API_KEY: &str = "sk-replay";
