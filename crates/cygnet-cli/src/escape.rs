@@ -20,9 +20,9 @@ fn push_escaped(out: &mut String, c: char) {
     let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
 }
 
-/// Escapes the control characters of text that arrives in pieces (see the [module
-/// docs](self)); a carriage return at the end of a piece is held until the next piece shows
-/// whether a newline follows it.
+/// Escapes the control characters of text that arrives in pieces (see the [output
+/// module's docs](crate::output)); a carriage return at the end of a piece is held until the
+/// next piece shows whether a newline follows it.
 #[derive(Debug, Default)]
 pub struct ControlEscaper {
     pending_cr: bool,

@@ -95,8 +95,8 @@ impl GuardedClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Guard`] with [`GuardError::Blocked`] when a check blocked (its stage and
-    /// verdict inside), or [`GuardError::Undecided`] when a check could not decide and the
+    /// [`Error::Guard`](crate::Error::Guard) with [`GuardError::Blocked`](crate::guard::GuardError::Blocked) when a check blocked (its stage and
+    /// verdict inside), or [`GuardError::Undecided`](crate::guard::GuardError::Undecided) when a check could not decide and the
     /// policy fails closed; otherwise the errors of [`Client::chat`].
     pub async fn chat(&self, request: &ChatCompletionRequest) -> Result<Guarded<ChatCompletion>> {
         let mut report = GuardReport::default();
@@ -125,7 +125,7 @@ impl GuardedClient {
     /// The answer is checked at the end of the stream and, with
     /// [`GuardPolicy::stream_check_every`], every N chunks on the way; the chunks delivered
     /// before a check are not covered by it, so a blocked answer ends the stream with
-    /// [`Error::Guard`] whose verdict says how many had been delivered
+    /// [`Error::Guard`](crate::Error::Guard) whose verdict says how many had been delivered
     /// ([`StageVerdict::at_chunk`]); see [`GuardedStream`].
     ///
     /// # Errors
@@ -168,8 +168,8 @@ impl GuardedClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Guard`] with [`GuardError::Blocked`] (stage [`Stage::Data`]) when the
-    /// content is a violation, [`GuardError::Undecided`] when the check could not decide.
+    /// [`Error::Guard`](crate::Error::Guard) with [`GuardError::Blocked`](crate::guard::GuardError::Blocked) (stage [`Stage::Data`]) when the
+    /// content is a violation, [`GuardError::Undecided`](crate::guard::GuardError::Undecided) when the check could not decide.
     pub async fn vet(&self, content: impl Into<String>) -> Result<VettedData> {
         let content = content.into();
         let verdict = decide(
@@ -237,8 +237,8 @@ impl VettedData {
         &self.content
     }
 
-    /// The check's verdict: [`StageOutcome::Passed`], or, when the policy allowed it,
-    /// [`StageOutcome::Observed`] or [`StageOutcome::FailedOpen`].
+    /// The check's verdict: [`StageOutcome::Passed`](crate::guard::StageOutcome::Passed), or, when the policy allowed it,
+    /// [`StageOutcome::Observed`](crate::guard::StageOutcome::Observed) or [`StageOutcome::FailedOpen`](crate::guard::StageOutcome::FailedOpen).
     pub fn verdict(&self) -> &StageVerdict {
         &self.verdict
     }
