@@ -131,6 +131,28 @@ fn a_blocked_input_sends_nothing_to_the_model() {
 }
 
 #[test]
+fn several_answers_under_the_output_check_are_refused_before_anything_is_sent() {
+    let mock = MockTransport::new();
+    let guarded = mock.client().guarded(GuardPolicy::new());
+    let several = request().n(2);
+    let whole = block_on(guarded.chat(&several)).unwrap_err();
+    let streamed = block_on(guarded.chat_stream(&several)).err().unwrap();
+    for error in [whole, streamed] {
+        assert!(
+            matches!(&error, Error::Config(m) if m.contains("n = 2")),
+            "{error:?}"
+        );
+    }
+    assert!(mock.requests().is_empty());
+    // Without the output check nothing goes unchecked, so the request is sent.
+    let mock = MockTransport::conversation([MockReply::monitor(0.01), MockReply::text("a")]);
+    let input_only = mock
+        .client()
+        .guarded(GuardPolicy::new().check_output(false));
+    assert!(block_on(input_only.chat(&several)).is_ok());
+}
+
+#[test]
 fn ipi_and_mutation_block_by_themselves_unless_the_policy_says_not() {
     for (reply, reason) in [
         (MockReply::monitor(0.1).ipi(true), Reason::Ipi),

@@ -9,7 +9,7 @@ use futures_util::future;
 use cygnet_types::{ChatCompletion, ChatCompletionRequest, Message, MonitorRequest};
 
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::guard::check::{answer_conversation, decide, monitor_messages, settle, Shared};
 use crate::guard::policy::{CheckMode, GuardPolicy};
 use crate::guard::stream::GuardedStream;
@@ -95,10 +95,15 @@ impl GuardedClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Guard`](crate::Error::Guard) with [`GuardError::Blocked`](crate::guard::GuardError::Blocked) when a check blocked (its stage and
-    /// verdict inside), or [`GuardError::Undecided`](crate::guard::GuardError::Undecided) when a check could not decide and the
-    /// policy fails closed; otherwise the errors of [`Client::chat`].
+    /// [`Error::Guard`](crate::Error::Guard) with
+    /// [`GuardError::Blocked`](crate::guard::GuardError::Blocked) when a check blocked (its
+    /// stage and verdict inside), or
+    /// [`GuardError::Undecided`](crate::guard::GuardError::Undecided) when a check could not
+    /// decide and the policy fails closed; [`Error::Config`](crate::Error::Config) before
+    /// anything is sent for a request of several answers (`n` > 1) under the output check,
+    /// which reads one; otherwise the errors of [`Client::chat`].
     pub async fn chat(&self, request: &ChatCompletionRequest) -> Result<Guarded<ChatCompletion>> {
+        self.one_answer(request)?;
         let mut report = GuardReport::default();
         let completion = self
             .with_input_check(request, &mut report, self.shared.client.chat(request))
@@ -133,6 +138,7 @@ impl GuardedClient {
     /// As [`GuardedClient::chat`] for the input check, and as [`Client::chat_stream`] for the
     /// stream's head. The answer's checks end the stream as its last item.
     pub async fn chat_stream(&self, request: &ChatCompletionRequest) -> Result<GuardedStream> {
+        self.one_answer(request)?;
         let mut report = GuardReport::default();
         let stream = self
             .with_input_check(
@@ -168,8 +174,11 @@ impl GuardedClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Guard`](crate::Error::Guard) with [`GuardError::Blocked`](crate::guard::GuardError::Blocked) (stage [`Stage::Data`]) when the
-    /// content is a violation, [`GuardError::Undecided`](crate::guard::GuardError::Undecided) when the check could not decide.
+    /// [`Error::Guard`](crate::Error::Guard) with
+    /// [`GuardError::Blocked`](crate::guard::GuardError::Blocked) (stage [`Stage::Data`]) when
+    /// the content is a violation,
+    /// [`GuardError::Undecided`](crate::guard::GuardError::Undecided) when the check could not
+    /// decide.
     pub async fn vet(&self, content: impl Into<String>) -> Result<VettedData> {
         let content = content.into();
         let verdict = decide(
@@ -184,6 +193,18 @@ impl GuardedClient {
     }
 
     /// Runs `call` with the input check the policy asks for, in its mode.
+    /// The output check reads one answer (the first choice): a request for several (`n` >
+    /// 1) would let the others through unchecked, so it is refused before anything is sent.
+    fn one_answer(&self, request: &ChatCompletionRequest) -> Result<()> {
+        match request.n {
+            Some(n) if n > 1 && self.shared.policy.checks_output() => Err(Error::Config(format!(
+                "a guarded call checks one answer, but the request asks for n = {n}: leave n \
+                 unset (or 1), or turn the output check off"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     async fn with_input_check<T>(
         &self,
         request: &ChatCompletionRequest,
