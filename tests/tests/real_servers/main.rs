@@ -148,7 +148,7 @@ async fn transport_error(
     let Error::Transport(transport_error) = &error else {
         panic!("{why}: {error:?}");
     };
-    assert_eq!(transport_error.kind(), kind, "{why}: {error}");
+    assert_eq!(transport_error.kind(), kind, "{why}: {}", error.report());
     let retryable = transport_error.is_retryable();
     let message = error.report().to_string();
     eprintln!("{why}: {message}");

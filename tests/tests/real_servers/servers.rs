@@ -509,6 +509,7 @@ impl Squid {
             .arg("-f")
             .arg(&conf_path);
         let process = Process::spawn("squid", &mut command, log, &[port]);
+        wait_until_squid_answers(port);
         Self {
             _process: process,
             port,
@@ -553,4 +554,38 @@ impl Squid {
     pub fn access_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
+}
+
+/// Waits (bounded) until squid answers a request of its own on `port`: a listening port is
+/// not yet a squid that handles requests (on a loaded machine it may drop the first ones),
+/// and the tests must see its answers, not a start-up race.
+fn wait_until_squid_answers(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if squid_answers(port) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "squid on port {port} did not answer within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether squid on `port` answers a request for the forbidden host (which it refuses itself,
+/// without any other server) with an HTTP status line.
+fn squid_answers(port: u16) -> bool {
+    use std::io::Read as _;
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET http://{FORBIDDEN_HOST}/ HTTP/1.0\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
