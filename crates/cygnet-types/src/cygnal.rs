@@ -105,19 +105,6 @@ pub struct CygnalRequest {
     pub moderate_before: Option<bool>,
 }
 
-macro_rules! setters {
-    ($( $(#[$doc:meta])* $field:ident : $ty:ty ),+ $(,)?) => {
-        $(
-            $(#[$doc])*
-            #[must_use]
-            pub fn $field(mut self, value: $ty) -> Self {
-                self.$field = Some(value);
-                self
-            }
-        )+
-    };
-}
-
 impl CygnalRequest {
     /// A request for the provider's `model` over `messages`, every optional field unset.
     pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {

@@ -62,6 +62,21 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![forbid(unsafe_code)]
 
+/// Setters for a request's optional fields, one per `field: Type`: each sets `Some(value)`.
+/// Defined here, before the modules, so that every request type shares one definition.
+macro_rules! setters {
+    ($( $(#[$doc:meta])* $field:ident : $ty:ty ),+ $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $field(mut self, value: $ty) -> Self {
+                self.$field = Some(value);
+                self
+            }
+        )+
+    };
+}
+
 mod blocked;
 mod chunk;
 mod chunk_ref;

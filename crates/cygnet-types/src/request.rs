@@ -53,19 +53,6 @@ pub struct ChatCompletionRequest {
     pub tool_choice: Option<ToolChoice>,
 }
 
-macro_rules! setters {
-    ($( $(#[$doc:meta])* $field:ident : $ty:ty ),+ $(,)?) => {
-        $(
-            $(#[$doc])*
-            #[must_use]
-            pub fn $field(mut self, value: $ty) -> Self {
-                self.$field = Some(value);
-                self
-            }
-        )+
-    };
-}
-
 impl ChatCompletionRequest {
     /// A request for `model` over `messages`, every optional field unset.
     pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
