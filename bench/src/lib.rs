@@ -207,6 +207,24 @@ pub fn contender_runtime() -> tokio::runtime::Runtime {
 /// (cygnet) and `/chat/completions` (async-openai) alike: an SSE answer when the request
 /// body asks for `"stream":true`, else the completion. Runs until the process ends.
 pub fn spawn_server(config: ServerConfig, threads: usize) -> SocketAddr {
+    let config = Arc::new(config);
+    spawn_loopback(threads, move |request| {
+        let config = Arc::clone(&config);
+        async move { serve(&config, request).await }
+    })
+}
+
+/// The answer of a loopback server's handler.
+type Answer = Result<http::Response<BoxBody<Bytes, Infallible>>, Infallible>;
+
+/// A loopback HTTP/1.1 server on its own thread and a runtime of `threads` workers, answering
+/// every request with `handle`; returns its address once it listens. Runs until the process
+/// ends.
+fn spawn_loopback<F, Fut>(threads: usize, handle: F) -> SocketAddr
+where
+    F: Fn(http::Request<hyper::body::Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Answer> + Send + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -220,18 +238,15 @@ pub fn spawn_server(config: ServerConfig, threads: usize) -> SocketAddr {
                 .expect("bind loopback");
             tx.send(listener.local_addr().expect("local addr"))
                 .expect("report the address");
-            let config = Arc::new(config);
+            let handle = Arc::new(handle);
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let config = Arc::clone(&config);
+                let handle = Arc::clone(&handle);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let config = Arc::clone(&config);
-                        async move { serve(&config, request).await }
-                    });
+                    let service = hyper::service::service_fn(move |request| handle(request));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
@@ -286,49 +301,21 @@ async fn serve(
 /// delay on the server's own timer, as a slow monitor or model would. Runs until the process
 /// ends.
 pub fn spawn_guard_server(monitor: std::time::Duration, chat: std::time::Duration) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind loopback");
-            tx.send(listener.local_addr().expect("local addr"))
-                .expect("report the address");
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |request: http::Request<hyper::body::Incoming>| async move {
-                            let path = request.uri().path().to_owned();
-                            let _ = request.into_body().collect().await;
-                            let (delay, body) = if path.ends_with("/cygnal/monitor") {
-                                (monitor, Bytes::from_static(br#"{"violation":0.01}"#))
-                            } else {
-                                (chat, completion_json())
-                            };
-                            tokio::time::sleep(delay).await;
-                            Ok::<_, Infallible>(
-                                http::Response::builder()
-                                    .header("content-type", "application/json")
-                                    .body(Full::new(body))
-                                    .expect("a valid response"),
-                            )
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    rx.recv().expect("the server starts")
+    spawn_loopback(
+        1,
+        move |request: http::Request<hyper::body::Incoming>| async move {
+            let path = request.uri().path().to_owned();
+            let _ = request.into_body().collect().await;
+            let (delay, body) = if path.ends_with("/cygnal/monitor") {
+                (monitor, Bytes::from_static(br#"{"violation":0.01}"#))
+            } else {
+                (chat, completion_json())
+            };
+            tokio::time::sleep(delay).await;
+            Ok(http::Response::builder()
+                .header("content-type", "application/json")
+                .body(Full::new(body).boxed())
+                .expect("a valid response"))
+        },
+    )
 }
