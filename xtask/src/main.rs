@@ -40,6 +40,15 @@ struct Step {
     env: &'static [(&'static str, &'static str)],
 }
 
+/// Every package of the lock file, for every target, so the tests that resolve a project of
+/// their own offline (`tests/tests/readme_deps.rs`) find what `cargo build` alone would not
+/// have downloaded (`wasi`, say). A no-op once they are in the local cache.
+const FETCH: Step = Step {
+    name: "fetch",
+    args: &["fetch", "--locked"],
+    env: &[],
+};
+
 const FMT: Step = Step {
     name: "format",
     args: &["fmt", "--all", "--check"],
@@ -76,8 +85,8 @@ const DOC: Step = Step {
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let steps: &[Step] = match args.first().map(String::as_str) {
-        Some("ci") => &[FMT, CLIPPY, TEST, DOC],
-        Some("test") => &[TEST],
+        Some("ci") => &[FETCH, FMT, CLIPPY, TEST, DOC],
+        Some("test") => &[FETCH, TEST],
         Some("bench") => return bench::bench(&workspace_root()),
         Some("loadtest") => return bench::loadtest(&workspace_root()),
         Some("fuzz") => return fuzz(&args[1..]),
