@@ -1,28 +1,29 @@
 //! A blocking client, for code that is not async (feature `blocking`, on by default).
 //!
 //! [`Client`] wraps the async [`cygnet_core::Client`] together with a tokio runtime of its own
-//! (one worker thread, shared by all clones), so its caller needs no runtime at all, the way
-//! `reqwest::blocking` works. The hyper pool's connection tasks, the sockets and the timers live
-//! on that runtime, so connections are reused across calls and clones.
+//! (shared by all clones), so its caller needs no runtime at all, the way `reqwest::blocking`
+//! works. The hyper pool's connection tasks, the sockets and the timers belong to that runtime,
+//! so connections are reused across calls and clones.
 //!
-//! Each call is the async call, driven on the caller's thread inside the runtime's context:
-//! the thread polls the call's future and sleeps while it is pending, until the runtime's
-//! worker (which reads the sockets and fires the timers) wakes it. A stream is an
-//! [`Iterator`] read the same way: a `next()` whose chunk is already decoded or already in the
-//! read buffer returns it without waiting and without a trip to another thread (`cargo xtask
-//! bench` compares it with the async stream). The stream's body is read on the runtime, where
-//! the connection is, and its bytes cross to the caller's thread in batches, up to 256 KiB
-//! ahead of the caller, so a fast server costs a wake-up per batch rather than per read.
-//! Driving on the caller's thread is also why the calls borrow their request instead of
-//! copying it.
+//! Each call is the async call, driven to its end on the caller's thread: while the call
+//! waits, that thread drives the runtime itself (reads the sockets, runs hyper's connection
+//! tasks, fires the timers), so a call involves no other thread. A stream is an [`Iterator`]
+//! read the same way: a `next()` whose chunk is already decoded or already in the read buffer
+//! returns it after one poll, and one that must wait reads the socket on the caller's thread,
+//! as an async stream on a current-thread runtime does (`cargo xtask bench` compares the two).
+//! Between calls, a thread of the client's own drives the runtime, so idle connections and
+//! dropped streams are looked after (see `blocking/runtime.rs`). Driving on the caller's
+//! thread is also why the calls borrow their request instead of copying it.
 //!
 //! # From async code
 //! Do not call it from async code: each call blocks the calling thread until the answer
 //! arrives, and blocking an async executor's thread stalls every other task on it. Use the
-//! async client there. Because the sockets and timers belong to the client's own runtime,
-//! doing it anyway does not deadlock or panic (unlike `Runtime::block_on` inside a runtime),
-//! and calling it from `tokio::task::spawn_blocking` or a plain thread is fine. Dropping the
-//! client (or a stream) never blocks either: its runtime is shut down in the background.
+//! async client there. Doing it anyway does not deadlock or panic (unlike `Runtime::block_on`
+//! inside a runtime): a thread inside another runtime's context (an async task, or
+//! `tokio::task::spawn_blocking`) does not drive the client's runtime, it sleeps while the
+//! client's own thread does, and a stream's bytes cross to it in batches. That is slower than
+//! a plain thread, but it works. Dropping the client (or a stream) never blocks either: its
+//! runtime is shut down in the background.
 //!
 //! ```no_run
 //! use cygnet::types::{ChatCompletionRequest, Message};
@@ -40,13 +41,15 @@
 //! ```
 
 pub(crate) mod relay;
+pub(crate) mod runtime;
+
+use runtime::Runtime;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
+use std::task::{Context, Poll};
 
 use cygnet_core::cygnal::{CygnalControls, ProviderKey};
 use cygnet_core::sse::OwnedEvent;
@@ -57,7 +60,6 @@ use cygnet_core::types::{
 };
 use cygnet_core::{
     Accumulator, ApiResponse, Error, RawResponse, RequestOptions, Result, TextPiece, Transport,
-    TransportError, TransportErrorKind,
 };
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode};
@@ -286,11 +288,11 @@ impl Client {
         self.runtime.block_on(call)?
     }
 
-    /// [`Client::call`] for a call that opens a stream: its body is read on the runtime and
-    /// relayed to this thread in batches ([`relay`]).
+    /// [`Client::call`] for a call that opens a stream: on a thread inside another runtime,
+    /// its body is read by the client's runtime and relayed to this thread in batches
+    /// ([`relay`]).
     fn call_stream<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
-        let _relay = relay::Scope::enter();
-        self.call(call)
+        self.runtime.block_on_stream(call)?
     }
 }
 
@@ -425,19 +427,18 @@ impl<S> OnRuntime<S> {
 
     /// Polls the stream with `poll` until it is ready, on this thread.
     ///
-    /// What is already decoded or already read comes back from the first poll, with no wait
-    /// and no other thread involved; only an empty read buffer (and an empty relay queue,
-    /// see [`relay`]) makes this thread sleep until the runtime's worker has more bytes.
+    /// What is already decoded or already read comes back from the first poll; only an empty
+    /// read buffer makes this thread wait, driving the runtime until the socket has more
+    /// bytes (see [`Runtime::block_on`]).
     fn next_with<T>(
         &mut self,
         mut poll: impl FnMut(&mut S, &mut Context<'_>) -> Poll<Option<Result<T>>>,
     ) -> Option<Result<T>> {
         let stream = self.stream.as_mut()?;
-        // A re-send made while reading the stream gets its body relayed too.
-        let _relay = relay::Scope::enter();
+        // `block_on_stream`: a re-send made while reading the stream opens a body too.
         match self
             .runtime
-            .block_on(std::future::poll_fn(|cx| poll(stream, cx)))
+            .block_on_stream(std::future::poll_fn(|cx| poll(stream, cx)))
         {
             Ok(item) => item,
             Err(error) => Some(Err(error)),
@@ -1032,93 +1033,5 @@ impl fmt::Debug for GuardedStream {
         f.debug_struct("blocking::GuardedStream")
             .field("stream", &self.inner.stream)
             .finish_non_exhaustive()
-    }
-}
-
-/// The client's own tokio runtime. Shut down in the background on drop, so dropping the last
-/// client never blocks and never panics, even inside another runtime.
-struct Runtime {
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl Runtime {
-    fn start() -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("cygnet-blocking")
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| {
-                Error::Config(format!(
-                    "could not start the blocking client's runtime: {e}"
-                ))
-            })?;
-        Ok(Self {
-            runtime: Some(runtime),
-        })
-    }
-
-    fn handle(&self) -> Option<&tokio::runtime::Handle> {
-        self.runtime.as_ref().map(tokio::runtime::Runtime::handle)
-    }
-
-    /// Drives `future` to its end on this thread, inside the runtime's context (so the
-    /// sockets, timers and tasks it creates belong to the runtime), sleeping while it is
-    /// pending.
-    ///
-    /// Unlike `Runtime::block_on`, this is allowed on a thread that is inside another runtime:
-    /// the future needs nothing from the caller's runtime, since this runtime's worker drives
-    /// its sockets and timers. Tokio's cooperative budget is lifted, because the caller's
-    /// task (if any) never yields to its own scheduler while this waits.
-    fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
-        let handle = self.handle().ok_or_else(runtime_gone)?;
-        let _context = handle.enter();
-        let mut future = std::pin::pin!(tokio::task::unconstrained(future));
-        Ok(THREAD_WAKER.with(|waker| {
-            let mut cx = Context::from_waker(waker);
-            loop {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
-                }
-                // A wake-up that came before this park makes it return at once; a spurious
-                // return only costs one more poll.
-                std::thread::park();
-            }
-        }))
-    }
-}
-
-thread_local! {
-    /// This thread's waker for [`Runtime::block_on`], made once per thread rather than once
-    /// per poll.
-    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-}
-
-/// Wakes a thread sleeping in [`Runtime::block_on`].
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-fn runtime_gone() -> Error {
-    Error::Transport(TransportError::new(
-        TransportErrorKind::Other,
-        "the blocking client's runtime stopped before the call finished",
-    ))
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
     }
 }

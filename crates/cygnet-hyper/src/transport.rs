@@ -270,9 +270,9 @@ impl Transport for HyperTransport {
                 .check_plain_answer(&method, &uri, response.status())
                 .map_err(|e| TransportError::new(TransportErrorKind::Proxy, e))?;
         }
-        // The blocking client relays a stream's body through its runtime (see its module).
+        // The blocking client reads hyper's bodies its own way (see `blocking::runtime`).
         #[cfg(feature = "blocking")]
-        let body = |incoming| crate::blocking::relay::body(IncomingStream { incoming });
+        let body = |incoming| crate::blocking::runtime::body(IncomingStream { incoming });
         #[cfg(not(feature = "blocking"))]
         let body = |incoming| Body::from_stream(IncomingStream { incoming });
         Ok(response.map(body))

@@ -1,27 +1,27 @@
-//! The blocking client's streaming bodies, read on its runtime and handed to the caller's
-//! thread in batches.
+//! The streaming bodies of a blocking call made from inside another runtime's context, read
+//! on the client's runtime and handed to the caller's thread in batches.
 //!
-//! A blocking stream is decoded on the caller's thread (so a chunk can be lent from the read
-//! buffer), while the connection belongs to the client's runtime. hyper's body channel holds
-//! one data frame, so reading hyper's body straight from the caller's thread makes the two
-//! threads take turns frame by frame: the caller takes a frame and wakes the runtime's worker,
-//! which reads the next one and wakes the caller, two cross-thread wake-ups (each a system
-//! call and a context switch) per frame. That hand-over was what kept the blocking stream
-//! about 1.6x the async one's CPU (`bench/README.md`).
+//! A caller on a plain thread drives the client's runtime itself and reads its bodies
+//! directly ([`super::runtime`]). A *guest*, a thread inside another runtime's context, must
+//! not block on the client's runtime, so the client's own thread drives it while the guest
+//! sleeps. hyper's body channel holds one data frame, so reading hyper's body straight from
+//! the guest's thread would make the two threads take turns frame by frame: the guest takes a
+//! frame and wakes the driving thread, which reads the next one and wakes the guest, two
+//! cross-thread wake-ups (each a system call and a context switch) per frame.
 //!
 //! Instead, a relay task on the runtime reads the body next to hyper's connection task (on
 //! the same thread, where a wake-up is a queue push) and queues the frames, as they are
-//! (`Bytes`, no copy), up to [`READ_AHEAD`] bytes ahead of the caller. The caller takes the
+//! (`Bytes`, no copy), up to [`READ_AHEAD`] bytes ahead of the guest. The guest takes the
 //! queued frames one by one under a lock that is held for a push or a pop only, and sleeps
-//! only when the queue is empty; the relay, once the queue is full, sleeps until the caller
-//! has taken half of it. A caller that keeps up with a slow server is woken once per frame, as
+//! only when the queue is empty; the relay, once the queue is full, sleeps until the guest
+//! has taken half of it. A guest that keeps up with a slow server is woken once per frame, as
 //! before; a fast server's frames cross in batches, with one wake-up per [`RESUME_BELOW`]
 //! bytes.
 //!
-//! Only hyper's bodies made while this thread drives a blocking stream call are relayed
-//! ([`Scope`]); async callers and non-streaming calls read hyper's body directly, as before.
-//! Dropping the relayed body aborts the relay task without waiting for it; the task then
-//! drops hyper's body on the runtime, which closes the connection.
+//! Only hyper's bodies made while a guest drives a blocking stream call are relayed
+//! ([`Scope`]); every other body is read directly, in the runtime's turn
+//! ([`ReadInTurn`]). Dropping the relayed body aborts the relay task without waiting for it;
+//! the task then drops hyper's body on the runtime, which closes the connection.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -44,7 +44,8 @@ pub(crate) const READ_AHEAD: usize = 256 * 1024;
 pub(crate) const RESUME_BELOW: usize = READ_AHEAD / 2;
 
 thread_local! {
-    /// Whether this thread is driving a blocking stream call, inside its client's runtime.
+    /// Whether this thread is a guest driving a blocking stream call, inside its client's
+    /// runtime.
     static RELAYING: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -69,18 +70,18 @@ impl Drop for Scope {
     }
 }
 
-/// `body` as core's [`Body`]: relayed when this thread is inside a [`Scope`] and a runtime's
-/// context, else as it is.
-pub(crate) fn body<S>(body: S) -> Body
+/// `body` relayed, when this thread is inside a [`Scope`] and a runtime's context; else
+/// `body` back, to be read directly.
+pub(crate) fn relayed<S>(body: S) -> std::result::Result<Body, S>
 where
     S: Stream<Item = Result<Bytes, TransportError>> + Send + Unpin + 'static,
 {
     if RELAYING.with(Cell::get) {
         if let Ok(handle) = Handle::try_current() {
-            return Body::from_stream(relay(body, &handle));
+            return Ok(Body::from_stream(relay(body, &handle)));
         }
     }
-    Body::from_stream(body)
+    Err(body)
 }
 
 /// What the relay task and the caller share.
@@ -427,7 +428,10 @@ mod tests {
             let (tx, source) = fed(1);
             tx.try_send(Ok(Bytes::from_static(b"x"))).unwrap();
             drop(tx);
-            let mut direct = body(source);
+            let Err(source) = relayed(source) else {
+                panic!("relayed outside a runtime's context");
+            };
+            let mut direct = Body::from_stream(source);
             let item = runtime
                 .block_on(std::future::poll_fn(|cx| direct.poll_chunk(cx)))
                 .unwrap();
