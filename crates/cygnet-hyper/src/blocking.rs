@@ -419,6 +419,7 @@ struct OnRuntime<S> {
 
 impl<S> OnRuntime<S> {
     fn new(stream: S, runtime: &Arc<Runtime>) -> Self {
+        runtime.stream_opened();
         Self {
             stream: Some(stream),
             runtime: Arc::clone(runtime),
@@ -463,6 +464,8 @@ impl<S> Drop for OnRuntime<S> {
             let _guard = runtime.enter();
             self.stream.take();
         }
+        // The client's own thread looks after the connection from here.
+        self.runtime.stream_closed();
     }
 }
 

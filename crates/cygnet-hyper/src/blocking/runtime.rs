@@ -8,12 +8,19 @@
 //! That hand-over was what kept the blocking stream's CPU and wall time above the async one's
 //! (`bench/README.md`).
 //!
-//! Between calls, and between the reads of a stream, somebody must still drive the runtime:
-//! an idle pooled connection must see its server close, and a dropped stream's connection must
-//! close. A driver thread does this. It takes the runtime only after no caller has taken it
-//! for [`QUIET`]. A stream read as fast as it arrives takes the runtime once per read, so the
-//! driver stays out of the way and wakes once per [`QUIET`] to check. Once it has the runtime,
-//! it gives it back as soon as a caller asks.
+//! Between calls somebody must still drive the runtime: an idle pooled connection must see
+//! its server close, and a dropped stream's connection must close. A driver thread does this.
+//! It takes the runtime only after no caller has taken it for [`QUIET`], and gives it back as
+//! soon as a caller asks.
+//!
+//! While a blocking stream is open and read, its reader takes the runtime at every read, and
+//! the driver thread, finding the runtime busy after a [`QUIET`] wait, ends. A live second
+//! thread is not free: every system call on a file (each `write` of a printed delta, say)
+//! costs a multi-threaded process more than a single-threaded one, as the kernel must count
+//! the file's users. Between the stream's reads nobody drives the runtime then, which costs
+//! nothing: the stream's reader catches up at its next read, and a server's bytes wait in the
+//! socket. The driver thread starts again once no stream is open and a call ends, when a
+//! stream is dropped, and whenever a guest (below) waits.
 //!
 //! A caller inside another runtime's context (an async task, `spawn_blocking`) cannot call
 //! `Runtime::block_on`; tokio forbids blocking a thread that drives tasks. Such a *guest*
@@ -72,8 +79,21 @@ struct State {
     driver_waits: bool,
     /// The driver thread's waker while it drives the runtime, to make it hand the runtime over.
     driver: Option<Waker>,
+    /// Blocking streams open on this runtime; while one is, the driver thread may end.
+    streams: usize,
+    /// A driver thread is running (or starting).
+    driver_alive: bool,
     /// The client is gone: the driver thread ends.
     stop: bool,
+}
+
+impl State {
+    /// Whether a driver thread must be started now (and, if so, marks it started).
+    fn wants_driver(&mut self) -> bool {
+        let wanted = !self.stop && !self.driver_alive;
+        self.driver_alive |= wanted;
+        wanted
+    }
 }
 
 impl Turns {
@@ -95,18 +115,40 @@ impl Turns {
         }
     }
 
-    fn caller_leaves(&self) {
+    /// A caller's turn ended; `true` when a driver thread must be started (no stream is open
+    /// to drive the runtime again soon).
+    fn caller_leaves(&self) -> bool {
         let mut state = self.lock();
         state.drivers -= 1;
         if state.drivers == 0 && state.driver_waits {
             // Only an untimed wait needs the news; a timed one looks when it ends.
             self.changed.notify_one();
         }
+        state.drivers == 0 && state.streams == 0 && state.wants_driver()
     }
 
-    fn guest_arrives(&self) {
-        self.lock().guests += 1;
+    /// A guest waits; `true` when a driver thread must be started for it.
+    fn guest_arrives(&self) -> bool {
+        let mut state = self.lock();
+        state.guests += 1;
         self.changed.notify_one();
+        state.wants_driver()
+    }
+
+    fn stream_opened(&self) {
+        self.lock().streams += 1;
+    }
+
+    /// A stream was dropped; `true` when a driver thread must be started.
+    fn stream_closed(&self) -> bool {
+        let mut state = self.lock();
+        state.streams -= 1;
+        state.wants_driver()
+    }
+
+    /// Starting the driver thread failed: the next that wants it tries again.
+    fn driver_failed(&self) {
+        self.lock().driver_alive = false;
     }
 
     fn guest_leaves(&self) {
@@ -125,11 +167,13 @@ impl Turns {
     }
 
     /// Waits until the driver thread should drive: no caller is driving, and a guest waits or
-    /// no caller has taken a turn for [`QUIET`]. `false` once the client is gone.
+    /// no caller has taken a turn for [`QUIET`]. `false` when the driver thread should end:
+    /// the client is gone, or an open stream's reader drives the runtime.
     fn driver_waits_for_its_turn(&self) -> bool {
         let mut state = self.lock();
         loop {
             if state.stop {
+                state.driver_alive = false;
                 return false;
             }
             if state.drivers > 0 {
@@ -150,8 +194,16 @@ impl Turns {
                 .wait_timeout(state, QUIET)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-            if !state.stop && state.drivers == 0 && state.turns == turns {
-                return true;
+            if state.stop || state.guests > 0 {
+                continue;
+            }
+            if state.turns == turns {
+                if state.drivers == 0 {
+                    return true;
+                }
+            } else if state.streams > 0 {
+                state.driver_alive = false;
+                return false;
             }
         }
     }
@@ -180,17 +232,45 @@ impl Runtime {
             .enable_time()
             .build()
             .map_err(|e| cannot_start(&e))?;
-        let runtime = Arc::new(runtime);
-        let turns = Arc::<Turns>::default();
-        let (for_driver, turns_for_driver) = (Arc::clone(&runtime), Arc::clone(&turns));
-        std::thread::Builder::new()
+        let runtime = Self {
+            runtime: Some(Arc::new(runtime)),
+            turns: Arc::<Turns>::default(),
+        };
+        runtime.turns.lock().driver_alive = true;
+        runtime.start_driver().map_err(|e| cannot_start(&e))?;
+        Ok(runtime)
+    }
+
+    /// Starts a driver thread; the caller has marked it alive.
+    fn start_driver(&self) -> std::io::Result<()> {
+        let Some(runtime) = self.runtime.as_ref().map(Arc::clone) else {
+            return Ok(());
+        };
+        let turns = Arc::clone(&self.turns);
+        let started = std::thread::Builder::new()
             .name("cygnet-blocking".into())
-            .spawn(move || drive(for_driver, &turns_for_driver))
-            .map_err(|e| cannot_start(&e))?;
-        Ok(Self {
-            runtime: Some(runtime),
-            turns,
-        })
+            .spawn(move || drive(runtime, &turns));
+        if started.is_err() {
+            self.turns.driver_failed();
+        }
+        started.map(drop)
+    }
+
+    /// Starts a driver thread when `wanted`; a failure is left to the next that wants one.
+    fn start_driver_if(&self, wanted: bool) {
+        if wanted {
+            let _ = self.start_driver();
+        }
+    }
+
+    /// A blocking stream is open on this runtime ([`Runtime::stream_closed`] when dropped).
+    pub(crate) fn stream_opened(&self) {
+        self.turns.stream_opened();
+    }
+
+    /// A blocking stream was dropped: the driver thread takes over again.
+    pub(crate) fn stream_closed(&self) {
+        self.start_driver_if(self.turns.stream_closed());
     }
 
     pub(crate) fn handle(&self) -> Option<&Handle> {
@@ -233,31 +313,35 @@ impl Runtime {
         let _relay = (guest && relay_bodies).then(relay::Scope::enter);
         let _context = runtime.enter();
         if guest {
-            return Ok(self.wait_as_guest(tokio::task::unconstrained(future)));
+            return self.wait_as_guest(tokio::task::unconstrained(future));
         }
         // tokio's `block_on` gives the future a cooperative budget of this runtime's own.
         self.turns.caller_takes();
-        let _leave = Leave(&self.turns);
+        let _leave = Leave(self);
         Ok(runtime.block_on(future))
     }
 
     /// Polls `future` on this thread until it is ready, sleeping in between while the driver
     /// thread (or a caller) drives the runtime.
-    fn wait_as_guest<F: Future>(&self, future: F) -> F::Output {
+    fn wait_as_guest<F: Future>(&self, future: F) -> Result<F::Output> {
         let mut future = std::pin::pin!(future);
         THREAD_WAKER.with(|waker| {
             let mut cx = Context::from_waker(waker);
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
+                return Ok(output);
             }
-            self.turns.guest_arrives();
             let _leave = LeaveAsGuest(&self.turns);
+            if self.turns.guest_arrives() {
+                // Nobody else may drive the runtime: without its thread, the guest would wait
+                // for ever.
+                self.start_driver().map_err(|e| cannot_start(&e))?;
+            }
             loop {
                 // A wake-up that came before this park makes it return at once; a spurious
                 // return only costs one more poll.
                 std::thread::park();
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
+                    return Ok(output);
                 }
             }
         })
@@ -322,11 +406,11 @@ impl<S: Stream + Unpin> Stream for ReadInTurn<S> {
 }
 
 /// Ends a caller's turn, also when its future panics.
-struct Leave<'a>(&'a Turns);
+struct Leave<'a>(&'a Runtime);
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
-        self.0.caller_leaves();
+        self.0.start_driver_if(self.0.turns.caller_leaves());
     }
 }
 
@@ -544,6 +628,72 @@ mod tests {
         fn drop(&mut self) {
             let _ = self.0.send(());
         }
+    }
+
+    /// Takes turns as a stream's reader does, until the driver thread has ended.
+    fn read_until_the_driver_thread_ends(runtime: &Runtime) {
+        let started = Instant::now();
+        while runtime.turns.lock().driver_alive {
+            assert!(started.elapsed() < BOUND, "the driver thread stayed");
+            // Pending once, so each call takes a turn.
+            runtime.block_on(tokio::task::yield_now()).unwrap();
+        }
+    }
+
+    #[test]
+    fn while_a_stream_is_read_the_driver_thread_ends_and_a_dropped_stream_brings_it_back() {
+        let runtime = Runtime::start().unwrap();
+        runtime.stream_opened();
+        read_until_the_driver_thread_ends(&runtime);
+        // A call ending while the stream is open leaves the driving to the stream's reader.
+        thread_of_a_task(&runtime);
+        assert!(!runtime.turns.lock().driver_alive);
+        runtime.stream_closed();
+        let (tx, rx) = mpsc::channel();
+        runtime.handle().unwrap().spawn(async move {
+            let _ = tx.send(std::thread::current().name().map(str::to_owned));
+        });
+        let name = rx.recv_timeout(BOUND).expect("nobody ran the task");
+        assert_eq!(name.as_deref(), Some("cygnet-blocking"));
+    }
+
+    #[test]
+    fn a_guest_starts_the_driver_thread_when_none_runs() {
+        let runtime = Runtime::start().unwrap();
+        runtime.stream_opened();
+        read_until_the_driver_thread_ends(&runtime);
+        let outer = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let slept = outer.block_on(async {
+            // The timer is made inside the call, so it is the client runtime's.
+            runtime
+                .block_on(async { tokio::time::sleep(Duration::from_millis(20)).await })
+                .is_ok()
+        });
+        assert!(slept);
+        assert_eq!(runtime.turns.lock().guests, 0);
+        runtime.stream_closed();
+    }
+
+    #[test]
+    fn dropping_the_runtime_without_a_driver_thread_returns_at_once() {
+        let runtime = Runtime::start().unwrap();
+        runtime.stream_opened();
+        read_until_the_driver_thread_ends(&runtime);
+        let (dropped_tx, dropped_rx) = mpsc::channel();
+        let dropped = DropSignal(dropped_tx);
+        runtime.handle().unwrap().spawn(async move {
+            let _held = dropped;
+            std::future::pending::<()>().await;
+        });
+        let started = Instant::now();
+        drop(runtime);
+        assert!(started.elapsed() < Duration::from_secs(1), "drop waited");
+        dropped_rx
+            .recv_timeout(BOUND)
+            .expect("the runtime's tasks were never dropped");
     }
 
     #[test]
