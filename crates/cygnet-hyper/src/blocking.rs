@@ -12,7 +12,8 @@
 //! returns it after one poll, and one that must wait reads the socket on the caller's thread,
 //! as an async stream on a current-thread runtime does (`cargo xtask bench` compares the two).
 //! Between calls, a thread of the client's own drives the runtime, so idle connections and
-//! dropped streams are looked after (see `blocking/runtime.rs`). Driving on the caller's
+//! dropped streams are looked after; while a stream is read, its reader does, and that
+//! thread ends until the stream is dropped (see `blocking/runtime.rs`). Driving on the caller's
 //! thread is also why the calls borrow their request instead of copying it.
 //!
 //! # From async code
