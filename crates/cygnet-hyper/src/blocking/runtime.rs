@@ -50,7 +50,7 @@ use super::relay;
 /// How long the runtime must go untaken by callers before the driver thread takes it. It is
 /// short next to a connection's idle life, and long next to the gap between a fast stream's
 /// reads.
-pub(crate) const QUIET: Duration = Duration::from_millis(10);
+const QUIET: Duration = Duration::from_millis(10);
 
 /// The client's runtime and its driver thread. Dropping it never blocks and never panics, even
 /// inside another runtime.
@@ -391,7 +391,7 @@ where
 
 /// A body of hyper's that is read only by a thread that holds the runtime (or by any thread
 /// not in a [`Peek`]): a peek gets `Pending`, with its waker woken, so it is polled again.
-pub(crate) struct ReadInTurn<S>(pub(crate) S);
+struct ReadInTurn<S>(S);
 
 impl<S: Stream + Unpin> Stream for ReadInTurn<S> {
     type Item = S::Item;
@@ -466,7 +466,7 @@ fn cannot_start(error: &std::io::Error) -> Error {
     ))
 }
 
-pub(crate) fn runtime_gone() -> Error {
+fn runtime_gone() -> Error {
     Error::Transport(TransportError::new(
         TransportErrorKind::Other,
         "the blocking client's runtime stopped before the call finished",
